@@ -1,0 +1,38 @@
+// Lint rules. The pure core (see ARCHITECTURE.md section 2) may not import I/O: that rule is enforced here.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const ioModules = ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'http', 'node:http', 'https', 'node:https',
+  'net', 'node:net', 'child_process', 'node:child_process', 'pino', 'pino-pretty', 'pg', 'better-sqlite3'];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'coverage/**', '.sms-reconcile/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'error', '@typescript-eslint/ban-ts-comment': 'error' },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+  {
+    // The pure core: no fs, network, AWS SDK, database or logger imports.
+    files: ['src/manifest/**/*.ts', 'src/model/**/*.ts', 'src/reconcile/**/*.ts', 'src/state/codec.ts', 'src/report/render-*.ts'],
+    ignores: ['src/manifest/load.ts', 'src/reconcile/apply.ts', 'src/reconcile/wait.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: ioModules.map((name) => ({ name, message: 'The pure core may not do I/O: pass it in through reconcile/ports.ts.' })),
+        patterns: [{ group: ['@aws-sdk/*'], message: 'The pure core may not import the AWS SDK: use sms/api.ts types.' }],
+      }],
+    },
+  },
+);

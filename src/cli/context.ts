@@ -1,0 +1,24 @@
+import type { Command } from 'commander';
+import type { CliIo } from './io.ts';
+
+/** Options that every command accepts, before or after the command name. */
+export interface GlobalOptions {
+  readonly state: string | undefined;
+  readonly endpointUrl: string | undefined;
+  readonly region: string | undefined;
+  readonly logLevel: string;
+  readonly logFormat: 'pretty' | 'json' | undefined;
+  readonly color: boolean;
+  readonly embeddedDir: string | undefined;
+}
+
+export interface CommandContext {
+  readonly io: CliIo;
+  /** The global options as parsed for this invocation. */
+  globals(): GlobalOptions;
+  /** Records the process exit code of the command that ran. */
+  setExit(code: number): void;
+}
+
+/** Each file in cli/commands exports one of these. It adds its command to the program. */
+export type RegisterCommand = (program: Command, ctx: CommandContext) => void;

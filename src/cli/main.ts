@@ -1,0 +1,81 @@
+import { Command, CommanderError, Option } from 'commander';
+import { isSmsReconcileError } from '../model/errors.ts';
+import { commands } from './commands/index.ts';
+import type { CommandContext, GlobalOptions } from './context.ts';
+import { ExitCode, processIo, type CliIo } from './io.ts';
+import { VERSION } from './version.ts';
+
+/**
+ * Parses argv, runs one command and returns the process exit code. This is the one place where
+ * errors become exit codes: typed errors print their code, message and hint; anything else is a bug
+ * and prints its stack.
+ */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  let exit: number = ExitCode.ok;
+  const program = new Command('sms-reconcile');
+  const ctx: CommandContext = {
+    io,
+    globals: () => readGlobals(program, io),
+    setExit: (code) => {
+      exit = code;
+    },
+  };
+  program
+    .description('Declarative management of AWS Server Migration Service replication jobs, with an embedded SMS API server.')
+    .version(VERSION, '-V, --version')
+    .option('--state <path|url>', 'state location: a file path or postgres://... (default .sms-reconcile/state.json)')
+    .option('--endpoint-url <url>', "SMS endpoint URL, or 'embedded' for the in-process server (default)")
+    .option('--region <region>', 'AWS region (default from AWS_REGION, else us-east-1)')
+    .option('--log-level <level>', 'log level: trace|debug|info|warn|error|silent', 'warn')
+    .addOption(new Option('--log-format <format>', 'log format').choices(['pretty', 'json']))
+    .option('--no-color', 'disable colour (also NO_COLOR)')
+    .option('--embedded-dir <dir>', 'data directory of the embedded server (default .sms-reconcile/embedded)')
+    .showSuggestionAfterError(true)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    });
+  for (const register of commands) register(program, ctx);
+  for (const sub of program.commands) sub.exitOverride().showSuggestionAfterError(true);
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exit;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end through here with exitCode 0.
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.error;
+    }
+    if (isSmsReconcileError(err)) {
+      io.stderr.write(`Error [${err.code}]: ${err.message}\n`);
+      if (err.hint) io.stderr.write(`  hint: ${err.hint}\n`);
+      return ExitCode.error;
+    }
+    const e = err instanceof Error ? err : new Error(String(err));
+    io.stderr.write(`Internal error (a bug in sms-reconcile, please report it): ${e.stack ?? e.message}\n`);
+    return ExitCode.error;
+  }
+}
+
+function readGlobals(program: Command, io: CliIo): GlobalOptions {
+  const o = program.opts<{
+    state?: string;
+    endpointUrl?: string;
+    region?: string;
+    logLevel: string;
+    logFormat?: 'pretty' | 'json';
+    color: boolean;
+    embeddedDir?: string;
+  }>();
+  return {
+    state: o.state ?? io.env['SMS_RECONCILE_STATE'],
+    endpointUrl: o.endpointUrl ?? io.env['AWS_ENDPOINT_URL_SMS'],
+    region: o.region ?? io.env['AWS_REGION'] ?? io.env['AWS_DEFAULT_REGION'],
+    logLevel: o.logLevel,
+    logFormat: o.logFormat,
+    color: o.color && io.env['NO_COLOR'] === undefined,
+    embeddedDir: o.embeddedDir,
+  };
+}
