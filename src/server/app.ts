@@ -1,0 +1,157 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import type { Credential } from './auth.ts';
+import { manualClock, realClock, type LifecycleClock } from './clock.ts';
+import { ApiError } from './errors.ts';
+import { ACTION_SPECS, type ActionName } from './handlers/index.ts';
+import type { Output, RequestContext } from './handlers/context.ts';
+import type { Input } from './handlers/input.ts';
+import { IdSource } from './ids.ts';
+import { DEFAULT_SETTINGS, type Inventory, type InventoryVm, type ServerSettings } from './inventory.ts';
+import { advance, type WorldContext } from './lifecycle.ts';
+import { PageTokens } from './paginate.ts';
+import { openDatabase, SmsStore, type ServerRow } from './store/db.ts';
+
+export interface AppOptions {
+  readonly dataDir: string;
+  readonly inventory: Inventory;
+  readonly clock: 'real' | 'manual';
+  /** Overrides of the inventory's settings. */
+  readonly settings?: Partial<ServerSettings>;
+  /** Wall clock, epoch ms (injectable for tests). */
+  readonly wallMs?: () => number;
+}
+
+export interface ServerInfo {
+  /** Fixed when the data directory is created: the identity reconciler state binds to. */
+  readonly serverId: string;
+  readonly clock: 'real' | 'manual';
+  readonly now: number;
+  readonly settings: ServerSettings;
+}
+
+/**
+ * The SMS service minus HTTP: one SQLite database, the inventory, the lifecycle clock. `handle`
+ * runs one action in one transaction (advance the world to now, then the handler), so a request
+ * either commits whole or changes nothing.
+ */
+export class SmsApp {
+  readonly db: Database.Database;
+  readonly store: SmsStore;
+  readonly settings: ServerSettings;
+  readonly clock: LifecycleClock;
+  private readonly inventory: Inventory;
+  private readonly vms = new Map<string, InventoryVm>();
+  private readonly ids: IdSource;
+  private readonly tokens: PageTokens;
+  private readonly world: WorldContext;
+
+  constructor(opts: AppOptions) {
+    this.db = openDatabase(opts.dataDir);
+    this.store = new SmsStore(this.db);
+    this.inventory = opts.inventory;
+    this.settings = { ...DEFAULT_SETTINGS, ...stripUndefined(opts.inventory.settings), ...stripUndefined(opts.settings ?? {}) };
+    for (const m of opts.inventory.vmManagers) for (const vm of m.vms) this.vms.set(`${m.vmManagerId}\u0000${vm.vmId}`, vm);
+    const wallMs = opts.wallMs ?? Date.now;
+    this.ids = new IdSource(this.store, this.settings.seed);
+    this.db.transaction(() => this.initialize(wallMs() / 1000))();
+    this.clock = opts.clock === 'manual' ? manualClock(() => Number(this.store.getMeta('manualNow'))) : realClock(wallMs);
+    this.tokens = new PageTokens(Buffer.from(this.store.getMeta('tokenSecret') ?? '', 'base64'));
+    const managers = opts.inventory.vmManagers;
+    this.world = {
+      store: this.store,
+      settings: this.settings,
+      ids: this.ids,
+      vmOf: (s: ServerRow) => this.vms.get(`${s.vmManagerId}\u0000${s.vmId}`),
+      inventoryVms: function* () {
+        for (const m of managers) for (const vm of m.vms) yield { vmManagerId: m.vmManagerId, vmManagerName: m.vmManagerName, vmManagerType: m.vmManagerType, vm };
+      },
+    };
+  }
+
+  /** First start of a data directory: fixed identity, token secret, catalog, clock; connectors from the inventory. */
+  private initialize(now: number): void {
+    const s = this.store;
+    if (s.getMeta('serverId') === undefined) {
+      s.setMeta('serverId', randomUUID());
+      s.setMeta('tokenSecret', randomBytes(32).toString('base64'));
+      s.setMeta('manualNow', String(Math.floor(now * 1000) / 1000));
+      s.setCatalog({ status: 'NOT_IMPORTED', lastModifiedOn: Math.floor(now), importStartedAt: null });
+    }
+    const managers = new Map(this.inventory.vmManagers.map((m) => [m.vmManagerId, m]));
+    for (const c of this.inventory.connectors) {
+      if (s.connector(c.connectorId)) continue;
+      const m = managers.get(c.vmManagerId);
+      if (!m) continue;
+      this.ids.reserve(c.connectorId);
+      s.insertConnector({
+        connectorId: c.connectorId,
+        vmManagerId: c.vmManagerId,
+        vmManagerName: m.vmManagerName,
+        vmManagerType: m.vmManagerType,
+        status: c.status,
+        capabilityList: JSON.stringify(c.capabilityList),
+        version: c.version ?? '1.0.13.245',
+        ipAddress: c.ipAddress ?? null,
+        macAddress: c.macAddress ?? null,
+        associatedOn: c.associatedOn ? Math.floor(Date.parse(c.associatedOn) / 1000) : Math.floor(now),
+      });
+    }
+  }
+
+  /** Runs one action. Throws ApiError for every expected failure; the transaction is rolled back then. */
+  handle(action: ActionName, input: Input, credential: Credential | undefined): Output {
+    const spec = ACTION_SPECS[action];
+    if (spec.mutating && credential?.readOnly) throw new ApiError('UnauthorizedOperationException');
+    return this.db.transaction(() => {
+      const now = this.clock.now();
+      advance(this.world, now);
+      const ctx: RequestContext = { ...this.world, now, credential, tokens: this.tokens };
+      return spec.handler(ctx, input);
+    })();
+  }
+
+  info(): ServerInfo {
+    return { serverId: this.store.getMeta('serverId') ?? '', clock: this.clock.mode, now: this.clock.now(), settings: this.settings };
+  }
+
+  /** Manual clock only: moves lifecycle time forward, applying what falls due. */
+  advanceClock(seconds: number): number {
+    if (this.clock.mode !== 'manual') throw new ApiError('InvalidParameterException', 'The clock is real; start the server with --clock manual.');
+    if (!Number.isFinite(seconds) || seconds < 0) throw new ApiError('InvalidParameterException', 'seconds must be a non-negative number.');
+    return this.db.transaction(() => {
+      const now = Math.round((this.clock.now() + seconds) * 1000) / 1000;
+      this.store.setMeta('manualNow', String(now));
+      advance(this.world, now);
+      return now;
+    })();
+  }
+
+  setConnectorStatus(connectorId: string, status: 'HEALTHY' | 'UNHEALTHY'): void {
+    this.db.transaction(() => {
+      advance(this.world, this.clock.now());
+      if (!this.store.setConnectorStatus(connectorId, status)) throw new ApiError('InvalidParameterException', `No connector ${connectorId}.`);
+    })();
+  }
+
+  /** Forgets every job, run, AMI, server and disassociation; the data directory's identity stays. */
+  reset(): void {
+    this.db.transaction(() => {
+      const keep = { serverId: this.store.getMeta('serverId'), tokenSecret: this.store.getMeta('tokenSecret'), rng: this.store.getMeta('rng') };
+      for (const t of ['meta', 'connectors', 'servers', 'jobs', 'runs', 'amis']) this.db.exec(`DELETE FROM ${t}`);
+      for (const [k, v] of Object.entries(keep)) if (v !== undefined) this.store.setMeta(k, v);
+      this.store.setMeta('manualNow', String(Date.now() / 1000));
+      const now = Date.now() / 1000;
+      this.store.setCatalog({ status: 'NOT_IMPORTED', lastModifiedOn: Math.floor(now), importStartedAt: null });
+      this.initialize(now);
+    })();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,151 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { silentLogger, type Logger } from '../report/logger.ts';
+import { SmsApp } from './app.ts';
+import { SigV4Verifier, type Credential } from './auth.ts';
+import { credentialLookup, loadServerCredentials } from './credentials.ts';
+import { ApiError } from './errors.ts';
+import { checkFaultSpec, Faults, type FaultSpec } from './faults.ts';
+import type { Input } from './handlers/input.ts';
+import { loadInventoryFile, type Inventory, type ServerSettings } from './inventory.ts';
+import { createRequestListener, type ControlHandler } from './protocol.ts';
+import { Rng, seedRng } from './random.ts';
+
+export interface ServerOptions {
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  readonly region?: string;
+  /** A directory, or ':memory:'. */
+  readonly dataDir: string;
+  /** An inventory, or the path of one; the built-in demo inventory when absent. */
+  readonly inventory?: Inventory | string;
+  readonly clock?: 'real' | 'manual';
+  /** Serve the control endpoint even with a real clock. */
+  readonly control?: boolean;
+  readonly faults?: FaultSpec;
+  readonly settings?: Partial<ServerSettings>;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly logger?: Logger;
+  readonly wallMs?: () => number;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly region: string;
+  /** The first accepted key pair: what a client in the same process signs with. */
+  readonly credentials: Credential;
+  readonly credentialsOrigin: 'env' | 'file' | 'generated';
+  readonly credentialsFile: string | undefined;
+  readonly app: SmsApp;
+  readonly faults: Faults;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_PORT = 4573;
+export const DEFAULT_REGION = 'us-east-1';
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const region = opts.region ?? DEFAULT_REGION;
+  const logger = opts.logger ?? silentLogger;
+  const inventory = typeof opts.inventory === 'object' ? opts.inventory : loadInventoryFile(opts.inventory);
+  const clockMode = opts.clock ?? 'real';
+  const app = new SmsApp({ dataDir: opts.dataDir, inventory, clock: clockMode, settings: opts.settings, wallMs: opts.wallMs });
+  const loaded = loadServerCredentials(opts.dataDir, opts.env ?? process.env);
+  const credentials: Credential[] = [...loaded.credentials];
+  let lookup = credentialLookup(credentials);
+  const verifier = new SigV4Verifier({ service: 'sms', region, lookup: (id) => lookup(id), now: opts.wallMs ?? Date.now });
+  const faultRng = new Rng(seedRng(app.settings.seed ?? Math.floor(Math.random() * 2 ** 32)));
+  const faults = new Faults(() => performance.now(), () => faultRng.next());
+  if (opts.faults) faults.set(checkFaultSpec(opts.faults));
+
+  const control: ControlHandler = (op, input) => {
+    switch (op) {
+      case 'GetInfo':
+        return { ...app.info(), region, faults: faults.current() };
+      case 'AdvanceClock':
+        return { now: app.advanceClock(Number(input['seconds'])) };
+      case 'SetFaults':
+        try {
+          faults.set(checkFaultSpec(input['faults'] ?? {}));
+        } catch (e) {
+          throw new ApiError('InvalidParameterException', e instanceof Error ? e.message : String(e));
+        }
+        return {};
+      case 'SetConnectorStatus': {
+        const status = input['status'];
+        if (status !== 'HEALTHY' && status !== 'UNHEALTHY') throw new ApiError('InvalidParameterException', 'status must be HEALTHY or UNHEALTHY.');
+        app.setConnectorStatus(String(input['connectorId']), status);
+        return {};
+      }
+      case 'AddCredentials': {
+        const c = parseCredential(input);
+        credentials.push(c);
+        lookup = credentialLookup(credentials);
+        return {};
+      }
+      case 'Reset':
+        app.reset();
+        faults.set({});
+        return {};
+      default:
+        throw new ApiError('UnknownOperationException', `Unknown control operation ${op.slice(0, 100)}.`);
+    }
+  };
+  const controlEnabled = clockMode === 'manual' || opts.control === true;
+  const listener = createRequestListener({ app, verifier, faults, logger, control: controlEnabled ? control : undefined });
+  const server: Server = createServer({ keepAliveTimeout: 65_000 }, listener);
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? DEFAULT_PORT, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  let closed = false;
+  return {
+    url: `http://${urlHost}:${port}`,
+    host,
+    port,
+    region,
+    credentials: credentials[0] as Credential,
+    credentialsOrigin: loaded.origin,
+    credentialsFile: loaded.file,
+    app,
+    faults,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      app.close();
+    },
+  };
+}
+
+function parseCredential(input: Input): Credential {
+  const { accessKeyId, secretAccessKey, sessionToken, readOnly } = input;
+  if (typeof accessKeyId !== 'string' || typeof secretAccessKey !== 'string' || accessKeyId === '' || secretAccessKey === '') {
+    throw new ApiError('InvalidParameterException', 'accessKeyId and secretAccessKey are required strings.');
+  }
+  return {
+    accessKeyId,
+    secretAccessKey,
+    ...(typeof sessionToken === 'string' ? { sessionToken } : {}),
+    ...(readOnly === true ? { readOnly: true } : {}),
+  };
+}
+
+/** Reads a faults file (YAML or JSON). */
+export function loadFaultsFile(file: string): FaultSpec {
+  return checkFaultSpec(parseYaml(readFileSync(file, 'utf8')));
+}
