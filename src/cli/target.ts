@@ -1,0 +1,82 @@
+import { join, resolve } from 'node:path';
+import { userError } from '../model/errors.ts';
+import type { Logger } from '../report/logger.ts';
+import { startServer, type RunningServer } from '../server/server.ts';
+import { SdkSmsApi } from '../sms/client.ts';
+import type { AdaptiveRateLimiter } from '../sms/retry.ts';
+import type { TargetIdentity } from '../state/codec.ts';
+import type { GlobalOptions } from './context.ts';
+import type { CliIo } from './io.ts';
+
+export const DEFAULT_REGION = 'us-east-1';
+export const DEFAULT_EMBEDDED_DIR = '.sms-reconcile/embedded';
+
+/** The SMS service a command talks to, always through the real SDK client over HTTP. */
+export interface Target {
+  readonly api: SdkSmsApi;
+  readonly identity: TargetIdentity;
+  /** One line for the top of every plan and apply: which service this is. */
+  readonly description: string;
+  /** The in-process server, for the embedded target. */
+  readonly embedded: RunningServer | undefined;
+  close(): Promise<void>;
+}
+
+export interface TargetOptions {
+  readonly inventory?: string;
+  readonly limiter?: AdaptiveRateLimiter;
+  readonly logger?: Logger;
+}
+
+/**
+ * `--endpoint-url embedded` (the default when no endpoint is configured) starts the SMS server
+ * in-process on a free loopback port, with its data under `.sms-reconcile/embedded/` (or
+ * `--embedded-dir`); any other URL (or AWS_ENDPOINT_URL_SMS) is used with the standard AWS
+ * credential chain.
+ */
+export async function openTarget(g: GlobalOptions, io: CliIo, opts: TargetOptions = {}): Promise<Target> {
+  const region = g.region ?? DEFAULT_REGION;
+  const endpoint = g.endpointUrl;
+  if (endpoint === undefined || endpoint === 'embedded') {
+    const dataDir = resolve(io.cwd, g.embeddedDir ?? DEFAULT_EMBEDDED_DIR);
+    const server = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      region,
+      dataDir,
+      inventory: opts.inventory ? resolve(io.cwd, opts.inventory) : undefined,
+      env: io.env,
+      logger: opts.logger,
+    });
+    const api = new SdkSmsApi({ endpoint: server.url, region, credentials: server.credentials, limiter: opts.limiter });
+    const info = server.app.info();
+    return {
+      api,
+      identity: { kind: 'embedded', endpoint: 'embedded', region, id: info.serverId },
+      description: `embedded SMS server (${region}, data ${relativeTo(io.cwd, dataDir)})`,
+      embedded: server,
+      close: async () => {
+        api.destroy();
+        await server.close();
+      },
+    };
+  }
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw userError('bad-endpoint', `--endpoint-url '${endpoint}' is not a URL`, "give a URL such as http://127.0.0.1:4573, or 'embedded'");
+  }
+  const api = new SdkSmsApi({ endpoint: url.toString().replace(/\/$/, ''), region, limiter: opts.limiter });
+  return {
+    api,
+    identity: { kind: 'remote', endpoint: url.toString().replace(/\/$/, ''), region },
+    description: `SMS endpoint ${url.toString().replace(/\/$/, '')} (${region})`,
+    embedded: undefined,
+    close: async () => api.destroy(),
+  };
+}
+
+function relativeTo(cwd: string, path: string): string {
+  return path.startsWith(cwd + '/') ? path.slice(cwd.length + 1) : path === cwd ? '.' : join(path);
+}

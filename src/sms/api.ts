@@ -1,0 +1,126 @@
+import type {
+  ConnectorCapability, ConnectorStatus, LicenseType, ReplicationJobState, ReplicationRunState, ReplicationRunType, ServerCatalogStatus,
+  VmManagerType,
+} from '../model/job.ts';
+
+/**
+ * The narrow SMS interface the reconciler uses: the 11 actions, with listings paginated to
+ * completion. Member names are the API's; timestamps are epoch seconds. Implementations throw
+ * SmsApiError (sms/errors.ts) for every failure.
+ */
+
+export interface VmServer {
+  readonly vmManagerName?: string;
+  readonly vmManagerType?: VmManagerType;
+  readonly vmName?: string;
+  readonly vmPath?: string;
+  readonly vmServerAddress?: { readonly vmManagerId?: string; readonly vmId?: string };
+}
+
+export interface ServerInfo {
+  readonly serverId: string;
+  readonly vmServer: VmServer;
+  readonly replicationJobId?: string;
+  readonly replicationJobTerminated?: boolean;
+}
+
+export interface ServerCatalog {
+  readonly status: ServerCatalogStatus;
+  readonly lastModifiedOn?: number;
+  readonly servers: readonly ServerInfo[];
+}
+
+export interface ReplicationRunInfo {
+  readonly replicationRunId: string;
+  readonly state?: ReplicationRunState;
+  readonly type?: ReplicationRunType;
+  readonly stageDetails?: { readonly stage?: string; readonly stageProgress?: string };
+  readonly statusMessage?: string;
+  readonly amiId?: string;
+  readonly scheduledStartTime?: number;
+  readonly completedTime?: number;
+  readonly description?: string;
+}
+
+export interface ReplicationJobInfo {
+  readonly replicationJobId: string;
+  readonly serverId: string;
+  readonly state?: ReplicationJobState;
+  readonly statusMessage?: string;
+  readonly vmServer?: VmServer;
+  readonly frequency?: number;
+  readonly runOnce?: boolean;
+  readonly seedReplicationTime?: number;
+  readonly nextReplicationRunStartTime?: number;
+  readonly licenseType?: LicenseType;
+  readonly roleName?: string;
+  readonly description?: string;
+  readonly numberOfRecentAmisToKeep?: number;
+  readonly encrypted?: boolean;
+  readonly kmsKeyId?: string;
+  readonly latestAmiId?: string;
+  readonly replicationRunList: readonly ReplicationRunInfo[];
+}
+
+export interface ConnectorInfo {
+  readonly connectorId: string;
+  readonly status?: ConnectorStatus;
+  readonly capabilityList?: readonly ConnectorCapability[];
+  readonly vmManagerId?: string;
+  readonly vmManagerName?: string;
+  readonly vmManagerType?: VmManagerType;
+  readonly version?: string;
+  readonly ipAddress?: string;
+  readonly macAddress?: string;
+  readonly associatedOn?: number;
+}
+
+export interface CreateJobInput {
+  readonly serverId: string;
+  readonly seedReplicationTime: number;
+  readonly frequency?: number;
+  readonly runOnce?: boolean;
+  readonly licenseType?: LicenseType;
+  readonly roleName?: string;
+  readonly description?: string;
+  readonly numberOfRecentAmisToKeep?: number;
+  readonly encrypted?: boolean;
+  readonly kmsKeyId?: string;
+}
+
+export interface UpdateJobInput {
+  readonly replicationJobId: string;
+  readonly frequency?: number;
+  readonly nextReplicationRunStartTime?: number;
+  readonly licenseType?: LicenseType;
+  readonly roleName?: string;
+  readonly description?: string;
+  readonly numberOfRecentAmisToKeep?: number;
+  readonly encrypted?: boolean;
+  readonly kmsKeyId?: string;
+}
+
+export const SMS_ACTIONS = [
+  'CreateReplicationJob', 'DeleteReplicationJob', 'DeleteServerCatalog', 'DisassociateConnector', 'GetConnectors',
+  'GetReplicationJobs', 'GetReplicationRuns', 'GetServers', 'ImportServerCatalog', 'StartOnDemandReplicationRun',
+  'UpdateReplicationJob',
+] as const;
+export type SmsAction = (typeof SMS_ACTIONS)[number];
+
+export interface SmsApi {
+  getServers(): Promise<ServerCatalog>;
+  getReplicationJobs(): Promise<ReplicationJobInfo[]>;
+  /** One job by id; undefined when the service does not know it. */
+  getReplicationJob(replicationJobId: string): Promise<ReplicationJobInfo | undefined>;
+  getReplicationRuns(replicationJobId: string): Promise<{ job: ReplicationJobInfo; runs: ReplicationRunInfo[] }>;
+  getConnectors(): Promise<ConnectorInfo[]>;
+  createReplicationJob(input: CreateJobInput): Promise<string>;
+  updateReplicationJob(input: UpdateJobInput): Promise<void>;
+  deleteReplicationJob(replicationJobId: string): Promise<void>;
+  startOnDemandReplicationRun(replicationJobId: string, description?: string): Promise<string>;
+  importServerCatalog(): Promise<void>;
+  deleteServerCatalog(): Promise<void>;
+  disassociateConnector(connectorId: string): Promise<void>;
+  /** API calls made so far (each HTTP request, retries included), by action. */
+  calls(): Readonly<Record<SmsAction, number>>;
+}
