@@ -1,0 +1,67 @@
+/**
+ * The manifest pipeline over files already in memory: parse -> validate -> normalize, collecting
+ * every diagnostic of every file. Pure; load.ts reads the files and calls this.
+ *
+ * Invariants:
+ * - `desired` is present exactly when no diagnostic is an error: a partial set never reaches plan
+ *   (it would plan deletes for whatever failed to parse).
+ * - `diagnostics` are sorted by file, then position, then code (compareDiagnostics).
+ * - `documents` counts the non-empty documents that parsed as YAML, valid or not.
+ */
+import type { DesiredSet } from '../model/desired.ts';
+import { countDiagnostics, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.ts';
+import { normalizeDocuments } from './normalize.ts';
+import { DEFAULT_PARSE_LIMITS, parseManifest, type ManifestSource, type ParseLimits } from './parse.ts';
+import type { LineIndex } from './source.ts';
+import { validateDocument, type ValidDocument } from './validate.ts';
+
+export interface ManifestSummary {
+  readonly files: number;
+  readonly documents: number;
+  readonly errors: number;
+  readonly warnings: number;
+}
+
+export interface ManifestCheckResult {
+  readonly desired: DesiredSet | undefined;
+  readonly diagnostics: readonly Diagnostic[];
+  readonly summary: ManifestSummary;
+  /** The decoded text of each file, by display name, for rendering source lines. */
+  readonly sources: ReadonlyMap<string, LineIndex>;
+}
+
+export interface CheckOptions {
+  readonly limits?: Partial<ParseLimits>;
+  /** Diagnostics found before parsing (by load.ts: missing or unreadable paths). */
+  readonly priorDiagnostics?: readonly Diagnostic[];
+}
+
+/** Runs the pipeline over `sources` in the order given (load.ts gives a stable order). */
+export function checkManifests(sources: readonly ManifestSource[], options: CheckOptions = {}): ManifestCheckResult {
+  const limits: ParseLimits = { ...DEFAULT_PARSE_LIMITS, ...options.limits };
+  const diagnostics: Diagnostic[] = [...(options.priorDiagnostics ?? [])];
+  const valid: ValidDocument[] = [];
+  const texts = new Map<string, LineIndex>();
+  let documents = 0;
+  for (const source of sources) {
+    const parsed = parseManifest(source, limits);
+    if (parsed.lines !== undefined) texts.set(source.file, parsed.lines);
+    diagnostics.push(...parsed.diagnostics);
+    documents += parsed.documents.length;
+    for (const doc of parsed.documents) {
+      const v = validateDocument(doc);
+      diagnostics.push(...v.diagnostics);
+      if (v.valid !== undefined) valid.push(v.valid);
+    }
+  }
+  const normalized = normalizeDocuments(valid);
+  diagnostics.push(...normalized.diagnostics);
+  const sorted = sortDiagnostics(diagnostics);
+  const counts = countDiagnostics(sorted);
+  return {
+    desired: hasErrors(sorted) ? undefined : normalized.desired,
+    diagnostics: sorted,
+    summary: { files: sources.length, documents, errors: counts.errors, warnings: counts.warnings },
+    sources: texts,
+  };
+}

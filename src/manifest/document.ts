@@ -1,0 +1,93 @@
+/**
+ * The manifest documents as written (after YAML, before normalization): the TypeScript mirror of
+ * schemas/manifest.v1.schema.json. A value has one of these types only after it passed the schema
+ * (validate.ts); timestamps are still RFC 3339 strings here.
+ */
+import type { LicenseType } from '../model/job.ts';
+
+export const API_VERSION = 'sms-reconcile/v1';
+export const SUPPORTED_API_VERSIONS: readonly string[] = [API_VERSION];
+
+/** Job fields as a manifest writes them (timestamps as RFC 3339 strings). */
+export interface ManifestJobFields {
+  frequency?: number;
+  runOnce?: boolean;
+  seedReplicationTime?: string;
+  nextReplicationRunStartTime?: string;
+  licenseType?: LicenseType;
+  roleName?: string;
+  description?: string;
+  numberOfRecentAmisToKeep?: number;
+  encrypted?: boolean;
+  kmsKeyId?: string;
+}
+
+export type ManifestServerSelector =
+  | { serverId: string }
+  | { vmId: string; vmManagerId: string }
+  | { vmName: string; vmManagerName?: string; vmPath?: string };
+
+export interface ManifestMetadata {
+  name: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface ManifestOnDemandRun {
+  token: string;
+  description?: string;
+}
+
+export interface ManifestLifecycle {
+  preventDestroy?: boolean;
+}
+
+export interface ReplicationJobDocument {
+  apiVersion: typeof API_VERSION;
+  kind: 'ReplicationJob';
+  metadata: ManifestMetadata;
+  spec: ManifestJobFields & {
+    server: ManifestServerSelector;
+    onDemandRun?: ManifestOnDemandRun;
+    lifecycle?: ManifestLifecycle;
+  };
+}
+
+export interface ManifestServerEntry extends ManifestJobFields {
+  server: ManifestServerSelector;
+}
+
+export interface ManifestServerMatch {
+  vmManagerName?: string;
+  vmPathPrefix?: string;
+  vmNameGlob?: string;
+}
+
+export interface ReplicationJobSetDocument {
+  apiVersion: typeof API_VERSION;
+  kind: 'ReplicationJobSet';
+  metadata: ManifestMetadata;
+  spec: {
+    template?: ManifestJobFields;
+    servers?: ManifestServerEntry[];
+    match?: ManifestServerMatch;
+    onDemandRun?: ManifestOnDemandRun;
+    lifecycle?: ManifestLifecycle;
+  };
+}
+
+export interface ServerCatalogDocument {
+  apiVersion: typeof API_VERSION;
+  kind: 'ServerCatalog';
+  metadata: ManifestMetadata;
+  spec: { imported: true; maxAgeHours?: number };
+}
+
+export interface ConnectorDocument {
+  apiVersion: typeof API_VERSION;
+  kind: 'Connector';
+  metadata: ManifestMetadata;
+  spec: { connectorId: string; associated: false };
+}
+
+export type ManifestDocument = ReplicationJobDocument | ReplicationJobSetDocument | ServerCatalogDocument | ConnectorDocument;

@@ -1,0 +1,194 @@
+/**
+ * `-f PATH...` -> manifest files in memory. The only module of manifest/ that touches the file
+ * system, and only to read.
+ *
+ * Invariants:
+ * - Order is stable: paths in the order given; inside a directory, entries in code-unit order of
+ *   their names, depth first. A file reached twice (named twice, or inside a named directory and
+ *   named again, or through a symlink) is read once, at its first place.
+ * - Directories are walked recursively for `*.yaml` and `*.yml` (lowercase), skipping entries whose
+ *   name starts with '.' (.git, .github, editor backups); a file named explicitly is read whatever
+ *   its extension.
+ * - Problems are diagnostics, not exceptions: a missing path (SMSR-M001), an unreadable one or one
+ *   that is neither a regular file nor a directory (SMSR-M002; FIFOs and devices are never opened),
+ *   a directory without manifests (SMSR-M003), a file over the size limit (SMSR-M004, not read).
+ * - Display names are relative to `cwd` when the file is under it, with '/' separators.
+ */
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { checkManifests, type ManifestCheckResult } from './check.ts';
+import { diagnostic, type Diagnostic } from './diagnostics.ts';
+import { DEFAULT_PARSE_LIMITS, type ManifestSource, type ParseLimits } from './parse.ts';
+
+export interface LoadOptions {
+  /** Directory relative paths are resolved against, and display names are relative to. */
+  readonly cwd: string;
+  readonly limits?: Partial<ParseLimits>;
+}
+
+export interface LoadedSources {
+  readonly sources: readonly ManifestSource[];
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+const MANIFEST_FILE = /\.ya?ml$/;
+
+function displayName(cwd: string, absolute: string): string {
+  const rel = path.relative(cwd, absolute);
+  const shown = rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : absolute;
+  return shown.split(path.sep).join('/');
+}
+
+function errnoCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
+function ioMessage(err: unknown): string {
+  const code = errnoCode(err);
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'ELOOP') return 'too many levels of symbolic links';
+  if (code === 'EISDIR') return 'is a directory';
+  return err instanceof Error ? err.message : String(err);
+}
+
+interface Candidate {
+  readonly absolute: string;
+  readonly display: string;
+}
+
+class Loader {
+  readonly diagnostics: Diagnostic[] = [];
+  readonly files: Candidate[] = [];
+  private readonly seenFiles = new Set<string>();
+  private readonly seenDirs = new Set<string>();
+
+  constructor(
+    private readonly cwd: string,
+    private readonly maxFileBytes: number,
+  ) {}
+
+  private problem(code: 'SMSR-M001' | 'SMSR-M002' | 'SMSR-M003', file: string, summary: string, hint?: string): void {
+    this.diagnostics.push(diagnostic(code, summary, { file }, { hint }));
+  }
+
+  async expand(arg: string): Promise<void> {
+    const absolute = path.resolve(this.cwd, arg);
+    const display = displayName(this.cwd, absolute);
+    let info;
+    try {
+      info = await stat(absolute);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') {
+        this.problem('SMSR-M001', display, `no such file or directory: ${arg}`, 'check the path given with -f');
+      } else {
+        this.problem('SMSR-M002', display, `cannot read ${arg}: ${ioMessage(err)}`);
+      }
+      return;
+    }
+    if (info.isDirectory()) {
+      const filesBefore = this.files.length;
+      const problemsBefore = this.diagnostics.length;
+      await this.walk(absolute);
+      if (this.files.length === filesBefore && this.diagnostics.length === problemsBefore) {
+        this.problem('SMSR-M003', display, `directory ${arg} holds no *.yaml or *.yml file`, 'manifests are found recursively by extension (.yaml or .yml)');
+      }
+      return;
+    }
+    if (!info.isFile()) {
+      this.problem('SMSR-M002', display, `${arg} is neither a regular file nor a directory`);
+      return;
+    }
+    await this.addFile(absolute);
+  }
+
+  private async addFile(absolute: string): Promise<void> {
+    let real: string;
+    try {
+      real = await realpath(absolute);
+    } catch (err) {
+      this.problem('SMSR-M002', displayName(this.cwd, absolute), `cannot read: ${ioMessage(err)}`);
+      return;
+    }
+    if (this.seenFiles.has(real)) return;
+    this.seenFiles.add(real);
+    this.files.push({ absolute, display: displayName(this.cwd, absolute) });
+  }
+
+  private async walk(dir: string): Promise<void> {
+    let real: string;
+    try {
+      real = await realpath(dir);
+    } catch (err) {
+      this.problem('SMSR-M002', displayName(this.cwd, dir), `cannot read directory: ${ioMessage(err)}`);
+      return;
+    }
+    if (this.seenDirs.has(real)) return;
+    this.seenDirs.add(real);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      this.problem('SMSR-M002', displayName(this.cwd, dir), `cannot read directory: ${ioMessage(err)}`);
+      return;
+    }
+    names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const name of names) {
+      if (name.startsWith('.')) continue;
+      const child = path.join(dir, name);
+      let info;
+      try {
+        info = await stat(child);
+      } catch (err) {
+        // A dangling symlink is skipped only when it would not have been a manifest.
+        if (MANIFEST_FILE.test(name)) this.problem('SMSR-M002', displayName(this.cwd, child), `cannot read: ${ioMessage(err)}`);
+        continue;
+      }
+      if (info.isDirectory()) await this.walk(child);
+      else if (info.isFile() && MANIFEST_FILE.test(name)) await this.addFile(child);
+    }
+  }
+
+  /** Reads the collected files (a bounded number at a time), keeping their order. */
+  async read(): Promise<ManifestSource[]> {
+    const out: (ManifestSource | undefined)[] = new Array<ManifestSource | undefined>(this.files.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < this.files.length) {
+        const i = next++;
+        const f = this.files[i] as Candidate;
+        out[i] = await this.readOne(f);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(16, this.files.length) }, worker));
+    return out.filter((s): s is ManifestSource => s !== undefined);
+  }
+
+  private async readOne(f: Candidate): Promise<ManifestSource | undefined> {
+    try {
+      const info = await stat(f.absolute);
+      if (info.size > this.maxFileBytes) {
+        // Not read: parse reports the size without decoding anything.
+        return { file: f.display, content: new Uint8Array(0), byteLength: info.size };
+      }
+      return { file: f.display, content: await readFile(f.absolute) };
+    } catch (err) {
+      this.problem('SMSR-M002', f.display, `cannot read: ${ioMessage(err)}`);
+      return undefined;
+    }
+  }
+}
+
+/** Expands and reads `paths`. Never throws for a bad path: problems come back as diagnostics. */
+export async function readManifestSources(paths: readonly string[], options: LoadOptions): Promise<LoadedSources> {
+  const limits = { ...DEFAULT_PARSE_LIMITS, ...options.limits };
+  const loader = new Loader(options.cwd, limits.maxFileBytes);
+  for (const p of paths) await loader.expand(p);
+  const sources = await loader.read();
+  return { sources, diagnostics: loader.diagnostics };
+}
+
+/** Reads `paths` and runs the manifest pipeline over them. */
+export async function loadManifests(paths: readonly string[], options: LoadOptions): Promise<ManifestCheckResult> {
+  const { sources, diagnostics } = await readManifestSources(paths, options);
+  return checkManifests(sources, { limits: options.limits, priorDiagnostics: diagnostics });
+}

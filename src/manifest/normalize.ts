@@ -1,0 +1,309 @@
+/**
+ * Valid documents -> DesiredSet: timestamps parsed to epoch seconds, defaults applied
+ * (lifecycle.preventDestroy false), selectors into the model's tagged union; plus the checks that
+ * need every document at once.
+ *
+ * Invariants:
+ * - Deterministic: the same documents (in any order) give the same DesiredSet and digest; the
+ *   diagnostics depend on the order only in which of two duplicates is "first" (the earlier one in
+ *   the order given, which load.ts makes stable).
+ * - A field absent from a document is absent from the JobSpec (never filled with a service default).
+ * - Cross-document checks: a kind/name declared twice (SMSR-M050); one literal server selected by two
+ *   jobs (SMSR-M051: same serverId, same vmId + vmManagerId, or the same vmName selector); more than
+ *   one ServerCatalog (SMSR-M052); one connectorId in two Connector documents (SMSR-M053). The first
+ *   declaration is kept; the later one is reported with `related` pointing at the first.
+ * - desiredToDocuments is the inverse up to formatting: normalizing its output gives the same digest.
+ */
+import { resourceAddress, type ManifestKind } from '../model/address.ts';
+import {
+  createDesiredSet,
+  type DesiredCatalog,
+  type DesiredConnector,
+  type DesiredJob,
+  type DesiredJobSet,
+  type DesiredJobSetServer,
+  type DesiredSet,
+  type Lifecycle,
+  type OnDemandRunRequest,
+} from '../model/desired.ts';
+import type { SourcePosition } from '../model/errors.ts';
+import { JOB_SPEC_FIELDS, type JobSpec } from '../model/job.ts';
+import type { ServerMatch, ServerSelector } from '../model/server.ts';
+import { diagnostic, type Diagnostic, type DiagnosticPosition } from './diagnostics.ts';
+import {
+  API_VERSION,
+  type ManifestDocument,
+  type ManifestJobFields,
+  type ManifestLifecycle,
+  type ManifestOnDemandRun,
+  type ManifestServerSelector,
+} from './document.ts';
+import type { DocumentLocator } from './parse.ts';
+import { displayPath, type PathSegment } from './source.ts';
+import { formatRfc3339, parseRfc3339 } from './timestamp.ts';
+import type { ValidDocument } from './validate.ts';
+
+export interface Normalized {
+  readonly desired: DesiredSet;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+function toSource(p: DiagnosticPosition): SourcePosition {
+  return { file: p.file, line: p.line ?? 1, column: p.column ?? 1, pointer: p.pointer ?? '' };
+}
+
+function toSelector(s: ManifestServerSelector): ServerSelector {
+  if ('serverId' in s) return { kind: 'serverId', serverId: s.serverId };
+  if ('vmId' in s) return { kind: 'vmAddress', vmId: s.vmId, vmManagerId: s.vmManagerId };
+  const sel: { kind: 'vmName'; vmName: string; vmManagerName?: string; vmPath?: string } = { kind: 'vmName', vmName: s.vmName };
+  if (s.vmManagerName !== undefined) sel.vmManagerName = s.vmManagerName;
+  if (s.vmPath !== undefined) sel.vmPath = s.vmPath;
+  return sel;
+}
+
+function fromSelector(s: ServerSelector): ManifestServerSelector {
+  switch (s.kind) {
+    case 'serverId':
+      return { serverId: s.serverId };
+    case 'vmAddress':
+      return { vmId: s.vmId, vmManagerId: s.vmManagerId };
+    case 'vmName': {
+      const out: { vmName: string; vmManagerName?: string; vmPath?: string } = { vmName: s.vmName };
+      if (s.vmManagerName !== undefined) out.vmManagerName = s.vmManagerName;
+      if (s.vmPath !== undefined) out.vmPath = s.vmPath;
+      return out;
+    }
+  }
+}
+
+/** A key that two selectors share exactly when they certainly pick the same server. */
+function literalServerKey(s: ServerSelector): string {
+  switch (s.kind) {
+    case 'serverId':
+      return `serverId ${s.serverId}`;
+    case 'vmAddress':
+      return `vmId ${s.vmId} of vmManagerId ${s.vmManagerId}`;
+    case 'vmName':
+      return `vmName ${s.vmName}${s.vmManagerName === undefined ? '' : ` of ${s.vmManagerName}`}${s.vmPath === undefined ? '' : ` at ${s.vmPath}`}`;
+  }
+}
+
+class Normalizer {
+  readonly diagnostics: Diagnostic[] = [];
+  readonly jobs: DesiredJob[] = [];
+  readonly jobSets: DesiredJobSet[] = [];
+  readonly catalogs: DesiredCatalog[] = [];
+  readonly connectors: DesiredConnector[] = [];
+  private readonly addresses = new Map<string, DiagnosticPosition>();
+  private readonly servers = new Map<string, { where: string; position: DiagnosticPosition }>();
+  private readonly connectorIds = new Map<string, DiagnosticPosition>();
+  private firstCatalog: DiagnosticPosition | undefined;
+
+  add(v: ValidDocument): void {
+    const doc = v.document;
+    const loc = v.locator;
+    const namePos = loc.locate(['metadata', 'name']);
+    const addressKey = resourceAddress(doc.kind as ManifestKind, doc.metadata.name);
+    const first = this.addresses.get(addressKey);
+    if (first !== undefined) {
+      this.diagnostics.push(
+        diagnostic('SMSR-M050', `${addressKey} is declared twice`, namePos, {
+          hint: 'rename one of them: addresses (kind/metadata.name) are unique across the manifest set',
+          related: first,
+        }),
+      );
+      return;
+    }
+    this.addresses.set(addressKey, namePos);
+    const source = toSource(loc.start());
+    switch (doc.kind) {
+      case 'ReplicationJob': {
+        const spec = this.jobSpec(doc.spec, ['spec'], loc);
+        const selectorPos = loc.locate(['spec', 'server']);
+        const selector = toSelector(doc.spec.server);
+        this.claimServer(selector, addressKey, loc.locate(['spec', 'server'], 'key'));
+        const job: DesiredJob = {
+          address: addressKey,
+          name: doc.metadata.name,
+          selector,
+          spec,
+          ...optionalOnDemand(doc.spec.onDemandRun),
+          lifecycle: lifecycleOf(doc.spec.lifecycle),
+          source,
+          selectorSource: toSource(selectorPos),
+        };
+        this.jobs.push(job);
+        return;
+      }
+      case 'ReplicationJobSet': {
+        const template = this.jobSpec(doc.spec.template ?? {}, ['spec', 'template'], loc);
+        const servers: DesiredJobSetServer[] = (doc.spec.servers ?? []).map((entry, i) => {
+          const selector = toSelector(entry.server);
+          this.claimServer(selector, `${addressKey} (spec.servers[${i}])`, loc.locate(['spec', 'servers', i, 'server'], 'key'));
+          return { selector, overrides: this.jobSpec(entry, ['spec', 'servers', i], loc), source: toSource(loc.locate(['spec', 'servers', i])) };
+        });
+        const set: DesiredJobSet = {
+          name: doc.metadata.name,
+          template,
+          servers,
+          ...(doc.spec.match === undefined ? {} : { match: matchOf(doc.spec.match), matchSource: toSource(loc.locate(['spec', 'match'])) }),
+          ...optionalOnDemand(doc.spec.onDemandRun),
+          lifecycle: lifecycleOf(doc.spec.lifecycle),
+          source,
+        };
+        this.jobSets.push(set);
+        return;
+      }
+      case 'ServerCatalog': {
+        if (this.firstCatalog !== undefined) {
+          this.diagnostics.push(
+            diagnostic('SMSR-M052', `more than one ServerCatalog document (${addressKey})`, loc.locate(['kind']), {
+              hint: 'there is one catalog per account and region: keep one ServerCatalog document',
+              related: this.firstCatalog,
+            }),
+          );
+        } else {
+          this.firstCatalog = loc.locate(['kind']);
+        }
+        const catalog: DesiredCatalog = {
+          address: addressKey,
+          name: doc.metadata.name,
+          imported: true,
+          ...(doc.spec.maxAgeHours === undefined ? {} : { maxAgeHours: doc.spec.maxAgeHours }),
+          source,
+        };
+        this.catalogs.push(catalog);
+        return;
+      }
+      case 'Connector': {
+        const idPos = loc.locate(['spec', 'connectorId']);
+        const firstId = this.connectorIds.get(doc.spec.connectorId);
+        if (firstId !== undefined) {
+          this.diagnostics.push(
+            diagnostic('SMSR-M053', `connector ${doc.spec.connectorId} is declared by two Connector documents`, idPos, {
+              hint: 'keep one Connector document per connector',
+              related: firstId,
+            }),
+          );
+        } else {
+          this.connectorIds.set(doc.spec.connectorId, idPos);
+        }
+        this.connectors.push({ address: addressKey, name: doc.metadata.name, connectorId: doc.spec.connectorId, associated: false, source });
+        return;
+      }
+    }
+  }
+
+  private claimServer(selector: ServerSelector, owner: string, position: DiagnosticPosition): void {
+    const key = literalServerKey(selector);
+    const first = this.servers.get(key);
+    if (first !== undefined) {
+      this.diagnostics.push(
+        diagnostic('SMSR-M051', `${owner} selects the same server as ${first.where} (${key})`, position, {
+          hint: 'a server has one replication job: remove one of the two selections',
+          related: first.position,
+        }),
+      );
+      return;
+    }
+    this.servers.set(key, { where: owner, position });
+  }
+
+  private jobSpec(fields: ManifestJobFields, base: readonly PathSegment[], loc: DocumentLocator): JobSpec {
+    const spec: JobSpec = {};
+    for (const f of JOB_SPEC_FIELDS) {
+      const v = fields[f];
+      if (v === undefined) continue;
+      if (f === 'seedReplicationTime' || f === 'nextReplicationRunStartTime') {
+        const parsed = parseRfc3339(String(v));
+        if (parsed.ok) {
+          spec[f] = parsed.epochSeconds;
+        } else {
+          const path = [...base, f];
+          this.diagnostics.push(diagnostic('SMSR-M036', `${displayPath(path)} ${JSON.stringify(v)} ${parsed.reason}`, loc.locate(path), { hint: parsed.hint }));
+        }
+        continue;
+      }
+      // The schema checked each field's type; JobSpec and ManifestJobFields agree on the others.
+      (spec as Record<string, unknown>)[f] = v;
+    }
+    return spec;
+  }
+}
+
+function optionalOnDemand(r: ManifestOnDemandRun | undefined): { onDemandRun?: OnDemandRunRequest } {
+  if (r === undefined) return {};
+  return { onDemandRun: r.description === undefined ? { token: r.token } : { token: r.token, description: r.description } };
+}
+
+function lifecycleOf(l: ManifestLifecycle | undefined): Lifecycle {
+  return { preventDestroy: l?.preventDestroy ?? false };
+}
+
+function matchOf(m: ServerMatch): ServerMatch {
+  const out: { vmManagerName?: string; vmPathPrefix?: string; vmNameGlob?: string } = {};
+  if (m.vmManagerName !== undefined) out.vmManagerName = m.vmManagerName;
+  if (m.vmPathPrefix !== undefined) out.vmPathPrefix = m.vmPathPrefix;
+  if (m.vmNameGlob !== undefined) out.vmNameGlob = m.vmNameGlob;
+  return out;
+}
+
+/** Normalizes valid documents (in a stable order) into a DesiredSet plus cross-document diagnostics. */
+export function normalizeDocuments(documents: readonly ValidDocument[]): Normalized {
+  const n = new Normalizer();
+  for (const d of documents) n.add(d);
+  const desired = createDesiredSet({ jobs: n.jobs, jobSets: n.jobSets, catalogs: n.catalogs, connectors: n.connectors });
+  return { desired, diagnostics: n.diagnostics };
+}
+
+function toManifestFields(spec: Readonly<JobSpec>): ManifestJobFields {
+  const out: Record<string, unknown> = {};
+  for (const f of JOB_SPEC_FIELDS) {
+    const v = spec[f];
+    if (v === undefined) continue;
+    out[f] = f === 'seedReplicationTime' || f === 'nextReplicationRunStartTime' ? formatRfc3339(v as number) : v;
+  }
+  return out as ManifestJobFields;
+}
+
+function lifecycleField(l: Lifecycle): { lifecycle?: ManifestLifecycle } {
+  return l.preventDestroy ? { lifecycle: { preventDestroy: true } } : {};
+}
+
+/**
+ * Manifest documents that declare `set`, in address order: the inverse of normalizeDocuments up to
+ * formatting (timestamps in UTC, defaults left out). Used by export and the round-trip tests.
+ */
+export function desiredToDocuments(set: DesiredSet): ManifestDocument[] {
+  const docs: ManifestDocument[] = [];
+  for (const c of set.catalogs.values()) {
+    docs.push({ apiVersion: API_VERSION, kind: 'ServerCatalog', metadata: { name: c.name }, spec: { imported: true, ...(c.maxAgeHours === undefined ? {} : { maxAgeHours: c.maxAgeHours }) } });
+  }
+  for (const c of set.connectors.values()) {
+    docs.push({ apiVersion: API_VERSION, kind: 'Connector', metadata: { name: c.name }, spec: { connectorId: c.connectorId, associated: false } });
+  }
+  for (const j of set.jobs.values()) {
+    docs.push({
+      apiVersion: API_VERSION,
+      kind: 'ReplicationJob',
+      metadata: { name: j.name },
+      spec: { server: fromSelector(j.selector), ...toManifestFields(j.spec), ...(j.onDemandRun ? { onDemandRun: { ...j.onDemandRun } } : {}), ...lifecycleField(j.lifecycle) },
+    });
+  }
+  for (const s of set.jobSets.values()) {
+    const template = toManifestFields(s.template);
+    docs.push({
+      apiVersion: API_VERSION,
+      kind: 'ReplicationJobSet',
+      metadata: { name: s.name },
+      spec: {
+        ...(Object.keys(template).length > 0 ? { template } : {}),
+        ...(s.servers.length > 0 ? { servers: s.servers.map((e) => ({ server: fromSelector(e.selector), ...toManifestFields(e.overrides) })) } : {}),
+        ...(s.match ? { match: { ...s.match } } : {}),
+        ...(s.onDemandRun ? { onDemandRun: { ...s.onDemandRun } } : {}),
+        ...lifecycleField(s.lifecycle),
+      },
+    });
+  }
+  return docs;
+}
