@@ -4,7 +4,7 @@ import type { Address } from '../model/address.ts';
 import { ACTION_INFO, ACTIONS, type Action } from './action.ts';
 import type { Change, Drift, PlanWarning } from './change.ts';
 
-export const PLAN_FORMAT_VERSION = 1;
+export const PLAN_FORMAT_VERSION = 1 as const;
 
 /**
  * A plan: pure data, deterministic for the same inputs. Renderers and the executor read it; a

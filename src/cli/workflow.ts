@@ -1,0 +1,109 @@
+import { loadManifests } from '../manifest/load.ts';
+import type { ManifestCheckResult } from '../manifest/check.ts';
+import type { DesiredSet } from '../model/desired.ts';
+import { SmsReconcileError, userError } from '../model/errors.ts';
+import { diff, type PlanProblem } from '../reconcile/diff.ts';
+import { observe, type ObservedSet } from '../reconcile/observed.ts';
+import { PLAN_FORMAT_VERSION, type Plan, type PlanOptions } from '../reconcile/plan.ts';
+import { renderDiagnosticsText } from '../report/render-diagnostics.ts';
+import type { SmsApi, SmsAction } from '../sms/api.ts';
+import { assertSameTarget, type StateDocument } from '../state/codec.ts';
+import type { StateStore } from '../state/store.ts';
+import type { CommandContext } from './context.ts';
+import type { Target } from './target.ts';
+
+/** The steps plan and apply share: read the manifests, read the world, diff. */
+
+/** Loads and checks the manifests; prints every diagnostic and fails on errors. */
+export async function loadDesired(ctx: CommandContext, files: readonly string[]): Promise<{ desired: DesiredSet; check: ManifestCheckResult }> {
+  const check = await loadManifests(files, { cwd: ctx.io.cwd });
+  const color = ctx.globals().color && ctx.io.stderr.isTTY === true;
+  if (check.diagnostics.length > 0 || check.desired === undefined) {
+    const text = renderDiagnosticsText(check.diagnostics, check.summary, { color, sourceLine: (f, l) => check.sources.get(f)?.lineText(l) });
+    if (check.summary.errors > 0 || check.desired === undefined) {
+      ctx.io.stderr.write(text);
+      throw new SmsReconcileError('manifest-invalid', `the manifests have ${check.summary.errors} error(s); nothing was planned`, {
+        source: 'user',
+        hint: 'fix the errors above (`sms-reconcile validate -f ...` checks offline)',
+      });
+    }
+    ctx.io.stderr.write(text);
+  }
+  return { desired: check.desired, check };
+}
+
+/** One bulk read: each list once, in parallel; no per-job calls. */
+export async function observeAll(api: SmsApi): Promise<ObservedSet> {
+  const [catalog, jobs, connectors] = await Promise.all([api.getServers(), api.getReplicationJobs(), api.getConnectors()]);
+  return observe(catalog, jobs, connectors);
+}
+
+/** The state, refused when it belongs to another target. */
+export async function readPrior(store: StateStore, target: Target): Promise<StateDocument | undefined> {
+  const prior = await store.read();
+  if (prior) assertSameTarget(prior.target, target.identity, store.location);
+  return prior;
+}
+
+export interface PlanInputs {
+  readonly desired: DesiredSet;
+  readonly observed: ObservedSet;
+  readonly prior: StateDocument | undefined;
+  readonly target: Target;
+  readonly options: PlanOptions;
+  readonly maxConcurrentJobs: number;
+  readonly now: Date;
+  readonly apiCalls: Readonly<Partial<Record<SmsAction, number>>>;
+}
+
+/** Diffs and assembles the plan; every problem is reported at once, with its manifest position. */
+export function buildPlan(ctx: CommandContext, input: PlanInputs): Plan {
+  const result = diff(input.desired, input.observed, input.prior, {
+    now: input.now.getTime() / 1000,
+    targets: input.options.targets,
+    replace: input.options.replace,
+    refreshOnly: input.options.refreshOnly,
+    maxConcurrentJobs: input.maxConcurrentJobs,
+  });
+  if (result.problems.length > 0) {
+    reportProblems(ctx, result.problems);
+    throw new SmsReconcileError('plan-failed', `${result.problems.length} problem(s) prevent a plan; nothing was changed`, {
+      source: 'user',
+      hint: 'fix the manifests (or the catalog) as the messages above say',
+    });
+  }
+  return {
+    formatVersion: PLAN_FORMAT_VERSION,
+    createdAt: input.now.toISOString(),
+    target: input.target.identity,
+    targetDescription: input.target.description,
+    state: input.prior ? { lineage: input.prior.lineage, serial: input.prior.serial } : undefined,
+    manifestDigest: input.desired.digest,
+    options: input.options,
+    changes: result.changes,
+    drift: result.drift,
+    warnings: result.warnings,
+    apiCalls: nonZero(input.apiCalls),
+  };
+}
+
+function nonZero(calls: Readonly<Partial<Record<SmsAction, number>>>): Partial<Record<SmsAction, number>> {
+  return Object.fromEntries(Object.entries(calls).filter(([, n]) => (n ?? 0) > 0));
+}
+
+export function reportProblems(ctx: CommandContext, problems: readonly PlanProblem[]): void {
+  for (const p of problems) {
+    const where = p.source ? `${p.source.file}:${p.source.line}:${p.source.column}: ` : '';
+    ctx.io.stderr.write(`${where}error ${p.code}: ${p.message}\n`);
+    if (p.hint) ctx.io.stderr.write(`  hint: ${p.hint}\n`);
+  }
+}
+
+/** Addresses given to --target/--replace must look like addresses. */
+export function checkAddresses(flag: string, values: readonly string[]): void {
+  for (const v of values) {
+    if (!/^(ReplicationJob|ReplicationJobSet|ServerCatalog|Connector)\/[a-z0-9-]+(\[[^\]]+\])?$/.test(v)) {
+      throw userError('bad-address', `${flag} ${v} is not a resource address`, 'addresses look like ReplicationJob/web-01 or ReplicationJobSet/wave-1[s-1a2b3c4d]');
+    }
+  }
+}
