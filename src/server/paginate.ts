@@ -46,8 +46,10 @@ export class PageTokens {
     const dot = token.indexOf('.');
     if (dot <= 0 || token.length > 512) throw bad('it is not a token this service issued');
     const payload = token.slice(0, dot);
-    const mac = Buffer.from(token.slice(dot + 1), 'base64url');
-    const expected = Buffer.from(this.mac(payload), 'base64url');
+    // Compare the MAC's text, not its decoded bytes: base64url decoding ignores the last character's
+    // padding bits and any stray characters, so an edited token would decode to the same MAC.
+    const mac = Buffer.from(token.slice(dot + 1), 'utf8');
+    const expected = Buffer.from(this.mac(payload), 'utf8');
     if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) throw bad('it is not a token this service issued');
     let body: TokenBody;
     try {
