@@ -29,6 +29,7 @@ export interface RawRequest {
   readonly unsigned?: boolean;
   readonly credentials?: Credential;
   readonly region?: string;
+  readonly service?: string;
   /** Send without content-length (chunked). */
   readonly chunked?: boolean;
 }
@@ -55,7 +56,7 @@ export async function signedHeaders(server: RawTarget, req: RawRequest): Promise
   };
   if (req.unsigned) return headers;
   const signer = new SignatureV4({
-    service: 'sms',
+    service: req.service ?? 'sms',
     region: req.region ?? server.region,
     credentials: req.credentials ?? server.credentials,
     sha256: Hash.bind(null, 'sha256'),
