@@ -451,7 +451,7 @@ function startRunIfWanted(out: Change[], w: WantedJob, rec: ResourceRecord, live
   if (live.state !== 'ACTIVE' && live.state !== 'FAILING') {
     warnings.push({ code: 'on-demand-not-ready', message: `${w.address}: job ${live.replicationJobId} is ${live.state ?? '?'}; the service refuses on-demand runs until its seed run has completed`, address: w.address });
   } else if (current?.state === 'ACTIVE') {
-    warnings.push({ code: 'on-demand-not-ready', message: `${w.address}: a run of ${live.replicationJobId} is in progress; the on-demand run waits until it ends`, address: w.address });
+    warnings.push({ code: 'on-demand-not-ready', message: `${w.address}: a run of ${live.replicationJobId} is in progress; the service refuses an on-demand run until it ends`, address: w.address });
   }
 }
 

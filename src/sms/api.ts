@@ -109,6 +109,8 @@ export type SmsAction = (typeof SMS_ACTIONS)[number];
 
 export interface SmsApi {
   getServers(): Promise<ServerCatalog>;
+  /** The catalog's status alone (one small call), for polling an import. */
+  getServerCatalogStatus(): Promise<Omit<ServerCatalog, 'servers'>>;
   getReplicationJobs(): Promise<ReplicationJobInfo[]>;
   /** One job by id; undefined when the service does not know it. */
   getReplicationJob(replicationJobId: string): Promise<ReplicationJobInfo | undefined>;

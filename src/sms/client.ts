@@ -89,6 +89,12 @@ export class SdkSmsApi implements SmsApi {
     return { status, lastModifiedOn, servers };
   }
 
+  async getServerCatalogStatus(): Promise<Omit<ServerCatalog, 'servers'>> {
+    const out = await this.send('GetServers', () => this.client.send(new GetServersCommand({ maxResults: 1 })));
+    if (!out.serverCatalogStatus) throw malformed('GetServers', 'serverCatalogStatus is missing');
+    return { status: out.serverCatalogStatus, lastModifiedOn: seconds(out.lastModifiedOn) };
+  }
+
   async getReplicationJobs(): Promise<ReplicationJobInfo[]> {
     const jobs: ReplicationJobInfo[] = [];
     await this.paginate('GetReplicationJobs', async (maxResults, nextToken) => {
