@@ -35,6 +35,8 @@ export const STATE_ERROR_CODES = [
   'state-serial-not-newer',
   /** The state belongs to another target than the one this run talks to. */
   'state-target-mismatch',
+  /** A state command was given something that is not a resource address. */
+  'state-address-invalid',
   /** A state command named an address that the state does not hold. */
   'state-resource-missing',
   /** The state location is not supported by this build (postgres:// before issue 6). */

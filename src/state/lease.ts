@@ -109,7 +109,7 @@ export async function acquireWithBackoff<T>(
     if ('acquired' in result) return result.acquired;
     const elapsed = timers.now() - start;
     const remaining = timeoutMs - elapsed;
-    if (remaining <= 0) throw lockedError(result.busy, timers.now(), location, elapsed);
+    if (remaining <= 0) throw lockedError(result.busy, timers.now(), location, timeoutMs > 0 ? elapsed : 0);
     await sleep(timers, Math.max(1, Math.min(remaining, backoffDelay(n))));
   }
 }
