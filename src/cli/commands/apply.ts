@@ -1,0 +1,236 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { stringify } from 'yaml';
+import { checkManifests } from '../../manifest/check.ts';
+import { loadManifests } from '../../manifest/load.ts';
+import type { DesiredSet } from '../../model/desired.ts';
+import { SmsReconcileError, userError } from '../../model/errors.ts';
+import { ACTION_INFO } from '../../reconcile/action.ts';
+import { applyPlan, recover, type ApplyResult } from '../../reconcile/apply.ts';
+import type { ObservedSet } from '../../reconcile/observed.ts';
+import { decodePlanFile, staleReasons } from '../../reconcile/plan-file.ts';
+import { effectiveChanges, hasDestructive, type Plan, type PlanOptions } from '../../reconcile/plan.ts';
+import { systemClock, type ApplyPorts } from '../../reconcile/ports.ts';
+import { waitForFirstRuns } from '../../reconcile/wait.ts';
+import { createLogger } from '../../report/logger.ts';
+import { renderPlanText } from '../../report/render-text.ts';
+import { openStateStore } from '../../state/open.ts';
+import type { CommandContext, RegisterCommand } from '../context.ts';
+import { parseDuration } from '../duration.ts';
+import { ExitCode } from '../io.ts';
+import { ApplyReporter } from '../reporter.ts';
+import { openTarget } from '../target.ts';
+import { buildPlan, loadDesired, observeAll, readPrior } from '../workflow.ts';
+
+interface ApplyFlags {
+  filename?: string[];
+  autoApprove?: boolean;
+  allowDestroy?: boolean;
+  parallelism: string;
+  wait?: boolean;
+  waitTimeout: string;
+  lockTimeout: string;
+  inventory?: string;
+  maxConcurrentJobs: string;
+}
+
+const EXAMPLES = `
+Examples:
+  $ sms-reconcile apply -f examples/quickstart --auto-approve
+  $ sms-reconcile apply -f manifests/ --auto-approve --allow-destroy --parallelism 8
+  $ sms-reconcile plan -f manifests/ --out plan.json && sms-reconcile apply plan.json --auto-approve
+  $ sms-reconcile apply -f manifests/ --auto-approve --wait      # until each new job has its first AMI
+
+Deletes and replaces need --allow-destroy when not confirmed at a terminal; lifecycle.preventDestroy
+blocks them whatever the flags. Ctrl-C stops starting new operations and lets running ones finish;
+a second Ctrl-C stops at once (the next apply finishes the work).`;
+
+export const registerApply: RegisterCommand = (program, ctx) => {
+  program
+    .command('apply')
+    .description('make the live jobs match the manifests (or carry out a saved plan exactly)')
+    .argument('[planfile]', 'a plan saved with `plan --out`')
+    .option('-f, --filename <path...>', 'manifest files or directories')
+    .option('--auto-approve', 'do not ask for confirmation')
+    .option('--allow-destroy', 'allow deletes and replaces without a confirmation at a terminal')
+    .option('--parallelism <n>', 'operations at once (at most one per server)', '4')
+    .option('--wait', 'wait until each created job has completed its first replication run, showing progress')
+    .option('--wait-timeout <duration>', 'how long --wait and internal waits may take', '30m')
+    .option('--lock-timeout <duration>', 'how long to wait for a state lock held by another run (e.g. 30s, 5m)', '0s')
+    .option('--inventory <file>', 'inventory of the embedded server (default: examples/inventory.yaml)')
+    .option('--max-concurrent-jobs <n>', "the account's concurrent-job limit, for the preflight check", '50')
+    .addHelpText('after', EXAMPLES)
+    .action(async (planfile: string | undefined, flags: ApplyFlags) => {
+      ctx.setExit(await runApply(ctx, planfile, flags));
+    });
+};
+
+async function desiredFromPlanFile(documents: readonly unknown[], file: string): Promise<DesiredSet> {
+  const text = documents.map((d) => stringify(d)).join('---\n');
+  const check = checkManifests([{ file: `${file} (saved manifests)`, content: text }]);
+  if (!check.desired) throw new SmsReconcileError('plan-file-invalid', `${file}: its saved manifests do not check: ${check.diagnostics.map((d) => d.summary).join('; ')}`, { source: 'user', hint: 'run plan again' });
+  return check.desired;
+}
+
+async function runApply(ctx: CommandContext, planfile: string | undefined, flags: ApplyFlags): Promise<number> {
+  if ((planfile === undefined) === (flags.filename === undefined)) {
+    throw userError('apply-args', 'apply takes either -f PATH... or a PLANFILE', 'e.g. `sms-reconcile apply -f examples/quickstart` or `sms-reconcile apply plan.json`');
+  }
+  const parallelism = Number(flags.parallelism);
+  if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > 64) throw userError('bad-parallelism', `--parallelism ${flags.parallelism} is not a whole number from 1 to 64`, 'the default is 4');
+  const lockTimeoutMs = parseDuration('--lock-timeout', flags.lockTimeout);
+  const waitTimeoutMs = parseDuration('--wait-timeout', flags.waitTimeout);
+  const g = ctx.globals();
+  const color = g.color && ctx.io.stdout.isTTY === true;
+  const logger = createLogger({ level: g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
+
+  // What to apply: manifests now, or a saved plan (checked for tampering before anything else).
+  let desired: DesiredSet;
+  let saved: { plan: Plan; manifestPaths: readonly string[] } | undefined;
+  if (planfile !== undefined) {
+    const file = resolve(ctx.io.cwd, planfile);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      throw userError('plan-file-unreadable', `cannot read the plan file ${planfile}`, 'check the path; make one with `sms-reconcile plan -f ... --out FILE`');
+    }
+    const pf = decodePlanFile(text, planfile);
+    desired = await desiredFromPlanFile(pf.documents, planfile);
+    saved = { plan: pf.plan, manifestPaths: pf.manifestPaths };
+  } else {
+    desired = (await loadDesired(ctx, flags.filename ?? [])).desired;
+  }
+
+  const store = openStateStore(g.state, ctx.io.cwd);
+  const target = await openTarget(g, ctx.io, { inventory: flags.inventory, logger });
+  const stop = { requested: false };
+  let signals = 0;
+  const onSignal = () => {
+    signals += 1;
+    if (signals > 1) {
+      ctx.io.stderr.write('Stopping now. The journal lets the next apply finish the work.\n');
+      process.exit(130);
+    }
+    stop.requested = true;
+    ctx.io.stderr.write('Stopping: no new operation starts; running ones finish (Ctrl-C again to stop at once).\n');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let lock;
+  try {
+    lock = await store.lock({ operation: 'apply', timeoutMs: lockTimeoutMs });
+    const reporter = new ApplyReporter(ctx.io.stdout, color, logger);
+    const ports: ApplyPorts = { api: target.api, store, lock, clock: systemClock, events: reporter };
+    let prior = await readPrior(store, target);
+    let observed: ObservedSet = await observeAll(target.api);
+    if ((await recover(ports, observed)) > 0) {
+      prior = await readPrior(store, target);
+      observed = await observeAll(target.api);
+    }
+    const options: PlanOptions = saved?.plan.options ?? { targets: [], replace: [], refreshOnly: false };
+    const makePlan = (p: typeof prior, o: ObservedSet): Plan =>
+      buildPlan(ctx, { desired, observed: o, prior: p, target, options, maxConcurrentJobs: Number(flags.maxConcurrentJobs) || 50, now: new Date(), apiCalls: target.api.calls() });
+
+    let plan: Plan;
+    if (saved) {
+      const digestNow = await manifestDigestAt(ctx, saved.manifestPaths);
+      const reasons = staleReasons(saved.plan, {
+        target: target.identity,
+        state: prior ? { lineage: prior.lineage, serial: prior.serial } : undefined,
+        manifestDigest: digestNow,
+        observed,
+      });
+      if (reasons.length > 0) {
+        ctx.io.stderr.write(`The saved plan ${planfile ?? ''} is stale:\n${reasons.map((r) => `  - ${r}`).join('\n')}\n`);
+        throw userError('plan-stale', 'refusing to apply a stale plan; nothing was changed', 'run plan again and apply the new plan');
+      }
+      plan = saved.plan;
+    } else {
+      plan = makePlan(prior, observed);
+    }
+    ctx.io.stdout.write(renderPlanText(plan, { color }));
+    if (effectiveChanges(plan).length === 0) return ExitCode.ok;
+
+    if (hasDestructive(plan) && flags.allowDestroy !== true && (flags.autoApprove === true || ctx.io.stdin.isTTY !== true)) {
+      const n = plan.changes.filter((c) => ACTION_INFO[c.action].destructive && !c.stateOnly).length;
+      throw userError('destroy-not-allowed', `the plan deletes or replaces ${n} job(s); nothing was changed`, 'review the plan, then run again with --allow-destroy (or confirm at a terminal)');
+    }
+    if (flags.autoApprove !== true) {
+      if (ctx.io.stdin.isTTY !== true) {
+        throw userError('approval-needed', 'apply asks for confirmation, but stdin is not a terminal', 'review the plan, then pass --auto-approve');
+      }
+      const rl = createInterface({ input: ctx.io.stdin, output: ctx.io.stdout });
+      const answer = await rl.question('\nDo you want to perform these actions? Only "yes" will be accepted: ');
+      rl.close();
+      if (answer.trim() !== 'yes') {
+        ctx.io.stdout.write('Apply cancelled; nothing was changed.\n');
+        return ExitCode.error;
+      }
+    }
+    if (!prior) await store.initialize(lock, target.identity);
+
+    ctx.io.stdout.write('\n');
+    const result = await applyPlan(ports, plan, {
+      parallelism,
+      pollMs: 1000,
+      timeoutMs: waitTimeoutMs,
+      stop,
+      replan: async () => {
+        const p = await readPrior(store, target);
+        const o = await observeAll(target.api);
+        const next = makePlan(p, o);
+        ctx.io.stdout.write(`\nThe catalog is imported; the jobs that waited for it:\n${renderPlanText(next, { color })}\n`);
+        return next;
+      },
+    });
+    writeSummary(ctx, result, color);
+    if (result.failed.length > 0 || result.stopped) return ExitCode.error;
+    if (flags.wait && result.created.length > 0) {
+      const progress = await waitForFirstRuns(ports, { pollMs: 2000, timeoutMs: waitTimeoutMs }, result.created);
+      const failedRuns = progress.filter((p) => p.latestAmiId === undefined);
+      ctx.io.stdout.write(
+        failedRuns.length === 0
+          ? `All ${progress.length} new job(s) completed their first replication run.\n`
+          : `${failedRuns.length} job(s) ended without an AMI: ${failedRuns.map((p) => `${p.address} (${p.jobState})`).join(', ')}\n`,
+      );
+      if (failedRuns.length > 0) return ExitCode.error;
+    }
+    return ExitCode.ok;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await lock?.release();
+    await store.close();
+    await target.close();
+  }
+}
+
+async function manifestDigestAt(ctx: CommandContext, paths: readonly string[]): Promise<string | undefined> {
+  if (paths.length === 0) return undefined;
+  const check = await loadManifests(paths, { cwd: ctx.io.cwd });
+  return check.desired?.digest;
+}
+
+function writeSummary(ctx: CommandContext, r: ApplyResult, color: boolean): void {
+  const count = (op: string) => r.completed.filter((c) => c.operation === op).length;
+  const parts = [
+    `${count('CreateReplicationJob')} created`,
+    `${count('UpdateReplicationJob')} updated`,
+    `${r.completed.filter((c) => c.action === 'replace' && c.operation === 'CreateReplicationJob').length} replaced`,
+    `${count('DeleteReplicationJob') - r.completed.filter((c) => c.action === 'replace' && c.operation === 'DeleteReplicationJob').length + count('forget')} deleted`,
+    `${count('adopt')} adopted`,
+    `${count('move')} moved`,
+    `${count('StartOnDemandReplicationRun')} runs started`,
+  ];
+  const secs = (r.durationMs / 1000).toFixed(1);
+  if (r.failed.length === 0 && !r.stopped) {
+    ctx.io.stdout.write(`\n${color ? '\u001b[32;1m' : ''}Apply complete${color ? '\u001b[0m' : ''}: ${parts.join(', ')} in ${secs}s.\n`);
+    return;
+  }
+  ctx.io.stdout.write(`\nApply ${r.stopped ? 'stopped' : 'failed'} after ${secs}s. Done: ${parts.join(', ')}.\n`);
+  for (const f of r.failed) ctx.io.stdout.write(`  failed: ${f.address}: ${f.operation}: ${f.error ?? ''}\n`);
+  if (r.notStarted.length > 0) ctx.io.stdout.write(`  not started: ${r.notStarted.map((c) => c.address).join(', ')}\n`);
+  ctx.io.stdout.write('  Everything done is recorded in the state; run apply again to finish.\n');
+}

@@ -1,0 +1,102 @@
+import { ACTION_INFO } from '../reconcile/action.ts';
+import type { ApplyEvent, EventSink, JobProgress } from '../reconcile/ports.ts';
+import { painter } from '../report/color.ts';
+import type { Logger } from '../report/logger.ts';
+import { renderProgressLines, renderProgressTable } from '../report/progress.ts';
+
+/**
+ * Turns executor events into what a person sees: one line per operation started and finished,
+ * and, while waiting for replication, a live table on a TTY (redrawn in place) or plain lines
+ * (only when something changed) otherwise. Every event also goes to the log with a stable code.
+ */
+export class ApplyReporter implements EventSink {
+  private drawnLines = 0;
+  private lastPlain = '';
+
+  constructor(
+    private readonly out: NodeJS.WritableStream & { isTTY?: boolean },
+    private readonly color: boolean,
+    private readonly logger: Logger,
+  ) {}
+
+  private get tty(): boolean {
+    return this.out.isTTY === true;
+  }
+
+  emit(e: ApplyEvent): void {
+    const paint = painter(this.color);
+    switch (e.type) {
+      case 'phase':
+        this.logger.info({ event: 'apply.phase', phase: e.phase, count: e.count }, `phase ${e.phase}`);
+        if (e.phase === 'recovery') this.line(paint('yellow', `Recovering ${e.count} operation(s) an earlier run left unfinished...`));
+        return;
+      case 'recovered':
+        this.logger.info({ event: 'apply.recovered', intent: e.intent.id, operation: e.intent.operation, address: e.intent.address, happened: e.happened }, e.note);
+        this.line(`  ${e.intent.address}: ${e.intent.operation}: ${e.note}`);
+        return;
+      case 'start':
+        this.logger.debug({ event: 'apply.start', address: e.change.address, operation: e.operation }, 'start');
+        this.line(`${ACTION_INFO[e.change.action].glyph} ${e.change.address}: ${e.operation}...`);
+        return;
+      case 'done':
+        this.logger.info({ event: 'apply.done', address: e.change.address, operation: e.operation, replicationJobId: e.replicationJobId, ms: e.ms }, 'done');
+        this.line(`${ACTION_INFO[e.change.action].glyph} ${e.change.address}: ${doneVerb(e.operation)}${e.replicationJobId ? ` (${e.replicationJobId})` : ''} [${(e.ms / 1000).toFixed(1)}s]`);
+        return;
+      case 'failed':
+        this.logger.error({ event: 'apply.failed', address: e.change.address, operation: e.operation, err: e.error.message }, 'failed');
+        this.line(paint('red', `! ${e.change.address}: ${e.operation} failed: ${e.error.message}`));
+        return;
+      case 'waiting':
+        this.logger.info({ event: 'apply.waiting', what: e.what }, 'waiting');
+        this.line(`Waiting for ${e.what}...`);
+        return;
+      case 'progress':
+        this.progress(e.jobs);
+        return;
+      case 'stopping':
+        this.logger.warn({ event: 'apply.stopping' }, e.reason);
+        this.line(paint('yellow', e.reason));
+        return;
+    }
+  }
+
+  private line(text: string): void {
+    this.drawnLines = 0;
+    this.out.write(`${text}\n`);
+  }
+
+  /** Draws the progress table in place on a TTY; prints changed rows otherwise. */
+  progress(jobs: readonly JobProgress[]): void {
+    if (this.tty) {
+      const table = renderProgressTable(jobs, this.color);
+      const up = this.drawnLines > 0 ? `\u001b[${this.drawnLines}A\u001b[J` : '';
+      this.out.write(`${up}${table}\n`);
+      this.drawnLines = table.split('\n').length;
+      return;
+    }
+    const text = renderProgressLines(jobs).join('\n');
+    if (text !== this.lastPlain) {
+      this.out.write(`${text}\n`);
+      this.lastPlain = text;
+    }
+  }
+}
+
+function doneVerb(operation: string): string {
+  switch (operation) {
+    case 'CreateReplicationJob':
+      return 'created';
+    case 'UpdateReplicationJob':
+      return 'updated';
+    case 'DeleteReplicationJob':
+      return 'deleted';
+    case 'StartOnDemandReplicationRun':
+      return 'on-demand run started';
+    case 'ImportServerCatalog':
+      return 'import started';
+    case 'DisassociateConnector':
+      return 'disassociated';
+    default:
+      return `${operation} recorded`;
+  }
+}
