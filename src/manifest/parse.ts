@@ -281,14 +281,17 @@ function yamlErrorDiagnostic(
   at: (offset: number) => DiagnosticPosition,
   doc: Document.Parsed | undefined,
 ): Diagnostic {
-  const pos = at(e.pos[0]);
+  const start = at(e.pos[0]);
+  const end = at(Math.max(e.pos[0], e.pos[1]));
+  const pos: DiagnosticPosition = end.line === start.line ? { ...start, endLine: end.line, endColumn: end.column } : start;
   switch (e.code) {
     case 'TAB_AS_INDENT':
       return diagnostic('SMSR-M011', 'tab character used for indentation', pos, { hint: 'YAML indents with spaces only: replace the tab with spaces' });
     case 'DUPLICATE_KEY': {
       const dup = doc === undefined ? undefined : findDuplicate(doc, e.pos[0]);
       const name = dup?.key ?? 'key';
-      return diagnostic('SMSR-M012', dup ? `duplicate key "${name}" in the same mapping` : 'duplicate key in the same mapping', pos, {
+      const keyPos = dup === undefined ? pos : { ...start, endLine: start.line, endColumn: (start.column ?? 1) + name.length };
+      return diagnostic('SMSR-M012', dup ? `duplicate key "${name}" in the same mapping` : 'duplicate key in the same mapping', keyPos, {
         hint: 'YAML keeps only one of them: remove or rename one',
         related: dup?.first === undefined ? undefined : at(dup.first),
       });

@@ -287,11 +287,11 @@ function unknownField(m: Mapper, parent: readonly string[], key: string, parentS
   const allowed = Object.keys(isSchemaNode(parentSchema['properties']) ? parentSchema['properties'] : {});
   const where = parent.length === 0 ? 'the document' : displayPath(parent);
   const pos = at(m, [...parent, key], 'key');
-  let hint = didYouMean(key, allowed);
   const parentLast = parent[parent.length - 1];
-  if (hint === undefined && allowed.includes('server') && (SELECTOR_KEYS as readonly string[]).includes(key)) {
-    hint = `the server selector goes under server:, e.g. server: {${key}: ...}`;
-  } else if (hint === undefined && m.kind === 'ReplicationJobSet' && parent.length === 1 && (JOB_SPEC_FIELDS as readonly string[]).includes(key)) {
+  // A selector key one level too high reads like a typo of "server": say where it goes instead.
+  const misplacedSelector = allowed.includes('server') && (SELECTOR_KEYS as readonly string[]).includes(key);
+  let hint = misplacedSelector ? `the server selector goes under server:, e.g. server: {${key}: ...}` : didYouMean(key, allowed);
+  if (hint === undefined && m.kind === 'ReplicationJobSet' && parent.length === 1 && (JOB_SPEC_FIELDS as readonly string[]).includes(key)) {
     hint = 'job fields of a ReplicationJobSet go under spec.template, or per server in spec.servers';
   } else if (hint === undefined && m.kind === 'ReplicationJob' && parent.length === 1 && ['template', 'servers', 'match'].includes(key)) {
     hint = `${key} belongs to kind: ReplicationJobSet`;
