@@ -148,7 +148,10 @@ export function beginDelete(ctx: WorldContext, job: JobRow, at: number, statusMe
   job.state = 'DELETING';
   job.deleteRequestedAt = at;
   if (statusMessage !== null) job.statusMessage = statusMessage;
-  for (const r of ctx.store.openRuns(job.replicationJobId)) ctx.store.saveRun({ ...r, state: 'DELETING', endsAt: null });
+  // An ACTIVE run keeps the stage it had reached as its last statusMessage.
+  for (const r of ctx.store.openRuns(job.replicationJobId)) {
+    ctx.store.saveRun({ ...r, state: 'DELETING', endsAt: null, statusMessage: stageDetails(r, ctx.settings.runSeconds, at)?.stage ?? r.statusMessage });
+  }
   job.nextEventAt = at + ctx.settings.deleteSeconds;
 }
 

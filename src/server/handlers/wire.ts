@@ -22,12 +22,14 @@ export function vmServer(s: ServerRow): Wire {
 }
 
 export function wireRun(ctx: RequestContext, r: RunRow): Wire {
+  const stage = stageDetails(r, ctx.settings.runSeconds, ctx.now);
   return compact({
     replicationRunId: r.replicationRunId,
     state: r.state,
     type: r.type,
-    stageDetails: stageDetails(r, ctx.settings.runSeconds, ctx.now),
-    statusMessage: r.statusMessage,
+    stageDetails: stage,
+    // BEHAVIOR.md: while a run is ACTIVE its statusMessage is the current stage's name.
+    statusMessage: stage?.stage ?? r.statusMessage,
     amiId: r.amiId,
     scheduledStartTime: r.scheduledStartTime,
     completedTime: r.completedTime,
