@@ -1,0 +1,214 @@
+/**
+ * Renders a plan as JSON for scripts (`plan --format json`). Pure. The shape is described exactly by
+ * schemas/plan.v1.schema.json, and a test validates every fixture plan's rendering against it.
+ *
+ * Invariants:
+ * - Every member is always present, so consumers need no existence checks: an absent optional value
+ *   is `null`, an absent list `[]`, an absent flag `false`. Key order is stable.
+ * - `changes` holds every change of the plan, no-op included, in display order (destructive first,
+ *   format.ts `displayOrder`), and each keeps every member of Change (the `satisfies` clauses below
+ *   make a member added to Change, FieldChange, Drift, PlanWarning or Plan a compile error here
+ *   until it is rendered), plus the derived `destructive` flag.
+ * - Job-field timestamps stay whole epoch seconds (numbers), as on the SMS wire; `createdAt` is
+ *   RFC 3339.
+ * - `summary` counts every action; `destructive` counts only deletes of live jobs and replaces
+ *   (format.ts `countChanges`), so it agrees with exit code 3.
+ */
+import type { ManifestKind } from '../model/address.ts';
+import type { SourcePosition } from '../model/errors.ts';
+import type { FieldPolicy, PolicyField } from '../model/field-policy.ts';
+import { JOB_SPEC_FIELDS, type JobSpec, type JobSpecField } from '../model/job.ts';
+import type { Action } from '../reconcile/action.ts';
+import type { Change, Drift, FieldChange, PlanWarning, WarningCode } from '../reconcile/change.ts';
+import type { Plan, PlanOptions, PlanSummary } from '../reconcile/plan.ts';
+import type { SmsAction } from '../sms/api.ts';
+import type { TargetIdentity } from '../state/codec.ts';
+import { countChanges, displayOrder, isDestructiveChange } from './format.ts';
+
+export type FieldValueJson = string | number | boolean | null;
+export type JobSpecJson = { -readonly [F in JobSpecField]?: JobSpec[F] };
+
+export interface SourceJson {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly pointer: string | null;
+}
+
+export interface FieldChangeJson {
+  readonly field: PolicyField;
+  readonly before: FieldValueJson;
+  readonly after: FieldValueJson;
+  readonly policy: FieldPolicy;
+  /** The field is named in the change's `replaceBecause`. */
+  readonly forcesReplacement: boolean;
+}
+
+export interface ChangeJson {
+  readonly address: string;
+  readonly action: Action;
+  readonly kind: ManifestKind;
+  /** A delete of a live job or a replace. */
+  readonly destructive: boolean;
+  readonly serverId: string | null;
+  readonly serverName: string | null;
+  readonly replicationJobId: string | null;
+  readonly previousAddress: string | null;
+  readonly connectorId: string | null;
+  readonly before: JobSpecJson | null;
+  readonly after: JobSpecJson | null;
+  readonly fields: readonly FieldChangeJson[];
+  readonly replaceBecause: readonly string[];
+  readonly reason: string;
+  readonly preventDestroy: boolean;
+  readonly onDemandRun: { readonly token: string; readonly description: string | null } | null;
+  readonly deferredUntilCatalog: boolean;
+  readonly stateOnly: boolean;
+  readonly observedFingerprint: string | null;
+  readonly source: SourceJson | null;
+}
+
+export interface DriftJson {
+  readonly address: string;
+  readonly replicationJobId: string;
+  readonly field: JobSpecField;
+  readonly applied: FieldValueJson;
+  readonly live: FieldValueJson;
+}
+
+export interface WarningJson {
+  readonly code: WarningCode;
+  readonly message: string;
+  readonly address: string | null;
+  readonly source: SourceJson | null;
+}
+
+export interface PlanJson {
+  readonly formatVersion: 1;
+  readonly createdAt: string;
+  readonly target: { readonly endpoint: string; readonly region: string; readonly kind: TargetIdentity['kind']; readonly id: string | null };
+  readonly targetDescription: string;
+  readonly state: { readonly lineage: string; readonly serial: number } | null;
+  readonly manifestDigest: string;
+  readonly options: PlanOptions;
+  readonly summary: PlanSummary;
+  readonly destructive: { readonly delete: number; readonly replace: number };
+  readonly changes: readonly ChangeJson[];
+  readonly drift: readonly DriftJson[];
+  readonly warnings: readonly WarningJson[];
+  readonly apiCalls: Readonly<Partial<Record<SmsAction, number>>>;
+  /** Where the plan was saved (`--out`), or null. */
+  readonly planFile: string | null;
+}
+
+/** What the caller knows beyond the plan itself. */
+export interface PlanJsonExtras {
+  /** The file the plan was saved to with `--out`. */
+  readonly planFile?: string;
+}
+
+/** A field value as JSON: scalars as they are, absent as null (non-finite numbers too, as JSON.stringify would). */
+function valueJson(value: unknown): FieldValueJson {
+  if (typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (value === undefined || value === null) return null;
+  return typeof value === 'bigint' ? value.toString() : JSON.stringify(value) ?? null;
+}
+
+function specJson(spec: JobSpec | undefined): JobSpecJson | null {
+  if (spec === undefined) return null;
+  const out: JobSpecJson = {};
+  for (const f of JOB_SPEC_FIELDS) {
+    if (spec[f] !== undefined) Object.assign(out, { [f]: spec[f] });
+  }
+  return out;
+}
+
+function sourceJson(source: SourcePosition | undefined): SourceJson | null {
+  if (source === undefined) return null;
+  return { file: source.file, line: source.line, column: source.column, pointer: source.pointer ?? null } satisfies Record<
+    keyof SourcePosition,
+    unknown
+  >;
+}
+
+function fieldChangeJson(fc: FieldChange, forcing: ReadonlySet<string>): FieldChangeJson {
+  return {
+    field: fc.field,
+    before: valueJson(fc.before),
+    after: valueJson(fc.after),
+    policy: fc.policy,
+    forcesReplacement: forcing.has(fc.field),
+  } satisfies Record<keyof FieldChange | 'forcesReplacement', unknown>;
+}
+
+function changeJson(c: Change): ChangeJson {
+  const forcing = new Set(c.replaceBecause ?? []);
+  return {
+    address: c.address,
+    action: c.action,
+    kind: c.kind,
+    destructive: isDestructiveChange(c),
+    serverId: c.serverId ?? null,
+    serverName: c.serverName ?? null,
+    replicationJobId: c.replicationJobId ?? null,
+    previousAddress: c.previousAddress ?? null,
+    connectorId: c.connectorId ?? null,
+    before: specJson(c.before),
+    after: specJson(c.after),
+    fields: c.fields.map((fc) => fieldChangeJson(fc, forcing)),
+    replaceBecause: [...(c.replaceBecause ?? [])],
+    reason: c.reason,
+    preventDestroy: c.preventDestroy,
+    onDemandRun: c.onDemandRun === undefined ? null : { token: c.onDemandRun.token, description: c.onDemandRun.description ?? null },
+    deferredUntilCatalog: c.deferredUntilCatalog === true,
+    stateOnly: c.stateOnly === true,
+    observedFingerprint: c.observedFingerprint ?? null,
+    source: sourceJson(c.source),
+  } satisfies Record<keyof Change | 'destructive', unknown>;
+}
+
+function driftJson(d: Drift): DriftJson {
+  return {
+    address: d.address,
+    replicationJobId: d.replicationJobId,
+    field: d.field,
+    applied: valueJson(d.applied),
+    live: valueJson(d.live),
+  } satisfies Record<keyof Drift, unknown>;
+}
+
+function warningJson(w: PlanWarning): WarningJson {
+  return {
+    code: w.code,
+    message: w.message,
+    address: w.address ?? null,
+    source: sourceJson(w.source),
+  } satisfies Record<keyof PlanWarning, unknown>;
+}
+
+/** The plan as a JSON-ready object (see the module invariants and schemas/plan.v1.schema.json). */
+export function renderPlanJson(plan: Plan, extras: PlanJsonExtras = {}): PlanJson {
+  const counts = countChanges(plan.changes);
+  return {
+    formatVersion: plan.formatVersion,
+    createdAt: plan.createdAt,
+    target: { endpoint: plan.target.endpoint, region: plan.target.region, kind: plan.target.kind, id: plan.target.id ?? null },
+    targetDescription: plan.targetDescription,
+    state: plan.state === undefined ? null : { lineage: plan.state.lineage, serial: plan.state.serial },
+    manifestDigest: plan.manifestDigest,
+    options: { targets: [...plan.options.targets], replace: [...plan.options.replace], refreshOnly: plan.options.refreshOnly },
+    summary: counts.byAction,
+    destructive: { delete: counts.destructive.delete, replace: counts.destructive.replace },
+    changes: displayOrder(plan.changes).map(changeJson),
+    drift: plan.drift.map(driftJson),
+    warnings: plan.warnings.map(warningJson),
+    apiCalls: { ...plan.apiCalls },
+    planFile: extras.planFile ?? null,
+  } satisfies Record<keyof Plan | 'summary' | 'destructive' | 'planFile', unknown>;
+}
+
+/** The JSON rendering as text: two-space indented, ending with a newline. */
+export function renderPlanJsonString(plan: Plan, extras: PlanJsonExtras = {}): string {
+  return `${JSON.stringify(renderPlanJson(plan, extras), null, 2)}\n`;
+}

@@ -1,0 +1,137 @@
+import Ajv2020Module from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { describe, expect, it } from 'vitest';
+import schema from '../../schemas/plan.v1.schema.json' with { type: 'json' };
+import { MANIFEST_KINDS } from '../../src/model/address.ts';
+import { FIELD_POLICIES, POLICY_FIELDS } from '../../src/model/field-policy.ts';
+import { JOB_SPEC_FIELDS } from '../../src/model/job.ts';
+import { ACTIONS } from '../../src/reconcile/action.ts';
+import { WARNING_CODES } from '../../src/reconcile/change.ts';
+import { SMS_ACTIONS } from '../../src/sms/api.ts';
+import { renderPlanJson, renderPlanJsonString } from '../../src/report/render-json.ts';
+import { emptyPlan, FIXTURE_PLANS, firstRunPlan, kitchenSinkPlan, T0 } from '../fixtures/plans/plans.ts';
+
+const Ajv2020 = Ajv2020Module.default;
+const addFormats = addFormatsModule.default;
+
+function compile() {
+  const ajv = new Ajv2020({ strict: true, allErrors: true });
+  addFormats(ajv, ['uuid', 'date-time']);
+  return ajv.compile(schema);
+}
+const validate = compile();
+
+const defs = schema.$defs;
+const sorted = (xs: readonly string[]) => [...xs].sort();
+
+describe('plan JSON schema', () => {
+  it('validates the JSON rendering of every fixture plan', () => {
+    for (const [name, p] of Object.entries(FIXTURE_PLANS)) {
+      const ok = validate(JSON.parse(renderPlanJsonString(p, { planFile: 'plan.out' })));
+      expect(validate.errors ?? [], name).toEqual([]);
+      expect(ok, name).toBe(true);
+      expect(validate(renderPlanJson(p)), name).toBe(true);
+    }
+  });
+
+  it('keeps its enums equal to the code, so a new action, warning or field cannot be forgotten', () => {
+    expect(defs.action.enum).toEqual([...ACTIONS]);
+    expect(sorted(defs.actionCounts.required)).toEqual(sorted(ACTIONS));
+    expect(sorted(Object.keys(defs.actionCounts.properties))).toEqual(sorted(ACTIONS));
+    expect(defs.warning.properties.code.enum).toEqual([...WARNING_CODES]);
+    expect(defs.policyField.enum).toEqual([...POLICY_FIELDS]);
+    expect(defs.jobField.enum).toEqual([...JOB_SPEC_FIELDS]);
+    expect(Object.keys(defs.jobSpec.properties)).toEqual([...JOB_SPEC_FIELDS]);
+    expect(defs.fieldChange.properties.policy.enum).toEqual([...FIELD_POLICIES]);
+    expect(defs.kind.enum).toEqual([...MANIFEST_KINDS]);
+    expect(sorted(Object.keys(defs.apiCalls.properties))).toEqual(sorted(SMS_ACTIONS));
+  });
+
+  it('lists exactly the members the renderer writes, all of them required', () => {
+    const json = renderPlanJson(kitchenSinkPlan);
+    expect(sorted(defs.plan.required)).toEqual(sorted(Object.keys(json)));
+    expect(sorted(Object.keys(defs.plan.properties))).toEqual(sorted(Object.keys(json)));
+    expect(sorted(defs.change.required)).toEqual(sorted(Object.keys(json.changes[0]!)));
+    expect(sorted(Object.keys(defs.change.properties))).toEqual(sorted(Object.keys(json.changes[0]!)));
+  });
+
+  it('rejects what the renderer never writes', () => {
+    const good = (): Record<string, unknown> => JSON.parse(renderPlanJsonString(kitchenSinkPlan));
+    const cases: Array<[string, (j: any) => void]> = [
+      ['extra member', (j) => (j.extra = 1)],
+      ['unknown action', (j) => (j.changes[0].action = 'destroy')],
+      ['missing summary action', (j) => delete j.summary['start-run']],
+      ['timestamp as a string', (j) => (j.changes.find((c: any) => c.address === 'ReplicationJob/web-01').after.seedReplicationTime = '2026-11-26T20:00:00Z')],
+      ['replace without replaceBecause', (j) => (j.changes.find((c: any) => c.action === 'replace').replaceBecause = [])],
+      ['absent member instead of null', (j) => delete j.changes[0].serverName],
+      ['bad address', (j) => (j.changes[0].address = 'Job/x')],
+    ];
+    expect(validate(good())).toBe(true);
+    for (const [name, mutate] of cases) {
+      const j = good();
+      mutate(j);
+      expect(validate(j), name).toBe(false);
+    }
+  });
+});
+
+describe('renderPlanJson', () => {
+  it('counts every action and the destructive ones apart', () => {
+    const json = renderPlanJson(kitchenSinkPlan);
+    expect(json.summary).toEqual({
+      delete: 2, replace: 1, 'import-catalog': 1, 'disassociate-connector': 1, create: 2, update: 1, adopt: 1, move: 1, 'start-run': 1, 'no-op': 3,
+    });
+    expect(json.destructive).toEqual({ delete: 1, replace: 1 });
+  });
+
+  it('lists every change, no-op included, destructive first, with every member present', () => {
+    const json = renderPlanJson({ ...kitchenSinkPlan, changes: [...kitchenSinkPlan.changes].reverse() });
+    expect(json.changes).toHaveLength(kitchenSinkPlan.changes.length);
+    expect(json.changes.slice(0, 3).map((c) => [c.action, c.destructive, c.stateOnly])).toEqual([
+      ['replace', true, false],
+      ['delete', true, false],
+      ['delete', false, true],
+    ]);
+    expect(json.changes.slice(-3).map((c) => c.action)).toEqual(['no-op', 'no-op', 'no-op']);
+    const create = json.changes.find((c) => c.address === 'ReplicationJob/web-01')!;
+    expect(create).toMatchObject({
+      replicationJobId: null,
+      before: null,
+      after: { frequency: 12, seedReplicationTime: T0, licenseType: 'AWS' },
+      replaceBecause: [],
+      onDemandRun: null,
+      source: { file: 'manifests/web.yaml', line: 1, column: 1, pointer: null },
+    });
+    const update = json.changes.find((c) => c.action === 'update')!;
+    expect(update.fields[0]).toEqual({ field: 'nextReplicationRunStartTime', before: null, after: T0 + 3600, policy: 'updatable', forcesReplacement: false });
+    const replace = json.changes.find((c) => c.action === 'replace')!;
+    expect(replace.fields.map((f) => [f.field, f.forcesReplacement])).toEqual([['frequency', false], ['runOnce', true]]);
+  });
+
+  it('carries the target, state, digest, options, drift, warnings and reads', () => {
+    const json = renderPlanJson(kitchenSinkPlan, { planFile: 'out.plan' });
+    expect(json).toMatchObject({
+      formatVersion: 1,
+      createdAt: '2026-11-26T20:00:00Z',
+      target: { endpoint: 'embedded', region: 'us-east-1', kind: 'embedded', id: 'emb-0123456789abcdef' },
+      state: { lineage: '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d', serial: 7 },
+      manifestDigest: kitchenSinkPlan.manifestDigest,
+      options: { targets: [], replace: [], refreshOnly: false },
+      apiCalls: { GetServers: 1, GetReplicationJobs: 1, GetConnectors: 1 },
+      planFile: 'out.plan',
+    });
+    expect(json.drift[0]).toEqual({ address: 'ReplicationJob/web-04', replicationJobId: 'sms-job-88888888', field: 'nextReplicationRunStartTime', applied: T0, live: T0 + 7200 });
+    expect(json.warnings[1]).toEqual({ code: 'concurrent-job-limit', message: 'the plan would leave 51 active jobs; the account allows 50', address: null, source: null });
+    const first = renderPlanJson(firstRunPlan);
+    expect(first.state).toBeNull();
+    expect(first.target.id).toBeNull();
+    expect(first.planFile).toBeNull();
+  });
+
+  it('has a string form that parses back to the object and ends with a newline', () => {
+    const text = renderPlanJsonString(emptyPlan);
+    expect(text.endsWith('}\n')).toBe(true);
+    expect(JSON.parse(text)).toEqual(renderPlanJson(emptyPlan));
+    expect(renderPlanJson(emptyPlan).summary['no-op']).toBe(3);
+  });
+});
