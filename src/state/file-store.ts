@@ -24,9 +24,9 @@
  * - Files are created 0600, a created directory 0700.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import {
   applyChange,
   checkChange,
@@ -208,6 +208,9 @@ function parseJournal(data: Buffer, path: string): ParsedJournal {
   return { header, changes, validBytes };
 }
 
+/** The suffix of the temp files of #writeAtomic. */
+const TEMP_SUFFIX = /\.tmp-\d+-[0-9a-f]{8}$/;
+
 /** Thrown (internally) when the snapshot and journal were read across a compaction: read again. */
 class TornRead extends Error {}
 
@@ -373,9 +376,22 @@ export class FileStateStore implements StateStore {
     await this.#mutex.run(async () => {
       await this.#closeJournal();
       this.#session = { lock, handle, backedUp: false, journalFh: undefined };
+      await this.#removeTempFiles();
     });
     this.#issued.add(lock);
     return lock;
+  }
+
+  /**
+   * Removes temp files that a holder killed mid-write left behind. Only lock holders write temp
+   * files, and we hold the lock now, so none of them is in use.
+   */
+  async #removeTempFiles(): Promise<void> {
+    const prefix = `${basename(this.paths.snapshot)}.`;
+    const names = await readdir(this.paths.dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (name.startsWith(prefix) && TEMP_SUFFIX.test(name)) await unlink(join(this.paths.dir, name)).catch(() => undefined);
+    }
   }
 
   /** Compacts (if the journal holds records and the lock is still ours), then releases the lock file. */
@@ -506,7 +522,7 @@ export class FileStateStore implements StateStore {
 
   /** Writes `data` to `path` atomically: temp file (0600), fsync, rename, fsync of the directory. */
   async #writeAtomic(path: string, data: string | Buffer): Promise<FileStamp> {
-    const tmp = `${path}.tmp-${process.pid}-${randomUUID().slice(0, 8)}`;
+    const tmp = `${path}.tmp-${process.pid}-${randomUUID().slice(0, 8)}`; // matches TEMP_SUFFIX
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
     let stamp: FileStamp;
     try {

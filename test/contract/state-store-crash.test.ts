@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,5 +74,11 @@ describe('file store: kill -9 at random moments', () => {
       expected = count;
     }
     expect(totalAcked).toBeGreaterThan(TRIALS);
+    // The next holder (dead-pid takeover) resumes and cleans up what the kills left behind.
+    const store = new FileStateStore(path);
+    const lock = await store.lock({ operation: 'after the crashes' });
+    expect(lock.held).toBe(true);
+    await lock.release();
+    expect((await readdir(dir)).sort()).toEqual(['state.json', 'state.json.backup', 'state.json.journal']);
   });
 });
