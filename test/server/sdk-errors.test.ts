@@ -520,6 +520,13 @@ describe('the wire: raw signed requests', () => {
     expect(Number.isInteger(job['seedReplicationTime'])).toBe(true);
   });
 
+  it('timestamps a client sets are truncated to whole seconds', async () => {
+    const seed = Math.floor(Date.now() / 1000) + 7200;
+    const res = await rawCall(t.server, { target: 'UpdateReplicationJob', body: JSON.stringify({ replicationJobId: jobId, nextReplicationRunStartTime: seed + 0.9 }) });
+    expect(res.status).toBe(200);
+    expect((await jobOf(t, jobId)).nextReplicationRunStartTime).toEqual(date(seed));
+  });
+
   it('an empty body counts as {}', async () => {
     const res = await rawCall(t.server, { target: 'GetConnectors', body: '' });
     expect(res.status).toBe(200);

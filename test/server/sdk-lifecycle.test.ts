@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CreateReplicationJobCommand, DeleteReplicationJobCommand, DisassociateConnectorCommand, GetConnectorsCommand, GetReplicationJobsCommand,
+  CreateReplicationJobCommand, DeleteReplicationJobCommand, DeleteServerCatalogCommand, DisassociateConnectorCommand, GetConnectorsCommand, GetReplicationJobsCommand,
   GetServersCommand, ImportServerCatalogCommand, StartOnDemandReplicationRunCommand, UpdateReplicationJobCommand, type Server,
 } from '@aws-sdk/client-sms';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -41,6 +41,34 @@ describe('the server catalog', () => {
       await t.advance(0.001);
       const available = await t.sms.send(new GetServersCommand({ maxResults: 100 }));
       expect([available.serverCatalogStatus, epoch(available.lastModifiedOn), available.serverList?.length]).toEqual(['AVAILABLE', created + 15, DEMO.vmCount]);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('re-imports and catalog deletion', () => {
+  it('a re-import drops the VMs no longer covered and adds them back with the same server ids; jobs run on after DeleteServerCatalog', async () => {
+    const t = await startTestServer();
+    try {
+      const all = await importCatalog(t);
+      const seed = await alignClock(t);
+      const { replicationJobId } = await t.sms.send(
+        new CreateReplicationJobCommand({ serverId: serverNamed(all, 'fin-db-01').serverId, seedReplicationTime: date(seed), frequency: 1 }),
+      );
+      await t.control.setConnectorStatus(DEMO.scvmmConnector, 'UNHEALTHY');
+      const vsphereOnly = await importCatalog(t);
+      expect(vsphereOnly.map((s) => s.serverId)).toEqual(all.filter((s) => s.vmServer?.vmServerAddress?.vmManagerId === DEMO.vsphere).map((s) => s.serverId));
+      await t.control.setConnectorStatus(DEMO.scvmmConnector, 'HEALTHY');
+      const again = await importCatalog(t);
+      expect(new Set(again.map((s) => s.serverId))).toEqual(new Set(all.map((s) => s.serverId)));
+      expect(serverNamed(again, 'fin-db-01').replicationJobId).toBe(replicationJobId);
+
+      // The catalog goes; the job keeps replicating.
+      await t.sms.send(new DeleteServerCatalogCommand({}));
+      await advanceTo(t, seed + 2 * HOUR + 45);
+      expect((await runsOf(t, replicationJobId!)).map((r) => r.state)).toEqual(['PENDING', 'COMPLETED', 'COMPLETED', 'COMPLETED']);
+      expect((await jobOf(t, replicationJobId!)).state).toBe('ACTIVE');
     } finally {
       await t.close();
     }
@@ -124,6 +152,20 @@ describe('a recurring job, step by step', () => {
     expect(runs[1]!.replicationRunId).toBe(onDemand.replicationRunId);
     expect(runs[2]!.statusMessage).toMatch(/another replication run was in progress/);
     expect((await jobOf(t, id)).state).toBe('ACTIVE');
+  });
+
+  it('a seed time in the past starts the seed run at once; seedReplicationTime reports the given value', async () => {
+    const now = await alignClock(t);
+    const { replicationJobId } = await t.sms.send(
+      new CreateReplicationJobCommand({ serverId: serverNamed(servers, 'web-04').serverId, seedReplicationTime: date(now - 3600), frequency: 6 }),
+    );
+    const job = await jobOf(t, replicationJobId!);
+    expect(job.state).toBe('ACTIVE');
+    expect(job.seedReplicationTime).toEqual(date(now - 3600));
+    expect((await runsOf(t, replicationJobId!)).map((r) => [r.state, epoch(r.scheduledStartTime)])).toEqual([['ACTIVE', now]]);
+    await t.advance(45);
+    // The schedule follows the time the seed run really started.
+    expect((await jobOf(t, replicationJobId!)).nextReplicationRunStartTime).toEqual(date(now + 6 * HOUR));
   });
 
   it('runOnce: COMPLETED after its run, the server shows replicationJobTerminated, and a new job is allowed', async () => {
