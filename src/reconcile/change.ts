@@ -64,7 +64,7 @@ export interface Drift {
 
 export const WARNING_CODES = [
   'no-healthy-connector', 'server-busy', 'catalog-not-imported', 'on-demand-limit', 'on-demand-not-ready', 'concurrent-job-limit',
-  'create-only-change', 'match-empty', 'job-terminated', 'targeted-plan', 'next-run-in-past',
+  'create-only-change', 'match-empty', 'job-terminated', 'next-run-in-past',
 ] as const;
 export type WarningCode = (typeof WARNING_CODES)[number];
 

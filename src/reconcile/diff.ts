@@ -259,11 +259,8 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
   let result = changes;
   if (options.targets.length > 0) {
     const hit = (a: Address) => options.targets.some((t) => a === t || (t.startsWith('ReplicationJobSet/') && !t.includes('[') && a.startsWith(`${t}[`)));
+    // The renderers say the plan is targeted (from options.targets); no warning needed.
     const kept = changes.filter((c) => hit(c.address) || (c.action === 'import-catalog' && changes.some((d) => d.deferredUntilCatalog && hit(d.address))));
-    warnings.push({
-      code: 'targeted-plan',
-      message: `the plan is limited to ${options.targets.join(', ')}: ${changes.length - kept.length} other addresses are not shown and will not be changed`,
-    });
     result = kept;
   }
   if (options.refreshOnly) result = [];

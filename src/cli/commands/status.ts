@@ -1,0 +1,87 @@
+import { Option } from 'commander';
+import { userError } from '../../model/errors.ts';
+import { systemClock } from '../../reconcile/ports.ts';
+import type { JobProgress } from '../../reconcile/ports.ts';
+import { progressOf } from '../../reconcile/wait.ts';
+import { createLogger } from '../../report/logger.ts';
+import { renderProgressLines, renderProgressTable } from '../../report/progress.ts';
+import { openStateStore } from '../../state/open.ts';
+import type { RegisterCommand } from '../context.ts';
+import { parseDuration } from '../duration.ts';
+import { ExitCode } from '../io.ts';
+import { openTarget } from '../target.ts';
+import { readPrior } from '../workflow.ts';
+
+interface StatusFlags {
+  format: 'text' | 'json';
+  watch?: boolean;
+  interval: string;
+  inventory?: string;
+}
+
+/** `sms-reconcile status`: the managed jobs as the service sees them now, one bulk read per refresh. */
+export const registerStatus: RegisterCommand = (program, ctx) => {
+  program
+    .command('status')
+    .description('show the managed jobs: job state, latest run (state, stage, %), latest AMI, next run')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--watch', 'refresh until interrupted (a live table on a terminal, changed lines otherwise)')
+    .option('--interval <duration>', 'refresh interval with --watch', '2s')
+    .option('--inventory <file>', 'inventory of the embedded server')
+    .addHelpText('after', `
+Examples:
+  $ sms-reconcile status
+  $ sms-reconcile status --watch
+  $ sms-reconcile status --format json | jq '.jobs[] | select(.latestAmiId == null)'`)
+    .action(async (flags: StatusFlags) => {
+      const g = ctx.globals();
+      const intervalMs = parseDuration('--interval', flags.interval);
+      const logger = createLogger({ level: g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
+      const store = openStateStore(g.state, ctx.io.cwd);
+      const target = await openTarget(g, ctx.io, { inventory: flags.inventory, logger });
+      let stopped = false;
+      const stop = () => {
+        stopped = true;
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      try {
+        const prior = await readPrior(store, target);
+        if (!prior) throw userError('state-missing', `there is no state at ${store.location}`, 'apply some manifests first, or pass --state');
+        const managed = Object.values(prior.resources)
+          .filter((r) => r.replicationJobId !== undefined)
+          .map((r) => ({ address: r.address, replicationJobId: r.replicationJobId as string }))
+          .sort((a, b) => (a.address < b.address ? -1 : 1));
+        const color = g.color && ctx.io.stdout.isTTY === true;
+        const tty = ctx.io.stdout.isTTY === true;
+        let drawn = 0;
+        let last = '';
+        for (;;) {
+          const live = new Map((await target.api.getReplicationJobs()).map((j) => [j.replicationJobId, j]));
+          const jobs: JobProgress[] = managed.map((m) => progressOf(m.address, live.get(m.replicationJobId), m.replicationJobId));
+          if (flags.format === 'json') {
+            ctx.io.stdout.write(`${JSON.stringify({ target: target.description, at: new Date().toISOString(), jobs })}\n`);
+          } else if (flags.watch && tty) {
+            const table = `${target.description} - ${new Date().toISOString()}\n${renderProgressTable(jobs, color)}`;
+            ctx.io.stdout.write(`${drawn > 0 ? `\u001b[${drawn}A\u001b[J` : ''}${table}\n`);
+            drawn = table.split('\n').length;
+          } else if (flags.watch) {
+            const text = renderProgressLines(jobs).join('\n');
+            if (text !== last) ctx.io.stdout.write(`${text}\n`);
+            last = text;
+          } else {
+            ctx.io.stdout.write(`${target.description}\n${renderProgressTable(jobs, color)}\n`);
+          }
+          if (!flags.watch || stopped) break;
+          await systemClock.sleep(intervalMs);
+          if (stopped) break;
+        }
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        await store.close();
+        await target.close();
+      }
+      ctx.setExit(ExitCode.ok);
+    });
+};
