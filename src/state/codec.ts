@@ -336,7 +336,7 @@ export function parseJson(text: string, source: string): unknown {
     const { line, column } = lineColumn(text, offset);
     throw stateError('state-corrupt', `${source} is not valid JSON at line ${line}, column ${column} (offset ${offset}): ${message}`, {
       cause: err,
-      hint: 'restore it from its .backup, or `sms-reconcile state push` a good copy; nothing was overwritten',
+      hint: 'restore a good copy with `sms-reconcile state push --force FILE` (the .backup beside the state holds the previous snapshot); nothing was overwritten',
     });
   }
 }
@@ -360,7 +360,7 @@ export function upgradeState(
   const found = doc['formatVersion'];
   if (typeof found !== 'number' || !Number.isInteger(found) || found < 0) {
     throw stateError('state-corrupt', `${source} has no valid formatVersion (found ${JSON.stringify(found) ?? 'nothing'})`, {
-      hint: 'restore it from its .backup, or `sms-reconcile state push` a good copy',
+      hint: 'restore a good copy with `sms-reconcile state push --force FILE` (the .backup beside the state holds the previous snapshot)',
     });
   }
   let version: number = found;
@@ -396,7 +396,7 @@ export function validateStateDocument(value: unknown, source = 'state'): StateDo
   const v = getValidators();
   if (!v.document(value)) {
     throw stateError('state-corrupt', `${source} does not match the state schema: ${describeAjvErrors(v.document.errors)}`, {
-      hint: 'restore it from its .backup, or `sms-reconcile state push` a good copy; nothing was overwritten',
+      hint: 'restore a good copy with `sms-reconcile state push --force FILE` (the .backup beside the state holds the previous snapshot); nothing was overwritten',
     });
   }
   const doc = value as StateDocument;

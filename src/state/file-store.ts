@@ -192,7 +192,7 @@ function parseJournal(data: Buffer, path: string): ParsedJournal {
       if (nl + 1 >= data.length) break; // the last line: a torn write
       throw stateError('state-corrupt', `${path} line ${line} is damaged and records follow it: ${(err as Error).message}`, {
         cause: err,
-        hint: 'restore the state from state.json.backup, or `sms-reconcile state push` a good copy; nothing was overwritten',
+        hint: 'restore a good copy with `sms-reconcile state push --force FILE` (the .backup beside the state holds the previous snapshot); nothing was overwritten',
       });
     }
     if (record.type === 'header') {
@@ -250,7 +250,7 @@ export class FileStateStore implements StateStore {
       }
     }
     throw stateError('state-corrupt', `the journal of ${this.location} does not extend its snapshot (baseSerial above the snapshot's serial)`, {
-      hint: 'restore the state from state.json.backup, or `sms-reconcile state push` a good copy',
+      hint: 'restore a good copy with `sms-reconcile state push --force FILE` (the .backup beside the state holds the previous snapshot)',
     });
   }
 
@@ -295,7 +295,7 @@ export class FileStateStore implements StateStore {
       } catch (err) {
         throw stateError('state-corrupt', `${this.paths.journal} line ${line} cannot be replayed: ${(err as Error).message}`, {
           cause: err,
-          hint: 'restore the state from state.json.backup, or `sms-reconcile state push` a good copy; nothing was overwritten',
+          hint: 'restore a good copy with `sms-reconcile state push --force FILE` (the .backup beside the state holds the previous snapshot); nothing was overwritten',
         });
       }
     }
@@ -427,13 +427,18 @@ export class FileStateStore implements StateStore {
 
   /** Checks the lock and returns the session and a loaded, existing state. */
   async #writable(lock: StateLock): Promise<{ session: Session; loaded: Loaded }> {
+    const session = await this.#heldSession(lock);
+    return { session, loaded: await this.#fresh() };
+  }
+
+  async #heldSession(lock: StateLock): Promise<Session> {
     const leased = ownLock(lock, this.#issued, this.location);
     const session = this.#session;
     if (!session || session.lock !== leased) {
       throw stateError('state-lock-required', `the lock ${lock.info.id} is not this store's current lock`, { source: 'internal' });
     }
     await leased.assertWritable();
-    return { session, loaded: await this.#fresh() };
+    return session;
   }
 
   #commit<T>(lock: StateLock, build: (state: WorkingState, serial: number, at: string) => { change: StateChange; value: T }): Promise<T> {
@@ -631,9 +636,30 @@ export class FileStateStore implements StateStore {
     }));
   }
 
+  /**
+   * See StateStore.replace. Forced, it also replaces a corrupt state (the way back from one): the
+   * corrupt snapshot is kept as .backup, and its journal is dropped.
+   */
   replace(lock: StateLock, document: StateDocument, options: ReplaceOptions = {}): Promise<CommitInfo> {
     return this.#mutex.run(async () => {
-      const { session, loaded } = await this.#writable(lock);
+      const session = await this.#heldSession(lock);
+      let loaded: Loaded;
+      try {
+        loaded = await this.#fresh();
+      } catch (err) {
+        if (options.force !== true || !isCorruptState(err)) throw err;
+        loaded = {
+          state: undefined,
+          snapshot: undefined,
+          snapshotBytes: 0,
+          snapshotSerial: 0,
+          journal: undefined,
+          journalValidBytes: 0,
+          journalRecords: 0,
+          journalNeedsReset: true,
+        };
+        this.#loaded = loaded;
+      }
       const incoming = validateStateDocument(structuredClone(document), 'the pushed state');
       const current = loaded.state;
       const serial = checkReplace(current && { lineage: current.lineage, serial: current.serial }, incoming, options, this.location);

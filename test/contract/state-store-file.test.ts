@@ -104,7 +104,7 @@ describe('file store: torn writes and corruption', () => {
     expect(await bytesOf(path, journalPath)).toEqual(before);
   });
 
-  it('refuses a corrupt snapshot with its position, overwriting nothing (not even the backup)', async () => {
+  it('refuses a corrupt snapshot with its position, overwriting nothing; a forced push replaces it', async () => {
     const { lock } = await withRecords(2);
     await lock.release();
     await writeFile(`${path}.backup`, 'previous good state');
@@ -114,12 +114,20 @@ describe('file store: torn writes and corruption', () => {
     const err = await store.read().catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'state-corrupt', source: 'user' });
     expect((err as Error).message).toContain('line 3, column 14');
-    expect((err as { hint: string }).hint).toContain('.backup');
+    expect((err as { hint: string }).hint).toContain('sms-reconcile state push --force');
     const lock2 = await store.lock({ operation: 'apply' });
     await expect(store.appendIntent(lock2, { address: 'ReplicationJob/web', operation: 'CreateReplicationJob' })).rejects.toMatchObject({ code: 'state-corrupt' });
-    await expect(store.replace(lock2, stateWith(1), { force: true })).rejects.toMatchObject({ code: 'state-corrupt' });
+    await expect(store.replace(lock2, stateWith(1))).rejects.toMatchObject({ code: 'state-corrupt' });
     await lock2.release();
     expect(await bytesOf(path, `${path}.journal`, `${path}.backup`)).toEqual(before);
+
+    // The way back: push a good copy with --force; the corrupt snapshot is kept as the backup.
+    const good = stateWith(2, { serial: 3 });
+    const lock3 = await store.lock({ operation: 'state push' });
+    expect(await store.replace(lock3, good, { force: true })).toEqual({ serial: 3 });
+    await lock3.release();
+    expect(await openStore().read()).toEqual(good);
+    expect(await readFile(`${path}.backup`, 'utf8')).toBe(before[0]);
   });
 
   it('refuses a snapshot from a newer format version, saying which and what to do', async () => {

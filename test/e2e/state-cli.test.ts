@@ -122,7 +122,7 @@ describe('sms-reconcile state, through bin/sms-reconcile.mjs', () => {
 
     expect(busy.code).toBe(1);
     expect(busy.stderr).toContain('Error [state-locked]');
-    expect(busy.stderr).toContain(`held by pid ${process.pid} on ${hostname()} for "apply" since ${created} (1m3`);
+    expect(busy.stderr).toContain(`held by pid ${process.pid} on ${hostname()} for "apply" since ${created} (1m`);
     expect(busy.stderr).toContain('--lock-timeout');
     expect(busy.stderr).toContain(`sms-reconcile force-unlock ${id}`);
 
@@ -230,6 +230,22 @@ describe('sms-reconcile state, in process', () => {
     expect(run.stderr).toContain('formatVersion 2');
     expect(run.stderr).toContain('upgrade sms-reconcile');
     expect(await readFile(join(cwd, 's.json'), 'utf8')).toBe(newer);
+  });
+
+  it('recovers from a corrupt state with push --force, keeping the corrupt file as .backup', async () => {
+    const cwd = await workdir();
+    const corrupt = '{"formatVersion": 1, "lineage": "x", ';
+    await writeFile(join(cwd, 's.json'), corrupt);
+    await writeFile(join(cwd, 'good.json'), encodeState(sampleState()));
+    const refused = await cli(cwd, ['--state', 's.json', 'state', 'push', 'good.json']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('Error [state-corrupt]');
+    expect(refused.stderr).toContain('state push --force');
+    expect(await readFile(join(cwd, 's.json'), 'utf8')).toBe(corrupt);
+    const forced = await cli(cwd, ['--state', 's.json', 'state', 'push', '--force', 'good.json']);
+    expect(forced.code).toBe(0);
+    expect((await cli(cwd, ['--state', 's.json', 'state', 'list'])).stdout.trimEnd().split('\n')).toHaveLength(4);
+    expect(await readFile(join(cwd, 's.json.backup'), 'utf8')).toBe(corrupt);
   });
 
   it('has help with examples, and clear errors for bad arguments and an empty location', async () => {

@@ -105,7 +105,7 @@ export async function driveUntilSettled<T>(timers: ManualTimers, promise: Promis
 }
 
 /** Polls `check` (on real time, briefly) until it holds; for effects of fire-and-forget work. */
-export async function eventually(check: () => Promise<boolean>, timeoutMs = 3_000): Promise<void> {
+export async function eventually(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
