@@ -102,7 +102,9 @@ export class SmsApp {
   /** Runs one action. Throws ApiError for every expected failure; the transaction is rolled back then. */
   handle(action: ActionName, input: Input, credential: Credential | undefined): Output {
     const spec = ACTION_SPECS[action];
-    if (spec.mutating && credential?.readOnly) throw new ApiError('UnauthorizedOperationException');
+    if ((spec.mutating && credential?.readOnly) || credential?.deniedActions?.includes(action)) {
+      throw new ApiError('UnauthorizedOperationException', `This user does not have permissions to perform ${action}.`);
+    }
     return this.db.transaction(() => {
       const now = this.clock.now();
       advance(this.world, now);

@@ -12,6 +12,8 @@ export interface Credential {
   readonly secretAccessKey: string;
   readonly sessionToken?: string;
   readonly readOnly?: boolean;
+  /** Actions this key may not call (an IAM deny, for tests): UnauthorizedOperationException. */
+  readonly deniedActions?: readonly string[];
 }
 
 export interface AuthRequest {

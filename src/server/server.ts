@@ -133,7 +133,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 }
 
 function parseCredential(input: Input): Credential {
-  const { accessKeyId, secretAccessKey, sessionToken, readOnly } = input;
+  const { accessKeyId, secretAccessKey, sessionToken, readOnly, deniedActions } = input;
   if (typeof accessKeyId !== 'string' || typeof secretAccessKey !== 'string' || accessKeyId === '' || secretAccessKey === '') {
     throw new ApiError('InvalidParameterException', 'accessKeyId and secretAccessKey are required strings.');
   }
@@ -142,6 +142,7 @@ function parseCredential(input: Input): Credential {
     secretAccessKey,
     ...(typeof sessionToken === 'string' ? { sessionToken } : {}),
     ...(readOnly === true ? { readOnly: true } : {}),
+    ...(Array.isArray(deniedActions) ? { deniedActions: deniedActions.filter((a): a is string => typeof a === 'string') } : {}),
   };
 }
 

@@ -431,6 +431,27 @@ describe('UnauthorizedOperationException for a read-only key', () => {
   });
 });
 
+describe('UnauthorizedOperationException for a key denied the Get actions', () => {
+  it('each denied action is refused; the others work', async () => {
+    const t = await startTestServer();
+    const credentials = { accessKeyId: 'AKIADENIED0000000001', secretAccessKey: 'denied-secret-000000000000000000000000' };
+    await t.control.addCredentials({ ...credentials, deniedActions: ['GetConnectors', 'GetServers', 'GetReplicationJobs', 'GetReplicationRuns'] });
+    const denied = new SMSClient({ endpoint: t.server.url, region: t.server.region, credentials, maxAttempts: 1 });
+    try {
+      const re = /permissions to perform Get/;
+      await expectSmsError(denied.send(new GetConnectorsCommand({})), 'UnauthorizedOperationException', 400, re);
+      await expectSmsError(denied.send(new GetServersCommand({})), 'UnauthorizedOperationException', 400, re);
+      await expectSmsError(denied.send(new GetReplicationJobsCommand({})), 'UnauthorizedOperationException', 400, re);
+      await expectSmsError(denied.send(new GetReplicationRunsCommand({ replicationJobId: 'sms-job-00000000' })), 'UnauthorizedOperationException', 400, re);
+      await denied.send(new ImportServerCatalogCommand({}));
+      expect((await t.sms.send(new GetServersCommand({}))).serverCatalogStatus).toBe('IMPORTING');
+    } finally {
+      denied.destroy();
+      await t.close();
+    }
+  });
+});
+
 describe('injected faults: ThrottlingException, InternalError, TemporarilyUnavailableException', () => {
   let t: TestServer;
   let servers: Server[];
