@@ -451,7 +451,11 @@ export class FileStateStore implements StateStore {
       checkChange(state, copy);
       await this.#append(loaded, session, copy);
       applyChange(state, copy);
-      if (loaded.journalValidBytes > Math.max(this.#threshold, loaded.snapshotBytes)) await this.#compact(loaded, session);
+      if (loaded.journalValidBytes > Math.max(this.#threshold, loaded.snapshotBytes)) {
+        // The change is durable already: a failed compaction must not report it as failed. The
+        // journal stays valid, and compaction is tried again at the next write and at release.
+        await this.#compact(loaded, session).catch(() => undefined);
+      }
       return value;
     });
   }
