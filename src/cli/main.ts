@@ -38,7 +38,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       writeErr: (s) => io.stderr.write(s),
     });
   for (const register of commands) register(program, ctx);
-  for (const sub of program.commands) sub.exitOverride().showSuggestionAfterError(true);
+  // A fixed help width: the same --help everywhere, and the README's CLI reference stays checkable.
+  program.configureHelp({ helpWidth: 100 });
+  for (const sub of program.commands) sub.exitOverride().showSuggestionAfterError(true).configureHelp({ helpWidth: 100 });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -79,8 +79,8 @@ async function runApply(ctx: CommandContext, planfile: string | undefined, flags
   }
   const parallelism = Number(flags.parallelism);
   if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > 64) throw userError('bad-parallelism', `--parallelism ${flags.parallelism} is not a whole number from 1 to 64`, 'the default is 4');
-  const lockTimeoutMs = parseDuration('--lock-timeout', flags.lockTimeout);
-  const waitTimeoutMs = parseDuration('--wait-timeout', flags.waitTimeout);
+  const lockTimeoutMs = parseDuration(flags.lockTimeout, '--lock-timeout');
+  const waitTimeoutMs = parseDuration(flags.waitTimeout, '--wait-timeout');
   const g = ctx.globals();
   const color = g.color && ctx.io.stdout.isTTY === true;
   const logger = createLogger({ level: g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });

@@ -71,7 +71,7 @@ Jobs that are DELETING, DELETED or FAILED are left out; jobs already in state ke
       const store = openStateStore(g.state, ctx.io.cwd);
       const target = await openTarget(g, ctx.io, { inventory: flags.inventory, logger });
       try {
-        await withLockedState(store, target, 'export', parseDuration('--lock-timeout', flags.lockTimeout), async (lock, ensureState) => {
+        await withLockedState(store, target, 'export', parseDuration(flags.lockTimeout, '--lock-timeout'), async (lock, ensureState) => {
           const observed = await observeAll(target.api);
           const doc = await store.read();
           const byJob = new Map(Object.values(doc?.resources ?? {}).map((r) => [r.replicationJobId, r]));

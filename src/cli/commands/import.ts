@@ -73,7 +73,7 @@ No API mutation: the job is only recorded. The next plan compares it with its ma
       const store = openStateStore(g.state, ctx.io.cwd);
       const target = await openTarget(g, ctx.io, { inventory: flags.inventory, logger });
       try {
-        await withLockedState(store, target, 'import', parseDuration('--lock-timeout', flags.lockTimeout), async (lock, ensureState) => {
+        await withLockedState(store, target, 'import', parseDuration(flags.lockTimeout, '--lock-timeout'), async (lock, ensureState) => {
           const job = await target.api.getReplicationJob(jobId);
           if (!job || job.state === 'DELETED' || job.state === 'DELETING') {
             throw userError('import-no-job', `${target.description} has no live job ${jobId}`, 'list the live jobs with `sms-reconcile export` or `aws sms get-replication-jobs`');

@@ -8,6 +8,7 @@ import { openStateStore } from '../../state/open.ts';
 import type { StateLock, StateStore } from '../../state/store.ts';
 import type { CommandContext, RegisterCommand } from '../context.ts';
 import type { CliIo } from '../io.ts';
+import { parseDuration } from '../duration.ts';
 
 const STATE_HELP = `
 The state records which addresses this manifest set manages on its target: job ids, the applied
@@ -21,18 +22,6 @@ Examples:
   $ sms-reconcile state pull > backup.json
   $ sms-reconcile --state envs/prod.json state push backup.json
 `;
-
-/** Parses `--lock-timeout` values: `0`, `500ms`, `30s`, `5m`, `1h` (a bare number is seconds). */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) {
-    throw userError('invalid-duration', `"${text}" is not a duration`, 'write it like 0, 500ms, 30s, 5m or 1h');
-  }
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  const factor = unit === 'ms' ? 1 : unit === 's' ? 1_000 : unit === 'm' ? 60_000 : 3_600_000;
-  return Math.round(n * factor);
-}
 
 /** Opens the store of the global --state option; closes it (releasing any lock) after `body`. */
 export async function withStore<T>(ctx: CommandContext, body: (store: StateStore) => Promise<T>): Promise<T> {

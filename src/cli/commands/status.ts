@@ -35,7 +35,7 @@ Examples:
   $ sms-reconcile status --format json | jq '.jobs[] | select(.latestAmiId == null)'`)
     .action(async (flags: StatusFlags) => {
       const g = ctx.globals();
-      const intervalMs = parseDuration('--interval', flags.interval);
+      const intervalMs = parseDuration(flags.interval, '--interval');
       const logger = createLogger({ level: g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
       const store = openStateStore(g.state, ctx.io.cwd);
       const target = await openTarget(g, ctx.io, { inventory: flags.inventory, logger });
