@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseAddress } from '../../model/address.ts';
-import { userError } from '../../model/errors.ts';
 import { decodeState, encodeState, type StateDocument } from '../../state/codec.ts';
 import { stateError } from '../../state/errors.ts';
 import { openStateStore } from '../../state/open.ts';
