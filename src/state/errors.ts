@@ -41,6 +41,25 @@ export const STATE_ERROR_CODES = [
   'state-resource-missing',
   /** The state location is not supported by this build (postgres:// before issue 6). */
   'state-backend-unavailable',
+  /**
+   * The state location cannot be used as given: a malformed postgres:// URL, a bad --state-schema
+   * or --workspace name, or an option that does not apply to a file state.
+   */
+  'state-location-invalid',
+  /** The PostgreSQL server could not be reached: refused, no such host, or no answer within the connect timeout. */
+  'state-db-unreachable',
+  /** PostgreSQL refused the login: wrong user or password, or no pg_hba.conf entry for this client. */
+  'state-db-auth',
+  /**
+   * The connection to PostgreSQL was lost during an operation (server restart, network), or the
+   * connection that held the lock was: the change in flight may or may not have been committed,
+   * and the journal lets the next run find out.
+   */
+  'state-db-connection-lost',
+  /** The database's state schema was migrated by a newer sms-reconcile than this one. */
+  'state-db-schema-newer',
+  /** PostgreSQL refused an operation for another reason (permissions, a missing database, ...): the SQLSTATE is in the message. */
+  'state-db-error',
   /** The file system refused an operation on the state files. */
   'state-io',
 ] as const;
