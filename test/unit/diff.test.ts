@@ -877,8 +877,48 @@ const defects: Case[] = [
     options: { refreshOnly: true },
     changes: [],
   },
+  {
+    name: 'a FAILED managed job is not updated (the service refuses UpdateReplicationJob on it); the plan warns instead',
+    desired: desired({ jobs: [job('web', byName('web-02'), { ...WEB_SPEC, description: 'front end' })] }),
+    observed: live(webJob({}, 'FAILED')),
+    prior: tracked(),
+    changes: [{ address: WEB, action: 'no-op', fields: [] }],
+    warnings: [{ code: 'job-terminated', address: WEB }],
+  },
+  {
+    name: 'the selector now resolves to a server whose job is managed under a removed address: move it, never adopt and delete the same job',
+    desired: desired({ jobs: [job('web', byName('web-02'), WEB_SPEC)] }),
+    // State: web -> a job on web-01 that is gone; old -> the job of web-02.
+    observed: live(J2),
+    prior: state([record(WEB, J1, WEB_SPEC), record('ReplicationJob/old', J2, WEB_SPEC)]),
+    changes: [{ address: WEB, action: 'move', previousAddress: 'ReplicationJob/old', replicationJobId: J2.replicationJobId }],
+  },
+  {
+    name: 'a renamed address whose job is DELETING is not moved onto it: create (after DELETED) and forget the old record',
+    desired: desired({ jobs: [job('app', byName('app-01'), { description: 'app v2' })] }),
+    observed: live(liveJob(APP01, { description: 'app' }, { n: 3, state: 'DELETING' })),
+    prior: state([record('ReplicationJob/old-name', J3, { description: 'app' })]),
+    changes: [
+      { address: 'ReplicationJob/old-name', action: 'delete', stateOnly: true },
+      { address: 'ReplicationJob/app', action: 'create', serverId: S3 },
+    ],
+    warnings: [{ code: 'server-busy', address: 'ReplicationJob/app' }],
+  },
 ];
 
 describe('diff: defects found by this suite (fail until fixed; see report)', () => {
   it.each([...defects.map((c) => [c.name, c] as const)])('%s', (_name, c) => check(c));
+});
+
+describe('diff: no plan creates a job on a server that keeps a live job (defect; see report)', () => {
+  it('the selector now resolves to a server that already has an unmanaged job', () => {
+    // State: web -> J1 on web-01. The manifest now selects web-02, which has its own job J2.
+    const r = diff(desired({ jobs: [job('web', byName('web-02'), WEB_SPEC)] }), live(J1, J2), state([record(WEB, J1, WEB_SPEC)]), diffOptions());
+    const deleted = new Set(r.changes.filter((c) => c.action === 'delete' || c.action === 'replace').map((c) => c.replicationJobId));
+    const creates = r.changes.filter((c) => c.action === 'create' || c.action === 'replace');
+    for (const c of creates) {
+      const busy = [J1, J2].find((j) => j.serverId === c.serverId && !deleted.has(j.replicationJobId));
+      expect(busy, `${c.action} ${c.address} creates on ${c.serverId ?? '?'}, which keeps job ${busy?.replicationJobId ?? ''}`).toBeUndefined();
+    }
+  });
 });
