@@ -10,10 +10,10 @@
  */
 import type { DesiredSet } from '../model/desired.ts';
 import { countDiagnostics, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.ts';
-import { normalizeDocuments } from './normalize.ts';
+import { DesiredSetBuilder } from './normalize.ts';
 import { DEFAULT_PARSE_LIMITS, parseManifest, type ManifestSource, type ParseLimits } from './parse.ts';
 import type { LineIndex } from './source.ts';
-import { validateDocument, type ValidDocument } from './validate.ts';
+import { validateDocument } from './validate.ts';
 
 export interface ManifestSummary {
   readonly files: number;
@@ -40,9 +40,10 @@ export interface CheckOptions {
 export function checkManifests(sources: readonly ManifestSource[], options: CheckOptions = {}): ManifestCheckResult {
   const limits: ParseLimits = { ...DEFAULT_PARSE_LIMITS, ...options.limits };
   const diagnostics: Diagnostic[] = [...(options.priorDiagnostics ?? [])];
-  const valid: ValidDocument[] = [];
+  const builder = new DesiredSetBuilder();
   const texts = new Map<string, LineIndex>();
   let documents = 0;
+  // File by file: each file's YAML tree is garbage once its documents are added.
   for (const source of sources) {
     const parsed = parseManifest(source, limits);
     if (parsed.lines !== undefined) texts.set(source.file, parsed.lines);
@@ -51,10 +52,10 @@ export function checkManifests(sources: readonly ManifestSource[], options: Chec
     for (const doc of parsed.documents) {
       const v = validateDocument(doc);
       diagnostics.push(...v.diagnostics);
-      if (v.valid !== undefined) valid.push(v.valid);
+      if (v.valid !== undefined) builder.add(v.valid);
     }
   }
-  const normalized = normalizeDocuments(valid);
+  const normalized = builder.build();
   diagnostics.push(...normalized.diagnostics);
   const sorted = sortDiagnostics(diagnostics);
   const counts = countDiagnostics(sorted);

@@ -88,17 +88,22 @@ function literalServerKey(s: ServerSelector): string {
   }
 }
 
-class Normalizer {
+/**
+ * Builds a DesiredSet one document at a time, so a caller can drop each file's YAML tree as soon as
+ * its documents are added (memory stays proportional to one file plus the result).
+ */
+export class DesiredSetBuilder {
   readonly diagnostics: Diagnostic[] = [];
-  readonly jobs: DesiredJob[] = [];
-  readonly jobSets: DesiredJobSet[] = [];
-  readonly catalogs: DesiredCatalog[] = [];
-  readonly connectors: DesiredConnector[] = [];
+  private readonly jobs: DesiredJob[] = [];
+  private readonly jobSets: DesiredJobSet[] = [];
+  private readonly catalogs: DesiredCatalog[] = [];
+  private readonly connectors: DesiredConnector[] = [];
   private readonly addresses = new Map<string, DiagnosticPosition>();
   private readonly servers = new Map<string, { where: string; position: DiagnosticPosition }>();
   private readonly connectorIds = new Map<string, DiagnosticPosition>();
   private firstCatalog: DiagnosticPosition | undefined;
 
+  /** Adds one valid document; documents added earlier win over later duplicates. */
   add(v: ValidDocument): void {
     const doc = v.document;
     const loc = v.locator;
@@ -119,9 +124,9 @@ class Normalizer {
     switch (doc.kind) {
       case 'ReplicationJob': {
         const spec = this.jobSpec(doc.spec, ['spec'], loc);
-        const selectorPos = loc.locate(['spec', 'server']);
+        const selectorPos = loc.locate(['spec', 'server'], 'key');
         const selector = toSelector(doc.spec.server);
-        this.claimServer(selector, addressKey, loc.locate(['spec', 'server'], 'key'));
+        this.claimServer(selector, addressKey, selectorPos);
         const job: DesiredJob = {
           address: addressKey,
           name: doc.metadata.name,
@@ -139,8 +144,9 @@ class Normalizer {
         const template = this.jobSpec(doc.spec.template ?? {}, ['spec', 'template'], loc);
         const servers: DesiredJobSetServer[] = (doc.spec.servers ?? []).map((entry, i) => {
           const selector = toSelector(entry.server);
-          this.claimServer(selector, `${addressKey} (spec.servers[${i}])`, loc.locate(['spec', 'servers', i, 'server'], 'key'));
-          return { selector, overrides: this.jobSpec(entry, ['spec', 'servers', i], loc), source: toSource(loc.locate(['spec', 'servers', i])) };
+          const selectorPos = loc.locate(['spec', 'servers', i, 'server'], 'key');
+          this.claimServer(selector, `${addressKey} (spec.servers[${i}])`, selectorPos);
+          return { selector, overrides: this.jobSpec(entry, ['spec', 'servers', i], loc), source: toSource(selectorPos) };
         });
         const set: DesiredJobSet = {
           name: doc.metadata.name,
@@ -192,6 +198,12 @@ class Normalizer {
         return;
       }
     }
+  }
+
+  /** The set of everything added so far, and the cross-document diagnostics. */
+  build(): Normalized {
+    const desired = createDesiredSet({ jobs: this.jobs, jobSets: this.jobSets, catalogs: this.catalogs, connectors: this.connectors });
+    return { desired, diagnostics: [...this.diagnostics] };
   }
 
   private claimServer(selector: ServerSelector, owner: string, position: DiagnosticPosition): void {
@@ -250,10 +262,9 @@ function matchOf(m: ServerMatch): ServerMatch {
 
 /** Normalizes valid documents (in a stable order) into a DesiredSet plus cross-document diagnostics. */
 export function normalizeDocuments(documents: readonly ValidDocument[]): Normalized {
-  const n = new Normalizer();
-  for (const d of documents) n.add(d);
-  const desired = createDesiredSet({ jobs: n.jobs, jobSets: n.jobSets, catalogs: n.catalogs, connectors: n.connectors });
-  return { desired, diagnostics: n.diagnostics };
+  const builder = new DesiredSetBuilder();
+  for (const d of documents) builder.add(d);
+  return builder.build();
 }
 
 function toManifestFields(spec: Readonly<JobSpec>): ManifestJobFields {

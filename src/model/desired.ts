@@ -41,7 +41,7 @@ export interface DesiredJob {
   readonly lifecycle: Lifecycle;
   /** The document. */
   readonly source: SourcePosition;
-  /** The `spec.server` selector. */
+  /** The `spec.server` key. */
   readonly selectorSource: SourcePosition;
 }
 
@@ -50,6 +50,7 @@ export interface DesiredJobSetServer {
   readonly selector: ServerSelector;
   /** The entry's own job fields; they override the template (see effectiveSpec). */
   readonly overrides: Readonly<JobSpec>;
+  /** The entry's `server` key. */
   readonly source: SourcePosition;
 }
 
@@ -140,17 +141,40 @@ export function createDesiredSet(parts: DesiredParts): DesiredSet {
 
 const SOURCE_KEYS = new Set(['source', 'selectorSource', 'matchSource']);
 
-/** JSON with object keys sorted and source positions dropped; undefined members are omitted. */
+/** A copy of `value` with object keys sorted and source positions and undefined members dropped. */
+function canonicalize(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonicalize);
+  if (value === null || typeof value !== 'object') return value;
+  const record = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(record).sort()) {
+    const v = record[k];
+    if (v === undefined || SOURCE_KEYS.has(k)) continue;
+    out[k] = canonicalize(v);
+  }
+  return out;
+}
+
+/** JSON with object keys sorted (code-unit order) and source positions dropped; no whitespace. */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([k, v]) => v !== undefined && !SOURCE_KEYS.has(k))
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  return JSON.stringify(canonicalize(value)) ?? 'null';
 }
 
 /** The digest of the parts, in the order given (createDesiredSet gives them sorted). */
 export function desiredDigest(parts: DesiredParts): string {
-  return createHash('sha256').update(canonicalJson({ v: 1, ...parts })).digest('hex');
+  const hash = createHash('sha256');
+  // Entry by entry: the same bytes as canonicalJson({v: 1, ...parts}), without one giant string.
+  hash.update('{"catalogs":[');
+  const section = (entries: readonly unknown[]): void => {
+    entries.forEach((e, i) => hash.update((i === 0 ? '' : ',') + canonicalJson(e)));
+  };
+  section(parts.catalogs);
+  hash.update('],"connectors":[');
+  section(parts.connectors);
+  hash.update('],"jobSets":[');
+  section(parts.jobSets);
+  hash.update('],"jobs":[');
+  section(parts.jobs);
+  hash.update('],"v":1}');
+  return hash.digest('hex');
 }

@@ -31,7 +31,7 @@ describe('the quickstart example', () => {
       spec: { frequency: 24, seedReplicationTime: 1772330400, licenseType: 'BYOL', roleName: 'sms', description: 'Application server 1', encrypted: true },
       lifecycle: { preventDestroy: true },
       source: { file: 'quickstart/app-01.yaml', line: 2, column: 1, pointer: '' },
-      selectorSource: { file: 'quickstart/app-01.yaml', line: 8, column: 5, pointer: '/spec/server' },
+      selectorSource: { file: 'quickstart/app-01.yaml', line: 7, column: 3, pointer: '/spec/server' },
     });
     expect(Object.keys(app.spec).sort()).toEqual(['description', 'encrypted', 'frequency', 'licenseType', 'roleName', 'seedReplicationTime']);
     expect(app.onDemandRun).toBeUndefined();
@@ -151,5 +151,17 @@ describe('createDesiredSet', () => {
       caught = err;
     }
     expect(isSmsReconcileError(caught) && caught.source === 'internal').toBe(true);
+  });
+});
+
+describe('canonical form', () => {
+  it('the digest is the sha256 of the canonical JSON of the set', async () => {
+    const { createHash } = await import('node:crypto');
+    const { canonicalJson } = await import('../../src/model/desired.ts');
+    const r = check({ 'a.yaml': job('b', '  server: {vmName: b}\n  frequency: 2\n') + '---\n' + job('a', '  server: {serverId: s-0000000a}\n') });
+    const d = r.desired!;
+    const parts = { v: 1, jobs: [...d.jobs.values()], jobSets: [...d.jobSets.values()], catalogs: [...d.catalogs.values()], connectors: [...d.connectors.values()] };
+    expect(d.digest).toBe(createHash('sha256').update(canonicalJson(parts)).digest('hex'));
+    expect(canonicalJson({ b: 1, a: [{ d: undefined, c: 'x', source: { file: 'f' } }] })).toBe('{"a":[{"c":"x"}],"b":1}');
   });
 });
