@@ -10,6 +10,10 @@ export interface GlobalOptions {
   readonly logFormat: 'pretty' | 'json' | undefined;
   readonly color: boolean;
   readonly embeddedDir: string | undefined;
+  /** --state-schema (already folded into `state` when that is a postgres:// URL). */
+  readonly stateSchema: string | undefined;
+  /** --workspace (already folded into `state` when that is a postgres:// URL). */
+  readonly workspace: string | undefined;
 }
 
 export interface CommandContext {

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isSmsReconcileError } from '../model/errors.ts';
+import { withStateScope } from '../state/open.ts';
 import { commands } from './commands/index.ts';
 import type { CommandContext, GlobalOptions } from './context.ts';
 import { ExitCode, processIo, type CliIo } from './io.ts';
@@ -30,6 +31,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .addOption(new Option('--log-format <format>', 'log format').choices(['pretty', 'json']))
     .option('--no-color', 'disable colour (also NO_COLOR)')
     .option('--embedded-dir <dir>', 'data directory of the embedded server (default .sms-reconcile/embedded)')
+    .option('--state-schema <name>', 'PostgreSQL state: the schema holding the state tables, so projects can share a database (default sms_reconcile)')
+    .option('--workspace <name>', 'PostgreSQL state: which of several states in the schema (default "default")')
     .showSuggestionAfterError(true)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
@@ -70,14 +73,19 @@ function readGlobals(program: Command, io: CliIo): GlobalOptions {
     logFormat?: 'pretty' | 'json';
     color: boolean;
     embeddedDir?: string;
+    stateSchema?: string;
+    workspace?: string;
   }>();
   return {
-    state: o.state ?? io.env['SMS_RECONCILE_STATE'],
+    // --state-schema and --workspace travel inside a postgres:// location, so every command gets them.
+    state: withStateScope(o.state ?? io.env['SMS_RECONCILE_STATE'], { schema: o.stateSchema, workspace: o.workspace }),
     endpointUrl: o.endpointUrl ?? io.env['AWS_ENDPOINT_URL_SMS'],
     region: o.region ?? io.env['AWS_REGION'] ?? io.env['AWS_DEFAULT_REGION'],
     logLevel: o.logLevel,
     logFormat: o.logFormat,
     color: o.color && io.env['NO_COLOR'] === undefined,
     embeddedDir: o.embeddedDir,
+    stateSchema: o.stateSchema,
+    workspace: o.workspace,
   };
 }

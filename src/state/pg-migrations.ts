@@ -13,10 +13,14 @@
  * - Nothing is created when the schema is already at PG_SCHEMA_VERSION: a role that may only use
  *   the tables (no CREATE on the database) works against a migrated schema.
  *
+ * Documents (targets, records, journal bodies) are stored as `json`, not `jsonb`: json keeps the
+ * text as written, key order included, so a state pulled from PostgreSQL encodes to the same
+ * bytes as the one pushed or migrated in.
+ *
  * Tables (all in the schema named by --state-schema, default `sms_reconcile`):
  * - workspaces: one row per workspace (--workspace): format version, lineage, serial, target.
- * - resources:  one row per (workspace, address): the resource record as jsonb, and the serial of
- *               the change that wrote it last.
+ * - resources:  one row per (workspace, address): the resource record, and the serial of the
+ *               change that wrote it last.
  * - journal:    one row per committed change (workspace, serial): intents (with the serial of their
  *               result once resolved; pending while NULL), results and plain resource writes.
  * - locks:      one row per workspace that was ever locked: the current lock record (NULL columns
@@ -43,7 +47,7 @@ CREATE TABLE ${s}.workspaces (
   format_version integer NOT NULL,
   lineage        uuid NOT NULL,
   serial         bigint NOT NULL CHECK (serial >= 0),
-  target         jsonb NOT NULL,
+  target         json NOT NULL,
   created_at     timestamptz NOT NULL DEFAULT now(),
   updated_at     timestamptz NOT NULL DEFAULT now()
 );
@@ -52,7 +56,7 @@ COMMENT ON TABLE ${s}.workspaces IS 'sms-reconcile: one state per workspace; ser
 CREATE TABLE ${s}.resources (
   workspace text NOT NULL REFERENCES ${s}.workspaces (name) ON DELETE CASCADE,
   address   text NOT NULL,
-  record    jsonb NOT NULL,
+  record    json NOT NULL,
   serial    bigint NOT NULL,
   PRIMARY KEY (workspace, address)
 );
@@ -65,7 +69,7 @@ CREATE TABLE ${s}.journal (
   at              timestamptz NOT NULL,
   lock_id         uuid,
   intent_id       uuid,
-  body            jsonb NOT NULL,
+  body            json NOT NULL,
   resolved_serial bigint,
   PRIMARY KEY (workspace, serial),
   CHECK ((kind = 'write') = (intent_id IS NULL)),

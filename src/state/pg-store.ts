@@ -829,7 +829,7 @@ export class PgStateStore implements StateStore {
     await client.query(
       `WITH journaled AS (
          INSERT INTO ${t.journal} (workspace, serial, kind, at, lock_id, intent_id, body)
-         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)),
+         VALUES ($1, $2, $3, $4, $5, $6, $7::json)),
        resolved AS (
          UPDATE ${t.journal} SET resolved_serial = $2
           WHERE workspace = $1 AND serial = $8 AND kind = 'intent' AND resolved_serial IS NULL),
@@ -837,7 +837,7 @@ export class PgStateStore implements StateStore {
          DELETE FROM ${t.resources} WHERE workspace = $1 AND address = ANY ($9::text[])),
        upserted AS (
          INSERT INTO ${t.resources} (workspace, address, record, serial)
-         SELECT $1, x.address, x.record, $2 FROM jsonb_to_recordset($10::jsonb) AS x (address text, record jsonb)
+         SELECT $1, x.address, x.record, $2 FROM json_to_recordset($10::json) AS x (address text, record json)
          ON CONFLICT (workspace, address) DO UPDATE SET record = EXCLUDED.record, serial = EXCLUDED.serial)
        UPDATE ${t.workspaces} SET serial = $2, updated_at = now() WHERE name = $1`,
       [
@@ -863,7 +863,7 @@ export class PgStateStore implements StateStore {
     return this.#write(lock, 'creating the state', async (client) => {
       const doc = emptyState(randomUUID(), target);
       const r = await client.query(
-        `INSERT INTO ${this.#t.workspaces} (name, format_version, lineage, serial, target) VALUES ($1, $2, $3, 0, $4::jsonb)
+        `INSERT INTO ${this.#t.workspaces} (name, format_version, lineage, serial, target) VALUES ($1, $2, $3, 0, $4::json)
          ON CONFLICT (name) DO NOTHING`,
         [this.workspace, doc.formatVersion, doc.lineage, JSON.stringify(doc.target)],
       );
@@ -943,7 +943,7 @@ export class PgStateStore implements StateStore {
       if (current) {
         await client.query(`DELETE FROM ${t.journal} WHERE workspace = $1`, [this.workspace]);
         await client.query(`DELETE FROM ${t.resources} WHERE workspace = $1`, [this.workspace]);
-        await client.query(`UPDATE ${t.workspaces} SET format_version = $2, lineage = $3, serial = $4, target = $5::jsonb, updated_at = now() WHERE name = $1`, [
+        await client.query(`UPDATE ${t.workspaces} SET format_version = $2, lineage = $3, serial = $4, target = $5::json, updated_at = now() WHERE name = $1`, [
           this.workspace,
           STATE_FORMAT_VERSION,
           incoming.lineage,
@@ -951,7 +951,7 @@ export class PgStateStore implements StateStore {
           JSON.stringify(incoming.target),
         ]);
       } else {
-        await client.query(`INSERT INTO ${t.workspaces} (name, format_version, lineage, serial, target) VALUES ($1, $2, $3, $4, $5::jsonb)`, [
+        await client.query(`INSERT INTO ${t.workspaces} (name, format_version, lineage, serial, target) VALUES ($1, $2, $3, $4, $5::json)`, [
           this.workspace,
           STATE_FORMAT_VERSION,
           incoming.lineage,
@@ -961,13 +961,13 @@ export class PgStateStore implements StateStore {
       }
       await client.query(
         `INSERT INTO ${t.resources} (workspace, address, record, serial)
-         SELECT $1, x.key, x.value, $2 FROM jsonb_each($3::jsonb) AS x`,
+         SELECT $1, x.key, x.value, $2 FROM json_each($3::json) AS x`,
         [this.workspace, serial, JSON.stringify(incoming.resources)],
       );
       await client.query(
         `INSERT INTO ${t.journal} (workspace, serial, kind, at, lock_id, intent_id, body)
          SELECT $1, (x->>'serial')::bigint, 'intent', (x->>'recordedAt')::timestamptz, (x->>'lockId')::uuid, (x->>'id')::uuid, x
-           FROM jsonb_array_elements($2::jsonb) AS x`,
+           FROM json_array_elements($2::json) AS x`,
         [this.workspace, JSON.stringify(incoming.pending)],
       );
       return { serial };

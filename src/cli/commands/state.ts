@@ -8,6 +8,7 @@ import type { StateLock, StateStore } from '../../state/store.ts';
 import type { CommandContext, RegisterCommand } from '../context.ts';
 import type { CliIo } from '../io.ts';
 import { parseDuration } from '../duration.ts';
+import { registerStateMigrate } from './state-migrate.ts';
 
 const STATE_HELP = `
 The state records which addresses this manifest set manages on its target: job ids, the applied
@@ -84,8 +85,9 @@ async function readInput(file: string, io: CliIo): Promise<{ text: string; sourc
 export const registerState: RegisterCommand = (program, ctx) => {
   const state = program
     .command('state')
-    .description('inspect and edit the state: list, show, rm, pull, push')
+    .description('inspect and edit the state: list, show, rm, pull, push, migrate')
     .addHelpText('after', STATE_HELP);
+  registerStateMigrate(state, ctx);
 
   state
     .command('list')
