@@ -291,7 +291,9 @@ function unknownField(m: Mapper, parent: readonly string[], key: string, parentS
   // A selector key one level too high reads like a typo of "server": say where it goes instead.
   const misplacedSelector = allowed.includes('server') && (SELECTOR_KEYS as readonly string[]).includes(key);
   let hint = misplacedSelector ? `the server selector goes under server:, e.g. server: {${key}: ...}` : didYouMean(key, allowed);
-  if (hint === undefined && m.kind === 'ReplicationJobSet' && parent.length === 1 && (JOB_SPEC_FIELDS as readonly string[]).includes(key)) {
+  if (key === '<<') {
+    hint = 'YAML 1.2 has no merge keys: write the fields out, or share them with a ReplicationJobSet template';
+  } else if (hint === undefined && m.kind === 'ReplicationJobSet' && parent.length === 1 && (JOB_SPEC_FIELDS as readonly string[]).includes(key)) {
     hint = 'job fields of a ReplicationJobSet go under spec.template, or per server in spec.servers';
   } else if (hint === undefined && m.kind === 'ReplicationJob' && parent.length === 1 && ['template', 'servers', 'match'].includes(key)) {
     hint = `${key} belongs to kind: ReplicationJobSet`;

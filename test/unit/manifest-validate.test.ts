@@ -100,6 +100,9 @@ describe('hints', () => {
     expect(validate(job('  serverId: s-1a2b3c4d\n')).diagnostics.map((d) => d.hint)).toContain('the server selector goes under server:, e.g. server: {serverId: ...}');
     expect(hintOf(job('  server: {vmName: a}\n  template: {}\n'))).toBe('template belongs to kind: ReplicationJobSet');
   });
+  it('explains that merge keys do not exist in YAML 1.2', () => {
+    expect(hintOf(job('  server: {vmName: a}\n  <<: {frequency: 12}\n'))).toMatch(/^YAML 1.2 has no merge keys/);
+  });
   it('lists what is allowed when nothing is close', () => {
     expect(hintOf(job('  server: {vmName: a}\n  onDemandRun: {token: t, when: now}\n'))).toBe('allowed here: token, description');
   });
