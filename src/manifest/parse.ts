@@ -11,8 +11,10 @@
  * - aliases: yaml's `maxAliasCount` stops an alias bomb at the first expansion over the budget.
  *
  * Invariants of a ParsedFile: `documents` holds, in file order, exactly the documents that parsed
- * without YAML errors and are not empty; each has its 0-based index in the file. Every YAML error
- * becomes a diagnostic with a position. Duplicate keys are errors (yaml's uniqueKeys).
+ * without YAML errors and are not empty; each has its 0-based index in the file. A document with
+ * YAML errors gives at least one diagnostic with a position (one per line: the first error of a
+ * line, since the others are usually its consequences). Duplicate keys are errors (uniqueKeys).
+ * A file with no document at all gives one warning (SMSR-M016).
  */
 import {
   Composer,
