@@ -215,7 +215,7 @@ describe(hasAws ? `AWS CLI v2 (${AWS}) against sms-reconcile server` : `AWS CLI 
     expect(await ok('delete-server-catalog')).toEqual({});
     const deleted = await ok('get-servers', '--no-paginate');
     expect(deleted).toMatchObject({ serverCatalogStatus: 'DELETED', serverList: [] });
-  });
+  }, 120_000);
 
   it.skipIf(!hasAws)('reports a bad secret, an unknown key and an out-of-range value as errors with their codes', async () => {
     const [badSecret, badKey, badValue] = await Promise.all([
@@ -244,5 +244,5 @@ describe(hasAws ? `AWS CLI v2 (${AWS}) against sms-reconcile server` : `AWS CLI 
     expect(badValue.code).toBe(254);
     expect(badValue.stderr).toContain('(InvalidParameterException) when calling the CreateReplicationJob operation');
     expect(badValue.stderr).toContain('frequency must be a whole number of hours from 1 to 24');
-  });
+  }, 60_000);
 });

@@ -236,5 +236,5 @@ describe('kill -9 during a burst of CreateReplicationJob (subprocess)', () => {
     } finally {
       db.close();
     }
-  });
+  }, 90_000);
 });
