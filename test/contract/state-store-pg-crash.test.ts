@@ -1,0 +1,85 @@
+/**
+ * The crash test of the file store (state-store-crash.test.ts), repeated with the pg store: a child
+ * process records intents and results in a loop and is killed with SIGKILL at a random moment, ten
+ * times over. After each kill the state must validate, hold every result the child acknowledged,
+ * and let the next writer (a new child) take the lock and resume: the server freed the dead
+ * child's advisory lock with its session, or the next child took over the lock of a dead pid.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { afterAll, expect, it } from 'vitest';
+import { PgStateStore } from '../../src/state/pg-store.ts';
+import { describePg, dropSchema, sql, uniqueName } from '../helpers/pg.ts';
+import { jobRecord } from '../helpers/state-fixtures.ts';
+
+const CHILD = fileURLToPath(new URL('../helpers/pg-crash-child.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const TRIALS = 10;
+
+/** Runs the child until it has acknowledged something, waits a random while, kills it; returns the acks. */
+async function killedRun(url: string, schema: string, workspace: string): Promise<{ start: number; acked: number[] }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, url, schema, workspace], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = once(child, 'exit');
+  const deadline = Date.now() + 20_000;
+  while (!/ack \d+\n/.test(out)) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`child did not start: ${err}`);
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await new Promise((r) => setTimeout(r, 20 + Math.random() * 180));
+  child.kill('SIGKILL');
+  const [, signal] = await exited;
+  expect(signal).toBe('SIGKILL');
+  const start = Number(/ready (\d+)/.exec(out)?.[1]);
+  const acked = [...out.matchAll(/ack (\d+)\n/g)].map((m) => Number(m[1]));
+  return { start, acked };
+}
+
+describePg('pg store: kill -9 at random moments', (url) => {
+  const schema = uniqueName('crash');
+  afterAll(async () => {
+    await dropSchema(url, schema);
+  });
+
+  it(`keeps every acknowledged result and a valid state over ${TRIALS} kills`, { timeout: 180_000 }, async () => {
+    const workspace = 'crash';
+    let expected = 0;
+    let totalAcked = 0;
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const { start, acked } = await killedRun(url, schema, workspace);
+      // The child resumed exactly where the previous one's committed results ended.
+      expect(start).toBe(expected);
+      expect(acked[0]).toBe(start);
+      totalAcked += acked.length;
+
+      const store = new PgStateStore(url, { schema, workspace });
+      try {
+        const doc = await store.read(); // validates against the schema and the invariants
+        expect(doc).toBeDefined();
+        const resources = doc?.resources ?? {};
+        for (const n of acked) expect(resources[jobRecord(n).address]).toEqual(jobRecord(n));
+        const count = Object.keys(resources).length;
+        // Every committed result is there, and at most one more than acknowledged (committed, not yet printed).
+        expect(count).toBeGreaterThanOrEqual((acked.at(-1) ?? start - 1) + 1);
+        expect(count).toBeLessThanOrEqual((acked.at(-1) ?? start - 1) + 2);
+        expect(doc?.pending.length).toBeLessThanOrEqual(1);
+        // The journal and the serial agree: one row per change, no gap, no duplicate.
+        const [j] = await sql<{ n: string; max: string | null }>(url, `SELECT count(*) AS n, max(serial) AS max FROM "${schema}".journal WHERE workspace = $1`, [workspace]);
+        expect(Number(j?.n)).toBe(doc?.serial);
+        expect(Number(j?.max)).toBe(doc?.serial);
+        expected = count;
+      } finally {
+        await store.close();
+      }
+    }
+    expect(totalAcked).toBeGreaterThan(TRIALS);
+    console.log(`pg crash test: ${TRIALS} kills, ${totalAcked} acknowledged results, ${expected} resources at the end`);
+  });
+});
