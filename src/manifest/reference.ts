@@ -10,9 +10,10 @@
  */
 import { DIAGNOSTIC_CODES, type DiagnosticCodeInfo } from './diagnostics.ts';
 import { isSchemaNode, MANIFEST_SCHEMA, POLICY_KEYWORD, resolveRef, schemaDef, schemaProperties, type SchemaNode } from './schema.ts';
+import { extractSection, markers, replaceSection } from '../report/doc-sections.ts';
 
-export const REFERENCE_BEGIN = '<!-- BEGIN manifest-reference -->';
-export const REFERENCE_END = '<!-- END manifest-reference -->';
+const REFERENCE_SECTION = 'manifest-reference';
+export const { begin: REFERENCE_BEGIN, end: REFERENCE_END } = markers(REFERENCE_SECTION);
 
 interface Row {
   readonly field: string;
@@ -252,16 +253,10 @@ export function renderManifestReference(): string {
 
 /** `readme` with the text between the markers replaced by the reference. */
 export function withManifestReference(readme: string): string {
-  const begin = readme.indexOf(REFERENCE_BEGIN);
-  const end = readme.indexOf(REFERENCE_END);
-  if (begin === -1 || end === -1 || end < begin) return readme;
-  return `${readme.slice(0, begin + REFERENCE_BEGIN.length)}\n${renderManifestReference()}\n${readme.slice(end)}`;
+  return replaceSection(readme, REFERENCE_SECTION, renderManifestReference());
 }
 
 /** The text between the markers, or undefined when they are missing. */
 export function extractManifestReference(readme: string): string | undefined {
-  const begin = readme.indexOf(REFERENCE_BEGIN);
-  const end = readme.indexOf(REFERENCE_END);
-  if (begin === -1 || end === -1 || end < begin) return undefined;
-  return readme.slice(begin + REFERENCE_BEGIN.length, end).replace(/^\n/, '').replace(/\n$/, '');
+  return extractSection(readme, REFERENCE_SECTION);
 }

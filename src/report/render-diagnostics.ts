@@ -15,6 +15,7 @@
  * absent) so consumers need no existence checks; stable key order.
  */
 import type { Diagnostic, DiagnosticPosition } from '../manifest/diagnostics.ts';
+import { painter, type Style } from './color.ts';
 
 export interface DiagnosticSummary {
   readonly files: number;
@@ -27,25 +28,6 @@ export interface TextRenderOptions {
   readonly color: boolean;
   /** The text of a 1-based line of a file, when known. */
   readonly sourceLine?: (file: string, line: number) => string | undefined;
-}
-
-const ANSI = {
-  reset: '\u001b[0m',
-  bold: '\u001b[1m',
-  dim: '\u001b[2m',
-  red: '\u001b[31m',
-  yellow: '\u001b[33m',
-  cyan: '\u001b[36m',
-} as const;
-
-type Style = keyof typeof ANSI;
-
-function painter(color: boolean): (style: Style | readonly Style[], s: string) => string {
-  if (!color) return (_style, s) => s;
-  return (style, s) => {
-    const codes = (typeof style === 'string' ? [style] : style).map((k) => ANSI[k]).join('');
-    return `${codes}${s}${ANSI.reset}`;
-  };
 }
 
 /** `file:line:col` (or `file` for whole-file problems). */
@@ -91,6 +73,7 @@ export function renderDiagnosticText(d: Diagnostic, options: TextRenderOptions):
     lines.push(`  ${paint('dim', `${gutter} |`)} ${ex.line}`);
     lines.push(`  ${paint('dim', `${pad} |`)} ${paint([sevStyle, 'bold'], ex.caret)}`);
   }
+  if (d.position.pointer !== undefined && d.position.pointer !== '') lines.push(`  ${paint('dim', 'at:')} ${d.position.pointer}`);
   if (d.hint !== undefined) lines.push(`  ${paint('cyan', 'hint:')} ${d.hint}`);
   if (d.related !== undefined) lines.push(`  ${paint('dim', 'see:')} ${formatLocation(d.related)}`);
   return lines.join('\n');

@@ -80,6 +80,7 @@ describe('sms-reconcile validate', () => {
         'more/bad.yaml:8:14: error SMSR-M032: spec.frequency must be a whole number, got 1.5',
         '  8 |   frequency: 1.5',
         '    |              ^^^',
+        '  at: /spec/frequency',
         '  hint: use a whole number from 1 to 24',
         '',
         '5 files, 5 documents: 1 error, 0 warnings',

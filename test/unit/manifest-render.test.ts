@@ -15,6 +15,7 @@ describe('text', () => {
         'jobs/web.yaml:7:14: error SMSR-M032: spec.frequency must be a whole number, got 1.5',
         '  7 |   frequency: 1.5',
         '    |              ^^^',
+        '  at: /spec/frequency',
         '  hint: use a whole number from 1 to 24',
         '',
         '1 file, 1 document: 1 error, 0 warnings',
