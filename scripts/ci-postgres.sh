@@ -5,7 +5,7 @@
 #   eval "$(bash scripts/ci-postgres.sh)"
 #
 # prints, for example:
-#   export SMS_RECONCILE_TEST_PG_URL='postgres://smsr:smsr@127.0.0.1:55432/smsr_test'
+#   export SMS_RECONCILE_TEST_PG_URL='postgres://smsr:smsr-test-pw@127.0.0.1:55432/smsr_test'
 #
 # (The tests that restart PostgreSQL start a private cluster of their own from the same binaries,
 # so a restart never disturbs the tests sharing this one.)
@@ -15,7 +15,7 @@
 # running, and (re)creates the role, its password and the database only where missing.
 #
 # Settings (environment, with defaults): PG_PORT=55432 PG_DIR=/tmp/sms-reconcile-pg PG_USER=smsr
-# PG_PASSWORD=smsr PG_DB=smsr_test. The cluster listens on 127.0.0.1 only; its socket directory is
+# PG_PASSWORD=smsr-test-pw PG_DB=smsr_test. The cluster listens on 127.0.0.1 only; its socket directory is
 # private to the cluster's owner; TCP logins need the password (scram-sha-256), so a wrong
 # password is refused as it would be in production.
 #
@@ -25,7 +25,7 @@ set -euo pipefail
 PG_PORT="${PG_PORT:-55432}"
 PG_DIR="${PG_DIR:-/tmp/sms-reconcile-pg}"
 PG_USER="${PG_USER:-smsr}"
-PG_PASSWORD="${PG_PASSWORD:-smsr}"
+PG_PASSWORD="${PG_PASSWORD:-smsr-test-pw}"
 PG_DB="${PG_DB:-smsr_test}"
 DATA="$PG_DIR/data"
 SOCK="$PG_DIR/socket"

@@ -88,6 +88,18 @@ export async function sql<R extends pg.QueryResultRow = Record<string, unknown>>
   }
 }
 
+/**
+ * The URL's password, for tests that check it appears nowhere; undefined when it cannot be told
+ * apart (empty, or also part of the user, host or database name).
+ */
+export function passwordOf(url: string): string | undefined {
+  const u = new URL(url);
+  const password = decodeURIComponent(u.password);
+  if (password.length < 3) return undefined;
+  const rest = `${decodeURIComponent(u.username)} ${u.host} ${u.pathname} ${u.search}`;
+  return rest.includes(password) ? undefined : password;
+}
+
 /** A fresh name for a schema or a workspace. */
 export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(5).toString('hex')}`;
