@@ -78,7 +78,13 @@ export class InventoryError extends Error {
 }
 
 export function loadInventoryFile(file: string = DEMO_INVENTORY_PATH): Inventory {
-  return parseInventory(readFileSync(file, 'utf8'), file);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InventoryError(file, [`${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`]);
+  }
+  return parseInventory(text, file);
 }
 
 /** Parses and validates an inventory; every problem is reported at once with file:line:col. */

@@ -147,6 +147,23 @@ function parseCredential(input: Input): Credential {
 }
 
 /** Reads a faults file (YAML or JSON). */
+/** Reads a faults file (YAML or JSON); every problem is an Error whose message starts 'invalid faults'. */
 export function loadFaultsFile(file: string): FaultSpec {
-  return checkFaultSpec(parseYaml(readFileSync(file, 'utf8')));
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`invalid faults: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (e) {
+    throw new Error(`invalid faults: ${file} is not YAML or JSON: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+  }
+  try {
+    return checkFaultSpec(value);
+  } catch (e) {
+    throw new Error(`${e instanceof Error ? e.message : String(e)} (in ${file})`);
+  }
 }

@@ -122,10 +122,7 @@ describe('sms-reconcile server (subprocess)', () => {
     expect(r.stderr).not.toContain('Internal error');
   });
 
-  // KNOWN BUG (src/cli/commands/server.ts, the catch around startServer): a missing --inventory file
-  // is reported as "Internal error (a bug in sms-reconcile ...)" with an ENOENT stack, not as a user
-  // error naming the file. Exit code is 1 either way. Drop `.fails` once it is a user error.
-  it.fails('KNOWN BUG: exits 1 with a user error (not an internal error) when the --inventory file does not exist', async () => {
+  it('exits 1 with a user error (not an internal error) when the --inventory file does not exist', async () => {
     const dir = tempDir();
     const file = join(dir, 'missing.yaml');
     const r = await runCli(['server', '--port', '0', '--data', join(dir, 'data'), '--inventory', file]);
@@ -134,9 +131,7 @@ describe('sms-reconcile server (subprocess)', () => {
     expect(r.stderr).not.toContain('Internal error');
   });
 
-  // KNOWN BUG (same place: `if (e.code === 'ENOENT' && flags.faults)`): with a valid --faults file, a
-  // missing --inventory file is reported as "Error [bad-faults]: cannot read <the faults file>".
-  it.fails('KNOWN BUG: a missing --inventory file is not blamed on a valid --faults file', async () => {
+  it('a missing --inventory file is not blamed on a valid --faults file', async () => {
     const dir = tempDir();
     const faults = join(dir, 'faults.yaml');
     writeFileSync(faults, 'latencyMs: 5\n');
@@ -163,13 +158,10 @@ describe('sms-reconcile server (subprocess)', () => {
     const missing = join(dir, 'nope.yaml');
     const r2 = await runCli(['server', '--port', '0', '--data', join(dir, 'data'), '--faults', missing]);
     expect(r2.code).toBe(1);
-    expect(r2.stderr).toContain(`Error [bad-faults]: cannot read ${missing}`);
+    expect(r2.stderr).toContain(`Error [bad-faults]: invalid faults: cannot read ${missing}`);
   });
 
-  // KNOWN BUG (src/server/server.ts loadFaultsFile + src/cli/commands/server.ts): a faults file that
-  // is not YAML throws a YAMLParseError that the command does not map, so it is reported as an
-  // internal error with a stack. Exit code is 1 either way. Drop `.fails` once it is a user error.
-  it.fails('KNOWN BUG: exits 1 with a bad-faults user error for a faults file that is not YAML', async () => {
+  it('exits 1 with a bad-faults user error for a faults file that is not YAML', async () => {
     const dir = tempDir();
     const bad = join(dir, 'faults.yaml');
     writeFileSync(bad, 'latencyMs: [\n');

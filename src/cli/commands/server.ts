@@ -60,7 +60,6 @@ Examples:
         if (err instanceof InventoryError) throw userError('bad-inventory', err.message, 'fix the inventory file; its schema is schemas/inventory.v1.schema.json');
         const e = err as NodeJS.ErrnoException;
         if (e.code === 'EADDRINUSE') throw userError('port-in-use', `port ${port} on ${flags.host} is already in use`, 'pick another with --port, or --port 0 for a free one');
-        if (e.code === 'ENOENT' && flags.faults) throw userError('bad-faults', `cannot read ${flags.faults}`, 'check the --faults path');
         if (e instanceof Error && e.message.startsWith('invalid faults')) throw userError('bad-faults', e.message, 'see "Faults" in src/server/BEHAVIOR.md');
         throw err;
       }
