@@ -12,6 +12,9 @@ import { advance, type WorldContext } from './lifecycle.ts';
 import { PageTokens } from './paginate.ts';
 import { openDatabase, SmsStore, type ServerRow } from './store/db.ts';
 
+/** Cached Get answers kept at most (the cache is emptied when it is full). */
+const READ_CACHE_MAX = 2048;
+
 export interface AppOptions {
   readonly dataDir: string;
   readonly inventory: Inventory;
@@ -45,6 +48,12 @@ export class SmsApp {
   private readonly ids: IdSource;
   private readonly tokens: PageTokens;
   private readonly world: WorldContext;
+  private readonly readCache = new Map<string, { version: string; body: string }>();
+  private localVersion = 0;
+  private seenLocalVersion = -1;
+  private seenDataVersion = -1;
+  private epoch = 0;
+  private nextChangeAt = Number.NEGATIVE_INFINITY;
 
   constructor(opts: AppOptions) {
     this.db = openDatabase(opts.dataDir);
@@ -101,16 +110,86 @@ export class SmsApp {
 
   /** Runs one action. Throws ApiError for every expected failure; the transaction is rolled back then. */
   handle(action: ActionName, input: Input, credential: Credential | undefined): Output {
+    return this.run(action, input, credential).output;
+  }
+
+  /**
+   * Runs one action and returns its JSON answer. Answers of the Get actions are cached until the
+   * data changes (a write here, or a commit by another process on the same database), until the
+   * world changes by itself (the next lifecycle event), and never when they show an ACTIVE run's
+   * progress, which moves with every second: a cached answer is always the one a fresh read gives.
+   */
+  handleJson(action: ActionName, input: Input, credential: Credential | undefined, requestText?: string): string {
     const spec = ACTION_SPECS[action];
-    if ((spec.mutating && credential?.readOnly) || credential?.deniedActions?.includes(action)) {
+    if (spec.mutating) {
+      this.invalidate();
+      return JSON.stringify(this.run(action, input, credential).output);
+    }
+    this.authorize(action, credential);
+    const now = this.clock.now();
+    const version = this.cacheVersion(now);
+    // Keyed by the request's own text (the same text parses to the same input); long ones are not cached.
+    const key = requestText !== undefined && requestText.length <= 4096 ? `${action}\u0000${requestText}` : undefined;
+    const hit = key === undefined ? undefined : this.readCache.get(key);
+    if (hit !== undefined && hit.version === version) return hit.body;
+    const { output, volatile } = this.run(action, input, credential);
+    const body = JSON.stringify(output);
+    if (key !== undefined && !volatile && this.cacheVersion(this.clock.now()) === version) {
+      if (this.readCache.size >= READ_CACHE_MAX) this.readCache.clear();
+      this.readCache.set(key, { version, body });
+    }
+    return body;
+  }
+
+  private authorize(action: ActionName, credential: Credential | undefined): void {
+    if ((ACTION_SPECS[action].mutating && credential?.readOnly) || credential?.deniedActions?.includes(action)) {
       throw new ApiError('UnauthorizedOperationException', `This user does not have permissions to perform ${action}.`);
     }
-    return this.db.transaction(() => {
+  }
+
+  private run(action: ActionName, input: Input, credential: Credential | undefined): { output: Output; volatile: boolean } {
+    this.authorize(action, credential);
+    const spec = ACTION_SPECS[action];
+    const volatile = { value: false };
+    const output = this.db.transaction(() => {
       const now = this.clock.now();
       advance(this.world, now);
-      const ctx: RequestContext = { ...this.world, now, credential, tokens: this.tokens };
+      const ctx: RequestContext = { ...this.world, now, credential, tokens: this.tokens, volatile };
       return spec.handler(ctx, input);
     })();
+    return { output, volatile: volatile.value };
+  }
+
+  /** Drops every cached answer (a write, a clock move, a reset). */
+  private invalidate(): void {
+    this.localVersion += 1;
+    this.readCache.clear();
+  }
+
+  /**
+   * Identifies the state of the world the cached answers belong to: local writes, commits by other
+   * connections (SQLite's data_version), and lifecycle events that fell due (time).
+   */
+  private cacheVersion(now: number): string {
+    const dataVersion = this.db.pragma('data_version', { simple: true }) as number;
+    if (dataVersion !== this.seenDataVersion || this.localVersion !== this.seenLocalVersion || now >= this.nextChangeAt) {
+      if (dataVersion !== this.seenDataVersion) this.readCache.clear();
+      this.seenDataVersion = dataVersion;
+      this.seenLocalVersion = this.localVersion;
+      this.epoch += 1;
+      this.nextChangeAt = this.computeNextChange(now);
+    }
+    return `${this.epoch}`;
+  }
+
+  /** The next time the world changes by itself: a lifecycle event, or an import finishing. */
+  private computeNextChange(now: number): number {
+    const times = [this.store.nextJobEvent()];
+    const cat = this.store.catalog();
+    if (cat.status === 'IMPORTING' && cat.importStartedAt !== null) times.push(cat.importStartedAt + this.settings.catalogImportSeconds);
+    const next = Math.min(...times.filter((t): t is number => t !== undefined));
+    // Something due now or in the past is applied by the next run(); cache nothing until then.
+    return Number.isFinite(next) ? (next <= now ? now : next) : Number.POSITIVE_INFINITY;
   }
 
   info(): ServerInfo {
@@ -121,6 +200,7 @@ export class SmsApp {
   advanceClock(seconds: number): number {
     if (this.clock.mode !== 'manual') throw new ApiError('InvalidParameterException', 'The clock is real; start the server with --clock manual.');
     if (!Number.isFinite(seconds) || seconds < 0) throw new ApiError('InvalidParameterException', 'seconds must be a non-negative number.');
+    this.invalidate();
     return this.db.transaction(() => {
       const now = Math.round((this.clock.now() + seconds) * 1000) / 1000;
       this.store.setMeta('manualNow', String(now));
@@ -130,6 +210,7 @@ export class SmsApp {
   }
 
   setConnectorStatus(connectorId: string, status: 'HEALTHY' | 'UNHEALTHY'): void {
+    this.invalidate();
     this.db.transaction(() => {
       advance(this.world, this.clock.now());
       if (!this.store.setConnectorStatus(connectorId, status)) throw new ApiError('InvalidParameterException', `No connector ${connectorId}.`);
@@ -138,6 +219,7 @@ export class SmsApp {
 
   /** Forgets every job, run, AMI, server and disassociation; the data directory's identity stays. */
   reset(): void {
+    this.invalidate();
     this.db.transaction(() => {
       const keep = { serverId: this.store.getMeta('serverId'), tokenSecret: this.store.getMeta('tokenSecret'), rng: this.store.getMeta('rng') };
       for (const t of ['meta', 'connectors', 'servers', 'jobs', 'runs', 'amis']) this.db.exec(`DELETE FROM ${t}`);

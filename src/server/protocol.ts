@@ -115,8 +115,7 @@ function respond(opts: ProtocolOptions, req: IncomingMessage, body: Buffer): Res
   const fault = opts.faults.check(action, ACTION_SPECS[action].mutating);
   if (fault) return errorResult(fault, action, latencyMs);
   try {
-    const output = opts.app.handle(action, input, auth.credential);
-    return { status: 200, body: JSON.stringify(output), action, latencyMs };
+    return { status: 200, body: opts.app.handleJson(action, input, auth.credential, text), action, latencyMs };
   } catch (err) {
     if (err instanceof ApiError) return errorResult(err, action, latencyMs);
     throw err;

@@ -8,6 +8,8 @@ export interface RequestContext extends WorldContext {
   readonly now: number;
   readonly credential: Credential | undefined;
   readonly tokens: PageTokens;
+  /** Set by a handler whose answer depends on the exact time (an ACTIVE run's progress): not cacheable. */
+  readonly volatile: { value: boolean };
 }
 
 export type Output = Record<string, unknown>;

@@ -23,6 +23,7 @@ export function vmServer(s: ServerRow): Wire {
 
 export function wireRun(ctx: RequestContext, r: RunRow): Wire {
   const stage = stageDetails(r, ctx.settings.runSeconds, ctx.now);
+  if (stage !== undefined) ctx.volatile.value = true;
   return compact({
     replicationRunId: r.replicationRunId,
     state: r.state,

@@ -112,6 +112,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   deleteRequestedAt REAL, pausedAt REAL, consecutiveFailures INTEGER NOT NULL, runCount INTEGER NOT NULL, nextEventAt REAL);
 CREATE INDEX IF NOT EXISTS jobs_next_event ON jobs (nextEventAt) WHERE nextEventAt IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_server ON jobs (serverId);
+CREATE INDEX IF NOT EXISTS jobs_live ON jobs (state) WHERE state NOT IN ('DELETED', 'FAILED', 'COMPLETED');
 CREATE TABLE IF NOT EXISTS runs (
   seq INTEGER PRIMARY KEY, replicationRunId TEXT NOT NULL UNIQUE, replicationJobId TEXT NOT NULL, state TEXT NOT NULL,
   type TEXT NOT NULL, scheduledStartTime REAL NOT NULL, startedAt REAL, endsAt REAL, fails INTEGER NOT NULL,
@@ -188,6 +189,7 @@ export class SmsStore {
         runCount = @runCount, nextEventAt = @nextEventAt WHERE replicationJobId = @replicationJobId`),
       jobById: p<JobRow>('SELECT * FROM jobs WHERE replicationJobId = ?'),
       jobsPage: p<JobRow>('SELECT * FROM jobs WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?'),
+      nextEvent: p<{ t: number | null }>('SELECT MIN(nextEventAt) AS t FROM jobs WHERE nextEventAt IS NOT NULL'),
       dueJobs: p<JobRow>('SELECT * FROM jobs WHERE nextEventAt IS NOT NULL AND nextEventAt <= ? ORDER BY nextEventAt'),
       liveJobCount: p<{ n: number }>("SELECT COUNT(*) AS n FROM jobs WHERE state NOT IN ('DELETED', 'FAILED', 'COMPLETED')"),
       insertRun: p(`INSERT INTO runs (replicationRunId, replicationJobId, state, type, scheduledStartTime, startedAt, endsAt, fails, failMessage,
@@ -284,6 +286,10 @@ export class SmsStore {
   }
   jobsPage(afterSeq: number, highWater: number, limit: number): JobRow[] {
     return this.s.jobsPage.all(afterSeq, highWater, limit);
+  }
+  /** The earliest time at which some job changes by itself, or undefined. */
+  nextJobEvent(): number | undefined {
+    return this.s.nextEvent.get()?.t ?? undefined;
   }
   dueJobs(now: number): JobRow[] {
     return this.s.dueJobs.all(now);
