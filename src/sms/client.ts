@@ -229,6 +229,14 @@ export class SdkSmsApi implements SmsApi {
     const err = e as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number }; $fault?: string; $response?: unknown };
     const status = err.$metadata?.httpStatusCode;
     const code = err.code ?? err.name ?? 'Error';
+    // The SDK's credential chain found nothing: said as such (it used to read as a malformed response).
+    if (err.name === 'CredentialsProviderError') {
+      return new SmsApiError(action, 'credentials-missing', `no AWS credentials for ${this.endpointLabel} (${err.message ?? code})`, {
+        cause: e,
+        retryable: false,
+        hint: 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) for this endpoint, or use --endpoint-url embedded',
+      });
+    }
     if (UNREACHABLE.has(code) || UNREACHABLE.has(err.name ?? '')) {
       return new SmsApiError(action, 'endpoint-unreachable', `cannot reach ${this.endpointLabel} (${code})`, {
         cause: e,
