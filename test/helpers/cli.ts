@@ -1,0 +1,88 @@
+/**
+ * Runs the real CLI entry point (`node bin/sms-reconcile.mjs ...`) as a subprocess with a given
+ * working directory and a clean environment, and collects stdout, stderr and the exit code.
+ * (test/helpers/subprocess.ts does the same for the long-running `server` command; this one is for
+ * one-shot commands that target an endpoint with AWS credentials from the environment.)
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const CLI_ENTRY = fileURLToPath(new URL('../../bin/sms-reconcile.mjs', import.meta.url));
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly ms: number;
+}
+
+export interface CliOptions {
+  readonly cwd: string;
+  /** Added to the clean environment. */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * The parent's environment without anything that could steer the CLI (AWS_*, SMS_*, the state
+ * location, NODE_OPTIONS, vitest's variables), with NO_COLOR set.
+ */
+export function cleanCliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k.startsWith('AWS_') || k.startsWith('SMS_') || k === 'NODE_OPTIONS' || k.startsWith('VITEST') || k === 'NO_COLOR' || k === 'FORCE_COLOR') continue;
+    env[k] = v;
+  }
+  return { ...env, NO_COLOR: '1', ...extra };
+}
+
+/**
+ * The standard AWS credential chain pointed at these keys only: AWS_ACCESS_KEY_ID /
+ * AWS_SECRET_ACCESS_KEY, empty config and credentials files in `dir`, no instance metadata
+ * (`undefined`: no credentials anywhere).
+ */
+export function awsEnv(dir: string, credentials: { accessKeyId: string; secretAccessKey: string } | undefined): NodeJS.ProcessEnv {
+  mkdirSync(dir, { recursive: true });
+  const config = join(dir, 'aws-config');
+  const shared = join(dir, 'aws-credentials');
+  writeFileSync(config, '');
+  writeFileSync(shared, '');
+  return {
+    ...(credentials ? { AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey } : {}),
+    AWS_CONFIG_FILE: config,
+    AWS_SHARED_CREDENTIALS_FILE: shared,
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+}
+
+/** Runs `node bin/sms-reconcile.mjs ...args` to completion (SIGKILL after `timeoutMs`). */
+export function runCli(args: readonly string[], opts: CliOptions): Promise<CliResult> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_ENTRY, ...args], { cwd: opts.cwd, env: cleanCliEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`sms-reconcile ${args.join(' ')} did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: performance.now() - started });
+    });
+  });
+}
+
+/** The text of a result, for assertion messages. */
+export function show(r: CliResult): string {
+  return `exit ${String(r.code)}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+}
