@@ -141,6 +141,10 @@ export async function applyPlan(ports: ApplyPorts, plan: Plan, opts: ApplyOption
   const failed: OperationRecord[] = [];
   const created: { address: Address; replicationJobId: string }[] = [];
   const notStarted: Change[] = [];
+  /** A replace sits in both the delete and the create phase: list it once. */
+  const skipped = (changes: readonly Change[]) => {
+    for (const c of changes) if (!notStarted.includes(c)) notStarted.push(c);
+  };
   const doc = await ports.store.read();
   const records = new Map<Address, ResourceRecord>(Object.entries(doc?.resources ?? {}));
   let halted = false;
@@ -349,14 +353,14 @@ export async function applyPlan(ports: ApplyPorts, plan: Plan, opts: ApplyOption
         for (let i = 0; i < chain.length; i++) {
           const c = chain[i] as Change;
           if (halted || opts.stop.requested) {
-            notStarted.push(...chain.slice(i));
+            skipped(chain.slice(i));
             break;
           }
           try {
             await step(c);
           } catch (e) {
             halted = true;
-            notStarted.push(...chain.slice(i + 1));
+            skipped(chain.slice(i + 1));
             if (!(e instanceof Halt)) {
               const err = e instanceof Error ? e : new Error(String(e));
               failed.push({ address: c.address, action: c.action, operation: c.action, ms: 0, error: err.message });
