@@ -382,44 +382,45 @@ export class PgStateStore implements StateStore {
   }
 
   async #migrate(): Promise<void> {
-    const client = await this.#rawConnect();
-    try {
-      const v = await client.query<{ v: string }>('SHOW server_version_num');
-      this.#serverVersion = Number(v.rows[0]?.v ?? 0);
+    await this.#withPooled('preparing the state schema', false, async (client) => {
+      const v = await client.query<{ v: number }>("SELECT pg_catalog.current_setting('server_version_num')::integer AS v");
+      this.#serverVersion = v.rows[0]?.v ?? 0;
       await migratePgSchema(client, this.schema, this.location);
-    } catch (err) {
-      throw this.#dbError(err, 'query', 'preparing the state schema');
-    } finally {
-      client.release();
-    }
+    });
   }
 
-  async #rawConnect(): Promise<PoolClient> {
+  /**
+   * Runs `body` with a pooled connection, discarded afterwards if it failed. While checked out,
+   * the connection has an 'error' listener: the server ending the session between two queries
+   * (a restart) must fail the next query, not crash the process with an unhandled 'error' event.
+   */
+  async #withPooled<T>(doing: string, migrated: boolean, body: (client: PoolClient) => Promise<T>): Promise<T> {
+    if (migrated) await this.#ensureReady();
+    let client: PoolClient;
     try {
-      return await this.#getPool().connect();
+      client = await this.#getPool().connect();
     } catch (err) {
       throw this.#dbError(err, 'connect', 'connecting');
     }
-  }
-
-  /** A pooled connection on a migrated schema. */
-  async #connect(): Promise<PoolClient> {
-    await this.#ensureReady();
-    return this.#rawConnect();
-  }
-
-  /** Runs `body` with a pooled connection; a connection that failed is discarded. */
-  async #withClient<T>(doing: string, body: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.#connect();
     let broken: Error | undefined;
+    const onError = (err: Error): void => {
+      broken = err;
+    };
+    client.on('error', onError);
     try {
       return await body(client);
     } catch (err) {
-      if (isConnectionError(err)) broken = err instanceof Error ? err : new Error(String(err));
+      if (isConnectionError(err)) broken ??= err instanceof Error ? err : new Error(String(err));
       throw this.#dbError(err, 'query', doing);
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
+  }
+
+  /** Runs `body` with a pooled connection on a migrated schema. */
+  #withClient<T>(doing: string, body: (client: PoolClient) => Promise<T>): Promise<T> {
+    return this.#withPooled(doing, true, body);
   }
 
   /** Runs `body` in a transaction (BEGIN ... COMMIT, ROLLBACK on error). */
@@ -634,8 +635,17 @@ export class PgStateStore implements StateStore {
   async #terminate(client: pg.ClientBase, pid: number): Promise<void> {
     await client.query('SAVEPOINT sms_terminate');
     try {
-      if (this.#serverVersion >= 140000) await client.query('SELECT pg_catalog.pg_terminate_backend($1, $2)', [pid, TERMINATE_WAIT_MS]);
-      else await client.query('SELECT pg_catalog.pg_terminate_backend($1)', [pid]);
+      if (this.#serverVersion >= 140000) {
+        await client.query('SELECT pg_catalog.pg_terminate_backend($1, $2)', [pid, TERMINATE_WAIT_MS]);
+      } else {
+        // Before PostgreSQL 14 the call does not wait: poll (sleeping on the server) until the backend is gone.
+        await client.query('SELECT pg_catalog.pg_terminate_backend($1)', [pid]);
+        for (let waited = 0; waited < TERMINATE_WAIT_MS; waited += 50) {
+          const r = await client.query('SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1', [pid]);
+          if (r.rowCount === 0) break;
+          await client.query('SELECT pg_catalog.pg_sleep(0.05)');
+        }
+      }
       await client.query('RELEASE SAVEPOINT sms_terminate');
     } catch (err) {
       await client.query('ROLLBACK TO SAVEPOINT sms_terminate');

@@ -4,6 +4,8 @@
  * times over. After each kill the state must validate, hold every result the child acknowledged,
  * and let the next writer (a new child) take the lock and resume: the server freed the dead
  * child's advisory lock with its session, or the next child took over the lock of a dead pid.
+ * (Unlike a file, a database may still commit a change after its client died: the COMMIT was sent.
+ * So the test reads the state once the server has ended the child's sessions.)
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -18,8 +20,12 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TRIALS = 10;
 
 /** Runs the child until it has acknowledged something, waits a random while, kills it; returns the acks. */
-async function killedRun(url: string, schema: string, workspace: string): Promise<{ start: number; acked: number[] }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, url, schema, workspace], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+async function killedRun(url: string, schema: string, workspace: string, trial: number): Promise<{ start: number; acked: number[] }> {
+  // The child's sessions carry a name of their own, so we can wait for them to end.
+  const name = `sms-crash-${process.pid}-${trial}`;
+  const childUrl = new URL(url);
+  childUrl.searchParams.set('application_name', name);
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, childUrl.toString(), schema, workspace], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -37,6 +43,13 @@ async function killedRun(url: string, schema: string, workspace: string): Promis
   child.kill('SIGKILL');
   const [, signal] = await exited;
   expect(signal).toBe('SIGKILL');
+  // A COMMIT the child sent just before dying is still carried out by its backend: wait for the
+  // server to end the child's sessions, so that what we read next is final.
+  for (let i = 0; i < 200; i++) {
+    const [row] = await sql<{ n: string }>(url, 'SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1', [name]);
+    if (Number(row?.n) === 0) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
   const start = Number(/ready (\d+)/.exec(out)?.[1]);
   const acked = [...out.matchAll(/ack (\d+)\n/g)].map((m) => Number(m[1]));
   return { start, acked };
@@ -53,7 +66,7 @@ describePg('pg store: kill -9 at random moments', (url) => {
     let expected = 0;
     let totalAcked = 0;
     for (let trial = 0; trial < TRIALS; trial++) {
-      const { start, acked } = await killedRun(url, schema, workspace);
+      const { start, acked } = await killedRun(url, schema, workspace, trial);
       // The child resumed exactly where the previous one's committed results ended.
       expect(start).toBe(expected);
       expect(acked[0]).toBe(start);
