@@ -48,7 +48,8 @@ export class SmsApp {
   private readonly ids: IdSource;
   private readonly tokens: PageTokens;
   private readonly world: WorldContext;
-  private readonly readCache = new Map<string, { version: string; body: string }>();
+  private readonly readCache = new Map<string, { version: string; body: Buffer }>();
+  private readonly dataVersion;
   private localVersion = 0;
   private seenLocalVersion = -1;
   private seenDataVersion = -1;
@@ -58,6 +59,7 @@ export class SmsApp {
   constructor(opts: AppOptions) {
     this.db = openDatabase(opts.dataDir);
     this.store = new SmsStore(this.db);
+    this.dataVersion = this.db.prepare('PRAGMA data_version').pluck();
     this.inventory = opts.inventory;
     this.settings = { ...DEFAULT_SETTINGS, ...stripUndefined(opts.inventory.settings), ...stripUndefined(opts.settings ?? {}) };
     for (const m of opts.inventory.vmManagers) for (const vm of m.vms) this.vms.set(`${m.vmManagerId}\u0000${vm.vmId}`, vm);
@@ -119,11 +121,11 @@ export class SmsApp {
    * world changes by itself (the next lifecycle event), and never when they show an ACTIVE run's
    * progress, which moves with every second: a cached answer is always the one a fresh read gives.
    */
-  handleJson(action: ActionName, input: Input, credential: Credential | undefined, requestText?: string): string {
+  handleJson(action: ActionName, input: Input, credential: Credential | undefined, requestText?: string): Buffer {
     const spec = ACTION_SPECS[action];
     if (spec.mutating) {
       this.invalidate();
-      return JSON.stringify(this.run(action, input, credential).output);
+      return Buffer.from(JSON.stringify(this.run(action, input, credential).output));
     }
     this.authorize(action, credential);
     const now = this.clock.now();
@@ -133,7 +135,8 @@ export class SmsApp {
     const hit = key === undefined ? undefined : this.readCache.get(key);
     if (hit !== undefined && hit.version === version) return hit.body;
     const { output, volatile } = this.run(action, input, credential);
-    const body = JSON.stringify(output);
+    // Kept encoded: an answer served from the cache is written as it is, with no work per request.
+    const body = Buffer.from(JSON.stringify(output));
     if (key !== undefined && !volatile && this.cacheVersion(this.clock.now()) === version) {
       if (this.readCache.size >= READ_CACHE_MAX) this.readCache.clear();
       this.readCache.set(key, { version, body });
@@ -171,7 +174,7 @@ export class SmsApp {
    * connections (SQLite's data_version), and lifecycle events that fell due (time).
    */
   private cacheVersion(now: number): string {
-    const dataVersion = this.db.pragma('data_version', { simple: true }) as number;
+    const dataVersion = this.dataVersion.get() as number;
     if (dataVersion !== this.seenDataVersion || this.localVersion !== this.seenLocalVersion || now >= this.nextChangeAt) {
       if (dataVersion !== this.seenDataVersion) this.readCache.clear();
       this.seenDataVersion = dataVersion;

@@ -42,7 +42,7 @@ export function createRequestListener(opts: ProtocolOptions): (req: IncomingMess
       .then(async (result) => {
         if (result.latencyMs > 0) await new Promise((r) => setTimeout(r, result.latencyMs));
         send(res, requestId, result);
-        opts.logger.debug(
+        if (opts.logger.isLevelEnabled('debug')) opts.logger.debug(
           { requestId, action: result.action, status: result.status, ms: Math.round(performance.now() - started), error: result.errorCode },
           'request',
         );
@@ -56,7 +56,7 @@ export function createRequestListener(opts: ProtocolOptions): (req: IncomingMess
 
 interface Result {
   readonly status: number;
-  readonly body: string;
+  readonly body: string | Buffer;
   readonly errorCode?: string;
   readonly action?: string;
   readonly latencyMs: number;
@@ -144,7 +144,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
 function send(res: ServerResponse, requestId: string, result: Result): void {
   const headers: Record<string, string | number> = {
     'content-type': CONTENT_TYPE,
-    'content-length': Buffer.byteLength(result.body),
+    'content-length': typeof result.body === 'string' ? Buffer.byteLength(result.body) : result.body.length,
     'x-amzn-requestid': requestId,
   };
   if (result.errorCode) headers['x-amzn-errortype'] = result.errorCode;
