@@ -30,10 +30,18 @@ export function localHolder(): LockHolder {
   return { host: hostname(), pid: process.pid };
 }
 
-/** Sleeps on the given timers. */
+/**
+ * Sleeps on the given timers. On the real clock the sleep keeps the process alive (the timers
+ * themselves never do): a CLI waiting for a busy lock (`--lock-timeout`) has nothing else pending,
+ * and would otherwise exit mid-wait (Node's exit code 13, an unsettled top-level await).
+ */
 export function sleep(timers: StateTimers, ms: number): Promise<void> {
   return new Promise((resolve) => {
-    timers.schedule(ms, resolve);
+    const keepAlive = timers === systemTimers ? setInterval(() => undefined, 60_000) : undefined;
+    timers.schedule(ms, () => {
+      clearInterval(keepAlive);
+      resolve();
+    });
   });
 }
 

@@ -1,0 +1,260 @@
+/**
+ * `node bin/sms-reconcile.mjs` as a subprocess for the apply end-to-end and crash tests: a work
+ * directory per test (manifests, state, empty AWS config files), an environment that carries only
+ * the test server's credentials (nothing from the developer's shell or ~/.aws), and tracking of
+ * every process started, so afterEach/afterAll can SIGKILL whatever still runs. The entry point and
+ * the environment come from test/helpers/cli.ts; this adds what its one-shot `runCli` does not
+ * do: watching a running apply's output, stdin, and kill -9 at a chosen instant.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { createLogger, type Logger } from '../../src/report/logger.ts';
+import type { Credential } from '../../src/server/auth.ts';
+import type { ReplicationJobInfo } from '../../src/sms/api.ts';
+import { SdkSmsApi } from '../../src/sms/client.ts';
+import { manifests, type ManifestDoc } from './apply-harness.ts';
+import { awsEnv, cleanCliEnv, CLI_ENTRY } from './cli.ts';
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const LOCK_HOLDER = fileURLToPath(new URL('./apply-lock-holder.ts', import.meta.url));
+
+/** What a CLI needs to reach a server. */
+export interface Endpoint {
+  readonly url: string;
+  readonly region: string;
+  readonly credentials: Credential;
+}
+
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+export interface Finished extends Exit {
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface Proc {
+  readonly proc: ChildProcess;
+  readonly pid: number;
+  stdout(): string;
+  stderr(): string;
+  readonly exited: Promise<Exit>;
+  waitForExit(timeoutMs?: number): Promise<Finished>;
+  /** Resolves once `pattern` appears in stdout (fails if the process exits first or after the timeout). */
+  waitForStdout(pattern: RegExp | ((out: string) => boolean), timeoutMs?: number): Promise<string>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+const running = new Set<Proc>();
+
+function track(proc: ChildProcess, what: string): Proc {
+  let out = '';
+  let err = '';
+  const listeners = new Set<() => void>();
+  proc.stdout?.setEncoding('utf8').on('data', (s: string) => {
+    out += s;
+    for (const l of listeners) l();
+  });
+  proc.stderr?.setEncoding('utf8').on('data', (s: string) => (err += s));
+  const exited = new Promise<Exit>((resolve) => {
+    proc.once('error', () => resolve({ code: null, signal: null }));
+    proc.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  const handle: Proc = {
+    proc,
+    pid: proc.pid ?? -1,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitForExit: async (timeoutMs = 60_000) => {
+      const exit = await withTimeout(exited, timeoutMs, () => `${what} did not exit within ${timeoutMs} ms\nstdout: ${out}\nstderr: ${err}`);
+      return { ...exit, stdout: out, stderr: err };
+    },
+    waitForStdout: (pattern, timeoutMs = 60_000) => {
+      const test = typeof pattern === 'function' ? pattern : (s: string) => pattern.test(s);
+      return withTimeout(
+        new Promise<string>((resolve, reject) => {
+          const check = () => {
+            if (test(out)) {
+              listeners.delete(check);
+              resolve(out);
+            }
+          };
+          listeners.add(check);
+          check();
+          void exited.then((e) => {
+            listeners.delete(check);
+            if (!test(out)) reject(new Error(`${what} exited (${e.code ?? e.signal}) before its output matched\nstdout: ${out}\nstderr: ${err}`));
+          });
+        }),
+        timeoutMs,
+        () => `${what}: its output did not match within ${timeoutMs} ms\nstdout: ${out}\nstderr: ${err}`,
+      );
+    },
+    kill: (signal = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+    },
+  };
+  running.add(handle);
+  void exited.then(() => running.delete(handle));
+  return handle;
+}
+
+/** A work directory: manifests, `state.json`, and empty AWS config files. */
+export interface Workspace {
+  readonly dir: string;
+  readonly statePath: string;
+  readonly endpoint: Endpoint;
+  /** The CLI's environment: the endpoint's key pair, nothing else from AWS. */
+  readonly env: NodeJS.ProcessEnv;
+  /** Writes manifests to `<dir>/<name>` (a directory holding one file per document group). */
+  writeManifests(docs: readonly ManifestDoc[], name?: string): Promise<string>;
+  /** Spawns the CLI with `--endpoint-url` and `--state` of this workspace appended. */
+  spawn(args: readonly string[], opts?: { stdin?: string; env?: NodeJS.ProcessEnv; endpointUrl?: string }): Proc;
+  /** Runs the CLI to completion. */
+  run(args: readonly string[], opts?: { stdin?: string; env?: NodeJS.ProcessEnv; endpointUrl?: string; timeoutMs?: number }): Promise<Finished>;
+}
+
+let root: string | undefined;
+
+export async function workspace(endpoint: Endpoint, name = 'ws'): Promise<Workspace> {
+  root ??= await mkdtemp(join(tmpdir(), 'sms-apply-e2e-'));
+  const dir = await mkdtemp(join(root, `${name}-`));
+  const env = cliEnv(endpoint, dir);
+  const statePath = join(dir, 'state.json');
+  const spawnIn: Workspace['spawn'] = (args, opts = {}) =>
+    spawnCli([...args, '--endpoint-url', opts.endpointUrl ?? endpoint.url, '--state', statePath], { cwd: dir, env: { ...env, ...opts.env }, stdin: opts.stdin });
+  return {
+    dir,
+    statePath,
+    endpoint,
+    env,
+    writeManifests: async (docs, sub = 'manifests') => {
+      const path = join(dir, sub);
+      await mkdir(path, { recursive: true });
+      // One file per document, so that removing a document is removing a file.
+      for (const f of await readdir(path)) await rm(join(path, f));
+      await Promise.all(docs.map((d, i) => writeFile(join(path, `${String(i).padStart(4, '0')}.yaml`), manifests([d]))));
+      return sub;
+    },
+    spawn: spawnIn,
+    run: async (args, opts = {}) => {
+      const p = spawnIn(args, opts);
+      try {
+        return await p.waitForExit(opts.timeoutMs ?? 120_000);
+      } finally {
+        p.kill('SIGKILL');
+      }
+    },
+  };
+}
+
+/** The CLI's environment: the clean one of cli.ts, with the endpoint's key pair and region only. */
+export function cliEnv(endpoint: Endpoint, dir: string): NodeJS.ProcessEnv {
+  return cleanCliEnv({
+    ...awsEnv(dir, endpoint.credentials),
+    ...(endpoint.credentials.sessionToken ? { AWS_SESSION_TOKEN: endpoint.credentials.sessionToken } : {}),
+    AWS_REGION: endpoint.region,
+  });
+}
+
+export function spawnCli(args: readonly string[], opts: { cwd: string; env: NodeJS.ProcessEnv; stdin?: string }): Proc {
+  const proc = spawn(process.execPath, [CLI_ENTRY, ...args], { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  proc.stdin?.end(opts.stdin ?? '');
+  return track(proc, `sms-reconcile ${args.slice(0, 3).join(' ')}`);
+}
+
+/** A process that takes the file state lock at `statePath` and holds it until killed. */
+export async function holdLock(statePath: string): Promise<{ proc: Proc; info: { id: string; holder: { pid: number; host: string }; created: string } }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', LOCK_HOLDER, statePath], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = track(proc, 'lock holder');
+  const out = await p.waitForStdout(/^locked .*$/m, 30_000);
+  const line = /^locked (.*)$/m.exec(out)?.[1] ?? '{}';
+  return { proc: p, info: JSON.parse(line) as { id: string; holder: { pid: number; host: string }; created: string } };
+}
+
+/** SIGKILLs every process started here that still runs, and waits for them. */
+export async function killAll(): Promise<void> {
+  const all = [...running];
+  for (const p of all) p.kill('SIGKILL');
+  await Promise.all(all.map((p) => p.exited));
+}
+
+process.once('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
+/** The real SDK adapter for checks from the test (not the CLI's). */
+export function apiFor(endpoint: Endpoint): SdkSmsApi {
+  return new SdkSmsApi({ endpoint: endpoint.url, region: endpoint.region, credentials: endpoint.credentials });
+}
+
+/** Live jobs (not DELETED) grouped by serverId. */
+export async function liveJobsByServer(api: SdkSmsApi): Promise<Map<string, ReplicationJobInfo[]>> {
+  const out = new Map<string, ReplicationJobInfo[]>();
+  for (const j of await api.getReplicationJobs()) {
+    if (j.state === 'DELETED') continue;
+    out.set(j.serverId, [...(out.get(j.serverId) ?? []), j]);
+  }
+  return out;
+}
+
+/** Counts the embedded server's answers, from its debug log (one line per request). */
+export interface RequestLog {
+  readonly logger: Logger;
+  /** Answers by `action status errorCode`. */
+  count(action: string, filter?: { status?: number; error?: string }): number;
+  reset(): void;
+  readonly entries: { action: string; status: number; error?: string }[];
+}
+
+export function requestLog(): RequestLog {
+  const entries: { action: string; status: number; error?: string }[] = [];
+  let partial = '';
+  const stream = new Writable({
+    write(chunk: Buffer | string, _enc, done) {
+      partial += chunk.toString();
+      let nl: number;
+      while ((nl = partial.indexOf('\n')) >= 0) {
+        const line = partial.slice(0, nl);
+        partial = partial.slice(nl + 1);
+        try {
+          const o = JSON.parse(line) as { msg?: string; action?: string; status?: number; error?: string };
+          if (o.msg === 'request' && typeof o.action === 'string' && typeof o.status === 'number') entries.push({ action: o.action, status: o.status, ...(o.error ? { error: o.error } : {}) });
+        } catch {
+          // not a log line
+        }
+      }
+      done();
+    },
+  });
+  return {
+    logger: createLogger({ level: 'debug', format: 'json', stream }),
+    entries,
+    count: (action, filter = {}) =>
+      entries.filter((e) => e.action === action && (filter.status === undefined || e.status === filter.status) && (filter.error === undefined || e.error === filter.error)).length,
+    reset: () => {
+      entries.length = 0;
+    },
+  };
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message())), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
