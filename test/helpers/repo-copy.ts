@@ -1,7 +1,7 @@
 /**
- * A temporary copy of the repository, as a new user has it after `git clone`: the tracked files
- * (their working-tree contents, so uncommitted edits are tested too) plus a SYMLINK to the real
- * node_modules, so that `npm ci` is not repeated for every copy. Commands run in the copy with an
+ * A temporary copy of the repository, as a new user has it after `git clone`: the files git knows
+ * (working-tree contents, so uncommitted edits are tested too; ignored files left out) plus a
+ * SYMLINK to the real node_modules, so that `npm ci` is not repeated for every copy. Commands run in the copy with an
  * environment that carries nothing from the developer's shell that could change the CLI's target
  * or state (AWS_*, SMS_*, NO_COLOR, ...), and with npm's cache inside the copy, offline (so `npx
  * sms-reconcile` resolves the copy's own bin and never reaches a registry).
@@ -85,10 +85,14 @@ export interface RepoCopy {
 const running = new Set<Proc>();
 const copies = new Set<string>();
 
-/** The tracked files of the repository (working-tree paths that exist), or undefined without git. */
+/**
+ * The files of the repository as git sees them: tracked, plus untracked ones that are not ignored
+ * (in CI's clean checkout that is the same list; on a developer's machine it is the working tree the
+ * other tests see too, new source files included). Undefined without git.
+ */
 function trackedFiles(): string[] | undefined {
   try {
-    const out = execFileSync('git', ['-C', REPO_ROOT, 'ls-files', '-z'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 * 1024 * 1024 });
+    const out = execFileSync('git', ['-C', REPO_ROOT, 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 * 1024 * 1024 });
     const files = out.split('\0').filter((f) => f !== '');
     return files.length > 0 ? files : undefined;
   } catch {

@@ -1,0 +1,202 @@
+/**
+ * examples/gitops/pipeline.sh, run for real with bash in a temporary copy of the repository, the
+ * way a CI system runs it: SMSR is the copy's CLI (`node <copy>/bin/sms-reconcile.mjs`, so the
+ * copy's short server timings apply), MANIFESTS is examples/gitops/manifests, the target is the
+ * embedded server, and the state is PostgreSQL (SMS_RECONCILE_STATE=postgres://...?schema=S with a
+ * schema of its own, dropped afterwards).
+ *
+ * `pr` validates and writes plan.md (Markdown for the pull-request comment) and plan.json; `merge`
+ * applies exactly that plan; a second `pr` reports no changes; a plan made stale by another apply
+ * is refused by `merge`, with the reason.
+ *
+ * Without SMS_RECONCILE_TEST_PG_URL: under CI (CI set) this fails; elsewhere the same flow runs
+ * with a file state and only the PostgreSQL variant is skipped, with a message.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { assertReachable, dropSchema, inCi, PG_URL_ENV, pgTestUrl, sql, uniqueName } from '../helpers/pg.ts';
+import { copyRepo, REPO_ROOT, removeAllCopies, type RepoCopy } from '../helpers/repo-copy.ts';
+
+const MANIFESTS = 'examples/gitops/manifests';
+const TARGET = 'embedded SMS server (us-east-1, data .sms-reconcile/embedded)';
+
+afterAll(async () => {
+  await removeAllCopies();
+});
+
+interface StateUnderTest {
+  /** SMS_RECONCILE_STATE for the pipeline. */
+  readonly location: string;
+  readonly prepare?: () => Promise<void>;
+  /** Checks that the state really lives there. */
+  readonly verify: (copy: RepoCopy) => Promise<void>;
+  readonly cleanup?: () => Promise<void>;
+}
+
+/** The whole flow against one state; the steps share a copy and run in order. */
+function pipelineFlow(name: string, state: () => StateUnderTest): void {
+  describe(name, { timeout: 120_000 }, () => {
+    let copy: RepoCopy;
+    let s: StateUnderTest;
+
+    const pipeline = async (step: string, env: NodeJS.ProcessEnv = {}) =>
+      copy.sh(`bash examples/gitops/pipeline.sh ${step}`, {
+        env: { SMSR: `node ${copy.bin}`, MANIFESTS, SMS_RECONCILE_STATE: s.location, ...env },
+      });
+    const expectExit = (r: { code: number | null; stdout: string; stderr: string }, code: number) =>
+      expect(r.code, `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`).toBe(code);
+
+    afterAll(async () => {
+      await s?.cleanup?.();
+    });
+
+    it('refuses a missing or unknown step, and a merge before any pr', async () => {
+      s = state();
+      await s.prepare?.();
+      copy = await copyRepo({ prefix: 'smsr-gitops' });
+      const none = await pipeline('');
+      expectExit(none, 1);
+      expect(none.stderr).toBe('usage: pipeline.sh pr|merge\n');
+      const merge = await pipeline('merge');
+      expectExit(merge, 1);
+      expect(merge.stderr).toBe("pipeline: no ./plan.json; run 'pipeline.sh pr' first\n");
+    });
+
+    it('pr: validates, writes plan.md (the target and the changes, in Markdown) and plan.json', async () => {
+      const r = await pipeline('pr');
+      expectExit(r, 0);
+      expect(r.stdout).toBe('2 files, 2 documents: 0 errors, 0 warnings\npipeline: changes planned (see ./plan.md)\n');
+      const md = copy.read('plan.md');
+      expect(md.split('\n')[0]).toBe(`### Plan for ${TARGET}: 1 catalog import, 1 to create. Destructive: none.`);
+      expect(md).toContain('| Action | Address | Job | What changes | Why |');
+      expect(md).toMatch(/^\| `\+` import-catalog \| ServerCatalog\/catalog \|.*\| the catalog is NOT\\_IMPORTED \|$/m);
+      expect(md).toMatch(/^\| `\+` create \| ReplicationJobSet\/db-tier\\\[\\\*\\\] \| server resolved after catalog import \| new job: frequency, licenseType, roleName, description, numberOfRecentAmisToKeep \|/m);
+      expect(md).toContain('<details><summary>Full diff</summary>');
+      expect(md).toContain('+     description: "DC1 database tier (managed by the pipeline)"');
+      const pf = JSON.parse(copy.read('plan.json')) as { kind: string; manifestPaths: string[]; plan: { targetDescription: string; changes: { address: string; action: string }[] } };
+      expect(pf.kind).toBe('sms-reconcile-plan');
+      expect(pf.manifestPaths).toEqual([MANIFESTS]);
+      expect(pf.plan.targetDescription).toBe(TARGET);
+      expect(pf.plan.changes.map((c) => [c.action, c.address])).toEqual([
+        ['import-catalog', 'ServerCatalog/catalog'],
+        ['create', 'ReplicationJobSet/db-tier[*]'],
+      ]);
+    });
+
+    it('merge: applies exactly that plan (the catalog, then one job per DC1 database server)', async () => {
+      const r = await pipeline('merge');
+      expectExit(r, 0);
+      expect(r.stdout.split('\n')[0]).toBe(`Target: ${TARGET}`);
+      expect(r.stdout).toContain('+ ServerCatalog/catalog: import started');
+      expect(r.stdout.match(/^\+ ReplicationJobSet\/db-tier\[s-[0-9a-f]+\]: created \(sms-job-[0-9a-f]+\)/gm)).toHaveLength(4);
+      for (const db of ['db-01', 'db-02', 'db-03', 'db-04']) expect(r.stdout).toMatch(new RegExp(`^  \\+ ReplicationJobSet/db-tier\\[s-[0-9a-f]+\\]  \\(server s-[0-9a-f]+ ${db}\\) will be created$`, 'm'));
+      expect(r.stdout).toMatch(/^Apply complete: 4 created, 0 updated, 0 replaced, 0 deleted, 0 adopted, 0 moved, 0 runs started in /m);
+      await s.verify(copy);
+    });
+
+    it('pr again: no changes', async () => {
+      const r = await pipeline('pr');
+      expectExit(r, 0);
+      expect(r.stdout).toContain('pipeline: no changes\n');
+      expect(copy.read('plan.md').split('\n')[0]).toBe(`### Plan for ${TARGET}: No changes. The live jobs match the manifests.`);
+    });
+
+    it('a plan made stale by another apply is refused by merge, with the reason; nothing is changed', async () => {
+      copy.write(`${MANIFESTS}/jobs.yaml`, copy.read(`${MANIFESTS}/jobs.yaml`).replace('frequency: 12', 'frequency: 6'));
+      const pr = await pipeline('pr');
+      expectExit(pr, 0);
+      expect(pr.stdout).toContain('pipeline: changes planned (see ./plan.md)\n');
+      const md = copy.read('plan.md');
+      expect(md.split('\n')[0]).toBe(`### Plan for ${TARGET}: 4 to update (1 unchanged). Destructive: none.`);
+      expect(md.match(/^\| `~` update \| ReplicationJobSet\/db-tier\\\[s-[0-9a-f]+\\\] \| sms-job-[0-9a-f]+, server s-[0-9a-f]+ db-0[1-4] \| frequency: 12 → 6 \|/gm)).toHaveLength(4);
+
+      // Meanwhile another change is applied (another merge, or someone at a terminal).
+      copy.write('other/catalog.yaml', copy.read(`${MANIFESTS}/catalog.yaml`));
+      copy.write('other/jobs.yaml', copy.read(`${MANIFESTS}/jobs.yaml`).replace('frequency: 6', 'frequency: 8'));
+      const other = await copy.cli(['apply', '-f', 'other', '--auto-approve'], { env: { SMS_RECONCILE_STATE: s.location } });
+      expectExit(other, 0);
+      expect(other.stdout).toContain('Apply complete: 0 created, 4 updated');
+
+      const merge = await pipeline('merge');
+      expectExit(merge, 1);
+      expect(merge.stderr).toContain('The saved plan ./plan.json is stale:\n');
+      expect(merge.stderr).toMatch(/^ {2}- the state moved from serial \d+ to \d+: something was applied since the plan$/m);
+      expect(merge.stderr).toMatch(/^ {2}- ReplicationJobSet\/db-tier\[s-[0-9a-f]+\]: job sms-job-[0-9a-f]+ was changed since the plan$/m);
+      expect(merge.stderr).toContain('Error [plan-stale]: refusing to apply a stale plan; nothing was changed\n  hint: run plan again and apply the new plan\n');
+      expect(merge.stdout).not.toContain('Apply complete');
+
+      // The live jobs kept the other apply's value: a new pr plans 8 -> 6 from here.
+      const again = await pipeline('pr');
+      expectExit(again, 0);
+      expect(copy.read('plan.md').match(/frequency: 8 → 6/g)).toHaveLength(4);
+    });
+  });
+}
+
+const pgUrl = pgTestUrl();
+const skipHint = `set ${PG_URL_ENV} (\`eval "$(bash scripts/ci-postgres.sh)"\` starts a PostgreSQL and prints it)`;
+
+describe('examples/gitops/pipeline.sh', () => {
+  if (pgUrl) {
+    const schema = uniqueName('smsr_gitops');
+    pipelineFlow('with a PostgreSQL state', () => {
+      const url = new URL(pgUrl);
+      url.searchParams.set('schema', schema);
+      url.searchParams.set('workspace', 'pipeline');
+      return {
+        location: url.toString(),
+        prepare: () => assertReachable(pgUrl),
+        verify: async (copy) => {
+          // In PostgreSQL, not in a file.
+          expect(existsSync(copy.path('.sms-reconcile/state.json'))).toBe(false);
+          const rows = await sql<{ n: string }>(pgUrl, 'SELECT count(*)::text AS n FROM information_schema.schemata WHERE schema_name = $1', [schema]);
+          expect(rows[0]?.n).toBe('1');
+          const list = await copy.cli(['state', 'list'], { env: { SMS_RECONCILE_STATE: url.toString() } });
+          expect(list.code, list.stderr).toBe(0);
+          expect(list.stdout.match(/^ReplicationJobSet\/db-tier\[s-[0-9a-f]+\]\s+sms-job-[0-9a-f]+$/gm)).toHaveLength(4);
+        },
+        cleanup: () => dropSchema(pgUrl, schema),
+      };
+    });
+  } else if (inCi()) {
+    it('with a PostgreSQL state', () => {
+      throw new Error(`CI is set but ${PG_URL_ENV} is not: the GitOps pipeline must be tested against PostgreSQL in CI; ${skipHint}`);
+    });
+  } else {
+    console.warn(`[gitops] the PostgreSQL variant is skipped (the file-state variant runs): ${skipHint}`);
+    describe.skip(`with a PostgreSQL state [skipped: ${skipHint}]`, () => {
+      it('runs the pipeline against a PostgreSQL state', () => undefined);
+    });
+    pipelineFlow('with a file state (no PostgreSQL here)', () => ({
+      location: '.sms-reconcile/pipeline-state.json',
+      verify: async (copy) => {
+        expect(existsSync(copy.path('.sms-reconcile/pipeline-state.json'))).toBe(true);
+      },
+    }));
+  }
+});
+
+describe('examples/gitops/github-actions.yml', () => {
+  const wf = parse(readFileSync(join(REPO_ROOT, 'examples/gitops/github-actions.yml'), 'utf8')) as {
+    on: Record<string, unknown>;
+    env: Record<string, string>;
+    jobs: Record<string, { if: string; steps: { run?: string; uses?: string; with?: Record<string, unknown> }[] }>;
+  };
+  const runs = (job: string) => (wf.jobs[job]?.steps ?? []).map((s) => s.run ?? s.uses ?? '');
+
+  it('plans on pull requests (validate + Markdown plan, posted as a comment, plan file kept) and applies that plan on merge', () => {
+    expect(Object.keys(wf.on).sort()).toEqual(['pull_request', 'push']);
+    expect(wf.env['SMS_RECONCILE_STATE']).toBe('${{ secrets.SMS_RECONCILE_STATE }}');
+    const plan = runs('plan');
+    expect(plan).toContain('bash examples/gitops/pipeline.sh pr');
+    expect(plan.some((r) => /gh pr comment .* --body-file plan\.md/.test(r))).toBe(true);
+    const upload = wf.jobs['plan']?.steps.find((s) => s.uses?.startsWith('actions/upload-artifact'));
+    expect(upload?.with?.['path']).toBe('plan.json');
+    const apply = runs('apply');
+    expect(apply.some((r) => r.includes('gh run download'))).toBe(true);
+    expect(apply.at(-1)).toBe('bash examples/gitops/pipeline.sh merge');
+    expect(apply.indexOf('bash examples/gitops/pipeline.sh merge')).toBeGreaterThan(apply.findIndex((r) => r.includes('gh run download')));
+  });
+});
