@@ -12,8 +12,8 @@
  * - apiVersion and kind are checked first; a document whose apiVersion or kind is unknown is not
  *   checked further (its fields mean nothing without them).
  */
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject } from 'ajv/dist/2020.js';
+import { createAjv } from '../model/json-schema.ts';
 import { MANIFEST_KINDS, NAME_MAX_LENGTH } from '../model/address.ts';
 import { FIELD_POLICIES } from '../model/field-policy.ts';
 import { JOB_SPEC_FIELDS, type JobSpecField } from '../model/job.ts';
@@ -25,8 +25,7 @@ import { displayPath, pointerSegments, toPointer, type PathSegment } from './sou
 import { closestMatch, didYouMean } from './suggest.ts';
 import { parseRfc3339 } from './timestamp.ts';
 
-const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictRequired: false });
-addFormatsModule.default(ajv, ['date-time']);
+const ajv = createAjv({ allErrors: true, verbose: true, strictRequired: false });
 ajv.addKeyword({ keyword: POLICY_KEYWORD, schemaType: 'string', metaSchema: { enum: [...FIELD_POLICIES] } });
 /** The compiled schema: compiled once per process. */
 const validateSchema = ajv.compile(MANIFEST_SCHEMA);

@@ -1,6 +1,7 @@
 import type { Address } from '../model/address.ts';
 import { SmsReconcileError } from '../model/errors.ts';
 import type { JobSpec } from '../model/job.ts';
+import { withoutUndefined } from '../model/objects.ts';
 import type { CreateJobInput, UpdateJobInput } from '../sms/api.ts';
 import { isSmsApiError, SmsApiError } from '../sms/errors.ts';
 import type { IntentInput, IntentOperation, ResourceRecord, ResourceWrite } from '../state/codec.ts';
@@ -130,7 +131,7 @@ export function runMarker(token: string): string {
 function record(ports: ApplyPorts, address: Address, prior: ResourceRecord | undefined, fields: Partial<ResourceRecord> & { appliedSpec: JobSpec }): ResourceRecord {
   const kind = address.startsWith('ReplicationJobSet/') ? 'ReplicationJobSet' : address.startsWith('ServerCatalog/') ? 'ServerCatalog' : address.startsWith('Connector/') ? 'Connector' : 'ReplicationJob';
   const merged: ResourceRecord = { address, kind, preventDestroy: prior?.preventDestroy ?? false, ...prior, ...fields, updatedAt: nowIso(ports) };
-  return Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined)) as unknown as ResourceRecord;
+  return withoutUndefined(merged);
 }
 
 class Halt extends Error {}

@@ -4,6 +4,7 @@ import { effectiveSpec, jobSetAddress, type DesiredSet, type Lifecycle, type OnD
 import type { SourcePosition } from '../model/errors.ts';
 import { FIELD_POLICY, serviceDefaultFor } from '../model/field-policy.ts';
 import { JOB_SPEC_FIELDS, type JobSpec, type JobSpecField } from '../model/job.ts';
+import { withoutUndefined } from '../model/objects.ts';
 import type { ReplicationJobInfo, ServerInfo } from '../sms/api.ts';
 import type { ResourceRecord, StateDocument } from '../state/codec.ts';
 import { ACTIONS, type Action } from './action.ts';
@@ -270,11 +271,7 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
 }
 
 function base(address: Address, kind: ManifestKind, action: Action, reason: string, extra: Partial<Change> = {}): Change {
-  return { address, kind, action, reason, fields: [], preventDestroy: false, ...stripUndefined(extra) };
-}
-
-function stripUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  return { address, kind, action, reason, fields: [], preventDestroy: false, ...withoutUndefined(extra) };
 }
 
 function isJobKind(kind: ManifestKind): boolean {

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { withoutUndefined } from '../model/objects.ts';
 import type { Credential } from './auth.ts';
 import { manualClock, realClock, type LifecycleClock } from './clock.ts';
 import { ApiError } from './errors.ts';
@@ -61,7 +62,7 @@ export class SmsApp {
     this.store = new SmsStore(this.db);
     this.dataVersion = this.db.prepare('PRAGMA data_version').pluck();
     this.inventory = opts.inventory;
-    this.settings = { ...DEFAULT_SETTINGS, ...stripUndefined(opts.inventory.settings), ...stripUndefined(opts.settings ?? {}) };
+    this.settings = { ...DEFAULT_SETTINGS, ...withoutUndefined(opts.inventory.settings), ...withoutUndefined(opts.settings ?? {}) };
     for (const m of opts.inventory.vmManagers) for (const vm of m.vms) this.vms.set(`${m.vmManagerId}\u0000${vm.vmId}`, vm);
     const wallMs = opts.wallMs ?? Date.now;
     this.ids = new IdSource(this.store, this.settings.seed);
@@ -237,8 +238,4 @@ export class SmsApp {
   close(): void {
     this.db.close();
   }
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import type { ConnectorCapability, ConnectorStatus, VmManagerType } from '../model/job.ts';
+import { createAjv } from '../model/json-schema.ts';
 import schema from '../../schemas/inventory.v1.schema.json' with { type: 'json' };
 
 /** The on-premises world the server simulates (schemas/inventory.v1.schema.json). */
@@ -65,9 +64,7 @@ export const DEFAULT_SETTINGS: ServerSettings = {
 /** The built-in demo inventory is the examples' inventory file: one source for both. */
 export const DEMO_INVENTORY_PATH = fileURLToPath(new URL('../../examples/inventory.yaml', import.meta.url));
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
-const ajv = new Ajv2020({ allErrors: true, strict: true });
-addFormats(ajv);
+const ajv = createAjv({ allErrors: true });
 const validateSchema = ajv.compile(schema);
 
 export class InventoryError extends Error {

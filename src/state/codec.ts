@@ -10,11 +10,10 @@
  * - `pending` holds each intent whose result is not recorded, with distinct ids, in serial order,
  *   each with a serial at most the document's.
  */
-import Ajv2020Module from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import schema from '../../schemas/state.v1.schema.json' with { type: 'json' };
 import { parseAddress, type Address, type ManifestKind } from '../model/address.ts';
+import { createAjv } from '../model/json-schema.ts';
 import type { JobSpec, ReplicationJobState } from '../model/job.ts';
 import { stateError } from './errors.ts';
 
@@ -157,10 +156,6 @@ export type JournalRecord = JournalHeader | StateChange;
 
 type JsonObject = Record<string, unknown>;
 
-// ajv and ajv-formats are CommonJS: under NodeNext their default import is `module.exports`, which
-// carries the class/plugin as `.default` too.
-const Ajv2020 = Ajv2020Module.default;
-const addFormats = addFormatsModule.default;
 
 interface Validators {
   readonly document: ValidateFunction;
@@ -174,8 +169,7 @@ let validators: Validators | undefined;
 
 function getValidators(): Validators {
   if (validators) return validators;
-  const ajv = new Ajv2020({ allErrors: false, strict: true });
-  addFormats(ajv, ['uuid', 'date-time']);
+  const ajv = createAjv({ allErrors: false });
   ajv.addSchema(schema);
   const pick = (ref: string): ValidateFunction => {
     const fn = ajv.getSchema(`${schema.$id}${ref}`);
