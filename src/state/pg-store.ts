@@ -56,7 +56,7 @@ import type { CommitInfo, LockHolder, LockInfo, LockRequest, ReplaceOptions, Sta
 export const DEFAULT_PG_SCHEMA = 'sms_reconcile';
 export const DEFAULT_PG_WORKSPACE = 'default';
 export const DEFAULT_PG_CONNECT_TIMEOUT_MS = 5_000;
-/** How long breaking a lock waits for the holder's backend to end (PostgreSQL 14 and later). */
+/** How long breaking a lock waits for the holder's backend to end. */
 const TERMINATE_WAIT_MS = 5_000;
 /** The id shown for a backend that holds the advisory lock without a lock record (never ours). */
 const FOREIGN_LOCK_PREFIX = 'pg-backend-';
@@ -126,8 +126,9 @@ export function parsePgLocation(location: string, options: { readonly schema?: s
       hint: 'use letters, digits, ".", "_" and "-" (at most 63, starting with a letter or digit), e.g. --workspace prod',
     });
   }
-  url.searchParams.delete('schema');
-  url.searchParams.delete('workspace');
+  // Only when present: deleting re-encodes the whole query.
+  if (url.searchParams.has('schema')) url.searchParams.delete('schema');
+  if (url.searchParams.has('workspace')) url.searchParams.delete('workspace');
   const connectionString = url.toString();
 
   const secrets: string[] = [];
@@ -150,7 +151,13 @@ export function parsePgLocation(location: string, options: { readonly schema?: s
   }
   shown.searchParams.set('schema', schema);
   shown.searchParams.set('workspace', workspace);
-  const redacted = decodeURI(shown.toString()).replace(/%2A%2A%2A/g, '***');
+  let redacted = shown.toString();
+  try {
+    redacted = decodeURI(redacted);
+  } catch {
+    // A malformed escape elsewhere in the URL: show it encoded.
+  }
+  redacted = redacted.replace(/%2A%2A%2A/g, '***');
   const envPassword = process.env['PGPASSWORD'];
   if (envPassword) secrets.push(envPassword);
   return { connectionString, redacted, schema, workspace, secrets: secrets.filter((s) => s.length >= 3) };
@@ -344,6 +351,13 @@ export class PgStateStore implements StateStore {
     if (code === '3D000') {
       return stateError('state-db-error', `${doing} failed at ${where}: ${message} (SQLSTATE ${code})`, {
         hint: 'create the database (the store creates its schema and tables, not the database), or fix the URL',
+      });
+    }
+    if (phase === 'connect' && /\bSSL\b|TLS|certificate|self[- ]signed/i.test(message)) {
+      return stateError('state-db-unreachable', `could not open a TLS connection to PostgreSQL at ${where}: ${message}`, {
+        hint:
+          'check sslmode in the URL: the driver treats sslmode=require as verify-full (give the server\'s CA with sslrootcert=PATH), ' +
+          'sslmode=no-verify encrypts without checking the certificate, sslmode=disable turns TLS off; nothing was changed',
       });
     }
     if (phase === 'connect') {
