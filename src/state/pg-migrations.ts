@@ -25,6 +25,8 @@
  *               result once resolved; pending while NULL), results and plain resource writes.
  * - locks:      one row per workspace that was ever locked: the current lock record (NULL columns
  *               when free) and the PostgreSQL backend that holds the session advisory lock.
+ * - backups:    per workspace, the whole state document as it was before the last `replace`
+ *               (state push, state migrate): the counterpart of the file store's state.json.backup.
  */
 import { createHash } from 'node:crypto';
 import type { ClientBase } from 'pg';
@@ -91,6 +93,15 @@ CREATE TABLE ${s}.locks (
   CHECK ((lock_id IS NULL) = (backend_pid IS NULL))
 );
 COMMENT ON TABLE ${s}.locks IS 'sms-reconcile: who holds the workspace lock; the lock itself is a session advisory lock held by backend_pid';
+
+CREATE TABLE ${s}.backups (
+  workspace text PRIMARY KEY,
+  taken_at  timestamptz NOT NULL DEFAULT now(),
+  lineage   uuid NOT NULL,
+  serial    bigint NOT NULL,
+  document  json NOT NULL
+);
+COMMENT ON TABLE ${s}.backups IS 'sms-reconcile: the state document as it was before the last replace (state push, state migrate) of each workspace';
 `,
   },
 ];

@@ -280,7 +280,7 @@ export class PgStateStore implements StateStore {
   readonly #poolSize: number;
   readonly #localHost = hostname();
   readonly #keys: readonly [number, number];
-  readonly #t: { readonly workspaces: string; readonly resources: string; readonly journal: string; readonly locks: string };
+  readonly #t: { readonly workspaces: string; readonly resources: string; readonly journal: string; readonly locks: string; readonly backups: string };
   readonly #issued = new WeakSet<StateLock>();
   readonly #sessions = new Map<LeasedLock, LockSession>();
   readonly #writes = new Mutex();
@@ -302,7 +302,7 @@ export class PgStateStore implements StateStore {
     this.#poolSize = options.poolSize ?? 3;
     this.#keys = advisoryKeys(`sms-reconcile\0${loc.schema}\0${loc.workspace}`);
     const s = quoteIdent(loc.schema);
-    this.#t = { workspaces: `${s}.workspaces`, resources: `${s}.resources`, journal: `${s}.journal`, locks: `${s}.locks` };
+    this.#t = { workspaces: `${s}.workspaces`, resources: `${s}.resources`, journal: `${s}.journal`, locks: `${s}.locks`, backups: `${s}.backups` };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -957,7 +957,10 @@ export class PgStateStore implements StateStore {
     });
   }
 
-  /** Replaces the workspace's state (`state push`, `state migrate`): O(size of the state), one transaction. */
+  /**
+   * Replaces the workspace's state (`state push`, `state migrate`): O(size of the state), one
+   * transaction. The state it replaces is kept in the backups table (one per workspace).
+   */
   replace(lock: StateLock, document: StateDocument, options: ReplaceOptions = {}): Promise<CommitInfo> {
     return this.#write(lock, 'replacing the state', async (client) => {
       const incoming = validateStateDocument(structuredClone(document), 'the pushed state');
@@ -965,6 +968,20 @@ export class PgStateStore implements StateStore {
       const serial = checkReplace(current, incoming, options, this.location);
       const t = this.#t;
       if (current) {
+        // The state as it was, kept (like the file store's .backup): one row per workspace, the last replace's.
+        await client.query(
+          `INSERT INTO ${t.backups} (workspace, lineage, serial, document)
+           SELECT w.name, w.lineage, w.serial,
+                  json_build_object(
+                    'formatVersion', w.format_version, 'lineage', w.lineage, 'serial', w.serial, 'target', w.target,
+                    'resources', COALESCE((SELECT json_object_agg(r.address, r.record ORDER BY r.address) FROM ${t.resources} r WHERE r.workspace = w.name), '{}'::json),
+                    'pending', COALESCE((SELECT json_agg(j.body ORDER BY j.serial) FROM ${t.journal} j
+                                          WHERE j.workspace = w.name AND j.kind = 'intent' AND j.resolved_serial IS NULL), '[]'::json))
+             FROM ${t.workspaces} w WHERE w.name = $1
+           ON CONFLICT (workspace) DO UPDATE
+             SET taken_at = now(), lineage = EXCLUDED.lineage, serial = EXCLUDED.serial, document = EXCLUDED.document`,
+          [this.workspace],
+        );
         await client.query(`DELETE FROM ${t.journal} WHERE workspace = $1`, [this.workspace]);
         await client.query(`DELETE FROM ${t.resources} WHERE workspace = $1`, [this.workspace]);
         await client.query(`UPDATE ${t.workspaces} SET format_version = $2, lineage = $3, serial = $4, target = $5::json, updated_at = now() WHERE name = $1`, [

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import pg from 'pg';
 import { PG_MIGRATIONS, PG_SCHEMA_VERSION, advisoryKeys } from '../../src/state/pg-migrations.ts';
+import { validateStateDocument } from '../../src/state/codec.ts';
 import { PgStateStore } from '../../src/state/pg-store.ts';
 import type { StateStore } from '../../src/state/store.ts';
 import { describePg, dropSchema, sql, uniqueName } from '../helpers/pg.ts';
@@ -91,7 +92,7 @@ describePg('pg store: schema, workspaces, cost and cross-process locks', (url) =
       expect(versions).toEqual(PG_MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
       expect(PG_SCHEMA_VERSION).toBe(PG_MIGRATIONS.at(-1)?.version);
       const tables = await sql<{ relname: string }>(url, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY 1`, [fresh]);
-      expect(tables.map((t) => t.relname)).toEqual(['journal', 'locks', 'resources', 'schema_migrations', 'workspaces']);
+      expect(tables.map((t) => t.relname)).toEqual(['backups', 'journal', 'locks', 'resources', 'schema_migrations', 'workspaces']);
     } finally {
       await dropSchema(url, fresh);
     }
@@ -122,6 +123,21 @@ describePg('pg store: schema, workspaces, cost and cross-process locks', (url) =
       for (const s of opened.splice(0)) await s.close();
       await dropSchema(url, otherSchema);
     }
+  });
+
+  it('replace keeps the state it replaces in the backups table, as read() had it', async () => {
+    const store = open({ workspace: 'backup' });
+    const lock = await store.lock({ operation: 'state push' });
+    await store.replace(lock, stateWith(3, { serial: 4 }));
+    const intent = await store.appendIntent(lock, { address: 'ReplicationJob/web', operation: 'CreateReplicationJob', serverId: 's-0000abcd' });
+    await store.writeResources(lock, [{ address: 'ReplicationJob/db', record: namedJob('db') }]);
+    const before = await store.read();
+    expect(before?.pending).toEqual([intent]);
+    await store.replace(lock, stateWith(1, { serial: 1 }), { force: true });
+    const [row] = await sql<{ serial: string; document: unknown }>(url, `SELECT serial, document FROM "${schema}".backups WHERE workspace = 'backup'`);
+    expect(Number(row?.serial)).toBe(6);
+    expect(validateStateDocument(row?.document)).toEqual(before);
+    await lock.release();
   });
 
   it('a write touches only the rows of its change, whatever the size of the state', async () => {
