@@ -2,7 +2,7 @@ import { ACTION_INFO } from '../reconcile/action.ts';
 import type { ApplyEvent, EventSink, JobProgress } from '../reconcile/ports.ts';
 import { painter } from '../report/color.ts';
 import type { Logger } from '../report/logger.ts';
-import { renderProgressLines, renderProgressTable } from '../report/progress.ts';
+import { renderProgressLines, renderProgressTable, screenRows } from '../report/progress.ts';
 
 /**
  * Turns executor events into what a person sees: one line per operation started and finished,
@@ -14,7 +14,7 @@ export class ApplyReporter implements EventSink {
   private lastPlain = '';
 
   constructor(
-    private readonly out: NodeJS.WritableStream & { isTTY?: boolean },
+    private readonly out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number },
     private readonly color: boolean,
     private readonly logger: Logger,
   ) {}
@@ -71,7 +71,8 @@ export class ApplyReporter implements EventSink {
       const table = renderProgressTable(jobs, this.color);
       const up = this.drawnLines > 0 ? `\u001b[${this.drawnLines}A\u001b[J` : '';
       this.out.write(`${up}${table}\n`);
-      this.drawnLines = table.split('\n').length;
+      // Screen rows, not text lines: a row wider than the terminal wraps.
+      this.drawnLines = screenRows(table, this.out.columns);
       return;
     }
     const text = renderProgressLines(jobs).join('\n');

@@ -46,3 +46,16 @@ export function renderProgressLines(jobs: readonly JobProgress[]): string[] {
     return `${j.address} ${j.replicationJobId}: ${j.jobState}${run}${j.latestAmiId ? ` ami ${j.latestAmiId}` : ''}`;
   });
 }
+
+/**
+ * How many terminal rows `text` takes on a terminal `columns` wide (undefined: not known, one row
+ * per line): a line wider than the terminal wraps onto more rows; SGR colour codes take no room.
+ * Redrawing in place moves the cursor up by this many rows. Counting text lines instead leaves the
+ * top of the previous frame on the screen whenever the table is wider than the terminal.
+ */
+export function screenRows(text: string, columns: number | undefined): number {
+  const lines = text.split('\n');
+  if (columns === undefined || !Number.isFinite(columns) || columns < 1) return lines.length;
+  // eslint-disable-next-line no-control-regex
+  return lines.reduce((rows, line) => rows + Math.max(1, Math.ceil(line.replace(/\u001b\[[0-9;]*m/g, '').length / columns)), 0);
+}

@@ -4,7 +4,7 @@ import { systemClock } from '../../reconcile/ports.ts';
 import type { JobProgress } from '../../reconcile/ports.ts';
 import { progressOf } from '../../reconcile/wait.ts';
 import { createLogger } from '../../report/logger.ts';
-import { renderProgressLines, renderProgressTable } from '../../report/progress.ts';
+import { renderProgressLines, renderProgressTable, screenRows } from '../../report/progress.ts';
 import { openStateStore } from '../../state/open.ts';
 import type { RegisterCommand } from '../context.ts';
 import { parseDuration } from '../duration.ts';
@@ -64,7 +64,8 @@ Examples:
           } else if (flags.watch && tty) {
             const table = `${target.description} - ${new Date().toISOString()}\n${renderProgressTable(jobs, color)}`;
             ctx.io.stdout.write(`${drawn > 0 ? `\u001b[${drawn}A\u001b[J` : ''}${table}\n`);
-            drawn = table.split('\n').length;
+            // Screen rows, not text lines: a row wider than the terminal wraps.
+            drawn = screenRows(table, (ctx.io.stdout as { columns?: number }).columns);
           } else if (flags.watch) {
             const text = renderProgressLines(jobs).join('\n');
             if (text !== last) ctx.io.stdout.write(`${text}\n`);
