@@ -189,7 +189,7 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
           }),
         );
       } else {
-        changes.push(createOrAdopt(w, observed.jobByServer.get(w.serverId), `${reason} (the old job is gone)`, warnings));
+        changes.push(createOrAdopt(w, observed.jobByServer.get(w.serverId), `${reason} (the old job is gone)`, warnings, options.now));
       }
     } else {
       const orphan = orphanByServer.get(w.serverId);
@@ -214,7 +214,7 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
         startRunIfWanted(changes, w, orphan, live, warnings);
         continue;
       }
-      changes.push(createOrAdopt(w, live, undefined, warnings));
+      changes.push(createOrAdopt(w, live, undefined, warnings, options.now));
     }
   }
 
@@ -385,9 +385,9 @@ function planTracked(
   const common = { serverId: w.serverId, serverName: w.server?.vmServer.vmName, preventDestroy: w.lifecycle.preventDestroy, source: w.source };
   if (live === undefined || live.state === 'DELETING' || live.replicationJobId !== rec.replicationJobId) {
     if (live !== undefined && live.replicationJobId !== rec.replicationJobId && live.state !== 'DELETING' && !isTerminated(live)) {
-      return [createOrAdopt(w, live, `the recorded job ${rec.replicationJobId ?? '?'} is gone; ${live.replicationJobId} now replicates this server`, warnings)];
+      return [createOrAdopt(w, live, `the recorded job ${rec.replicationJobId ?? '?'} is gone; ${live.replicationJobId} now replicates this server`, warnings, options.now)];
     }
-    return [createOrAdopt(w, live, `the recorded job ${rec.replicationJobId ?? '?'} no longer exists`, warnings)];
+    return [createOrAdopt(w, live, `the recorded job ${rec.replicationJobId ?? '?'} no longer exists`, warnings, options.now)];
   }
   if (live.state === 'FAILED' && !forcedReplace) {
     warnings.push({ code: 'job-terminated', message: `${w.address}: job ${live.replicationJobId} is FAILED; plan with --replace ${w.address} to create a new one`, address: w.address });
@@ -449,7 +449,7 @@ function startRunIfWanted(out: Change[], w: WantedJob, rec: ResourceRecord, live
   }
 }
 
-function createOrAdopt(w: WantedJob, live: ReplicationJobInfo | undefined, reason: string | undefined, warnings: PlanWarning[]): Change {
+function createOrAdopt(w: WantedJob, live: ReplicationJobInfo | undefined, reason: string | undefined, warnings: PlanWarning[], now: number): Change {
   const common = {
     serverId: w.serverId,
     serverName: w.server?.vmServer.vmName,
@@ -460,7 +460,8 @@ function createOrAdopt(w: WantedJob, live: ReplicationJobInfo | undefined, reaso
   const adoptable = live !== undefined && live.state !== 'DELETING' && (!isTerminated(live) || (live.state === 'COMPLETED' && w.spec.runOnce === true));
   if (live !== undefined && adoptable) {
     warnings.push({ code: 'server-busy', message: `${w.address}: server ${w.serverId ?? ''} already has job ${live.replicationJobId}, which this state does not manage: it will be adopted`, address: w.address });
-    const fields = fieldChanges(w.spec, live, 0, [], w.address, false);
+    // As for a managed job: a past next run is not sent (the service refuses it) and a create-only difference is a warning.
+    const fields = fieldChanges(w.spec, live, now, warnings, w.address, false);
     return base(w.address, w.kind, 'adopt', reason ?? `job ${live.replicationJobId} already replicates this server`, {
       ...common,
       replicationJobId: live.replicationJobId,
