@@ -202,6 +202,24 @@ describe('typed errors', () => {
     expect(only(wrongSecret.calls())).toEqual({ GetReplicationJobs: 1 });
   });
 
+  it('no credentials from the provider chain is credentials-missing with a hint, not a malformed response', async () => {
+    const api = new SdkSmsApi({
+      endpoint: t.server.url,
+      region: 'us-east-1',
+      // What the SDK's default chain throws when it finds nothing.
+      credentials: async () => {
+        throw Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
+      },
+      retry: POLICY,
+      timing: fakeTiming().timing,
+    });
+    clients.push(api);
+    const e = await caught(api.getServers());
+    expect({ apiCode: e.apiCode, code: e.code, retryable: e.retryable }).toEqual({ apiCode: 'credentials-missing', code: 'sms-credentials-missing', retryable: false });
+    expect(e.message).toBe(`GetServers failed: credentials-missing: no AWS credentials for ${t.server.url} (Could not load credentials from any providers)`);
+    expect(e.hint).toMatch(/AWS_ACCESS_KEY_ID/);
+  });
+
   it('service errors keep their code and are not retried', async () => {
     const api = client({ timing: fakeTiming().timing });
     const e = await caught(api.deleteReplicationJob('sms-job-ffffffff'));
