@@ -19,7 +19,7 @@ export function checkReplace(current: StateHead | undefined, incoming: StateDocu
       throw stateError(
         'state-lineage-mismatch',
         `the pushed state has lineage ${incoming.lineage}, but the state at ${location} has lineage ${current.lineage}: it is another state, not a version of this one`,
-        { hint: 'check that you push to the right --state; to overwrite anyway, add --force (the current state is kept as .backup)' },
+        { hint: 'check that you push to the right --state; to overwrite anyway, add --force (the current state is kept as a backup: the .backup file, or the backups table in PostgreSQL)' },
       );
     }
     return incoming.serial;

@@ -268,7 +268,7 @@ describe('sms-reconcile state, in process', () => {
     expect(badAddress.stderr).toContain('Error [state-address-invalid]');
     const pg = await cli(cwd, ['--state', 'postgres://admin:hunter2@db/state', 'state', 'list']);
     expect(pg.code).toBe(1);
-    expect(pg.stderr).toContain('Error [state-backend-unavailable]: PostgreSQL state arrives with issue 6');
+    expect(pg.stderr).toContain('Error [state-db-unreachable]');
     expect(pg.stderr).not.toContain('hunter2');
     await expect(stat(join(cwd, '.sms-reconcile'))).rejects.toMatchObject({ code: 'ENOENT' }); // reading creates nothing
   });

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileStateStore } from '../../src/state/file-store.ts';
+import { PgStateStore } from '../../src/state/pg-store.ts';
 import { isPostgresLocation, openStateStore, stateFilePath } from '../../src/state/open.ts';
 
 describe('openStateStore', () => {
@@ -13,16 +14,12 @@ describe('openStateStore', () => {
     expect(store.location).toBe(join('/work/x', 's.json'));
   });
 
-  it('refuses a postgres:// URL for now, with a typed error that does not echo the password', () => {
+  it('opens the PostgreSQL store for a postgres:// URL, without connecting and without echoing the password', async () => {
     expect(isPostgresLocation('postgresql://u@h/db')).toBe(true);
     expect(isPostgresLocation('./postgres/state.json')).toBe(false);
-    let err: unknown;
-    try {
-      openStateStore('postgres://alice:s3cret@db.internal/state', '/w');
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toMatchObject({ code: 'state-backend-unavailable', message: expect.stringContaining('issue 6') });
-    expect(JSON.stringify({ m: (err as Error).message, h: (err as { hint: string }).hint })).not.toContain('s3cret');
+    const store = openStateStore('postgres://alice:s3cret@db.internal/state', '/w');
+    expect(store).toBeInstanceOf(PgStateStore);
+    expect(store.location).toBe('postgres://alice:***@db.internal/state?schema=sms_reconcile&workspace=default');
+    await store.close();
   });
 });
