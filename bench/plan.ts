@@ -1,0 +1,395 @@
+/**
+ * `plan` at data-centre scale (issue 4): a server with 10,000 catalog servers and 10,000 live
+ * jobs, manifests declaring them (10,000 ReplicationJob documents in 50 files, selecting by
+ * vmName) with 1% of them different (frequency), and a state that manages them. In one run,
+ * interleaved over several rounds, medians of:
+ *   (a) the real CLI as a subprocess: `node bin/sms-reconcile.mjs plan -f DIR --endpoint-url URL
+ *       --state FILE --format json` - wall time, peak RSS (/usr/bin/time -v), API calls (from the
+ *       JSON); and the same plan in-process (`main()`), without Node start-up;
+ *   (b) the floor: the bare SDK paginating GetServers, GetReplicationJobs and GetConnectors at
+ *       maxResults 100, in parallel as plan does, in a subprocess (with start-up, and its own time
+ *       without it) and in-process;
+ *   (c) a per-job baseline: one GetReplicationJobs(replicationJobId) per job, 10 in parallel, the
+ *       way a Terraform-style provider refreshes (subprocess).
+ * Prints (a)/(b) (goal <= 1.3), (c)/(a), API calls against the minimum ceil(N/100) per list, and
+ * RSS (goal < 300 MB).
+ *
+ *   node --import tsx bench/plan.ts [--servers 10000] [--rounds 5] [--per-job-rounds 2] [--cpu-prof DIR] [--latency-ms 0]
+ *
+ * --latency-ms adds that much to every answer of the server (its latency fault), for a network
+ * more like a real region's than loopback.
+ * The server runs in this process (real clock, SQLite in memory); every client-side measurement
+ * but the in-process ones runs in its own process, so it does not share this event loop. The
+ * in-process ones do share it with the server: compare them with each other, not with (a)/(b).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { GetConnectorsCommand, GetReplicationJobsCommand, GetServersCommand, SMSClient } from '@aws-sdk/client-sms';
+import { main } from '../src/cli/main.ts';
+import type { ResourceRecord, StateDocument } from '../src/state/codec.ts';
+import { FileStateStore } from '../src/state/file-store.ts';
+import { startServer } from '../src/server/server.ts';
+import { generatedInventory } from '../test/helpers/sms-world.ts';
+
+const { values } = parseArgs({
+  options: {
+    servers: { type: 'string', default: '10000' },
+    rounds: { type: 'string', default: '5' },
+    'per-job-rounds': { type: 'string', default: '2' },
+    files: { type: 'string', default: '50' },
+    'cpu-prof': { type: 'string' },
+    'latency-ms': { type: 'string', default: '0' },
+  },
+});
+const N = Number(values.servers);
+const ROUNDS = Number(values.rounds);
+const PER_JOB_ROUNDS = Number(values['per-job-rounds']);
+const FILES = Number(values.files);
+const LATENCY_MS = Number(values['latency-ms']);
+const PAGE = 100;
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const CLI = join(REPO, 'bin/sms-reconcile.mjs');
+const TIME = '/usr/bin/time';
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+const fmt = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+const log = (s: string): void => void process.stderr.write(`${s}\n`);
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly ms: number;
+  /** Peak RSS in MB (from /usr/bin/time -v). */
+  readonly rssMb: number;
+  /** When the last byte of stdout arrived (ms after the spawn). */
+  readonly lastOutMs: number;
+  /** User + system CPU time of the process (from /usr/bin/time -v), ms. */
+  readonly cpuMs: number;
+}
+
+/** Runs `node ...args` under /usr/bin/time -v; wall time measured here around the spawn. */
+function timed(args: readonly string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(TIME, ['-v', process.execPath, ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let lastOutMs = 0;
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      lastOutMs = performance.now() - t0;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const ms = performance.now() - t0;
+      const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+      const user = /User time \(seconds\): ([\d.]+)/.exec(stderr);
+      const sys = /System time \(seconds\): ([\d.]+)/.exec(stderr);
+      const cpuMs = user && sys ? (Number(user[1]) + Number(sys[1])) * 1000 : Number.NaN;
+      resolve({ code, stdout, stderr, ms, rssMb: rss ? Number(rss[1]) / 1024 : Number.NaN, lastOutMs, cpuMs });
+    });
+  });
+}
+
+const FLOOR_SRC = `
+import { SMSClient, GetServersCommand, GetReplicationJobsCommand, GetConnectorsCommand } from '@aws-sdk/client-sms';
+const t0 = performance.now();
+const c = new SMSClient({ endpoint: process.env.BENCH_URL, region: 'us-east-1', maxAttempts: 1,
+  credentials: { accessKeyId: process.env.BENCH_AK, secretAccessKey: process.env.BENCH_SK } });
+async function all(Cmd, key) {
+  let nextToken, n = 0, calls = 0;
+  do { const out = await c.send(new Cmd({ maxResults: ${PAGE}, nextToken })); calls++; n += (out[key] ?? []).length; nextToken = out.nextToken; } while (nextToken);
+  return { n, calls };
+}
+const [servers, jobs, connectors] = await Promise.all([all(GetServersCommand, 'serverList'), all(GetReplicationJobsCommand, 'replicationJobList'), all(GetConnectorsCommand, 'connectorList')]);
+console.log(JSON.stringify({ ms: performance.now() - t0, servers, jobs, connectors }));
+c.destroy();
+`;
+
+const PER_JOB_SRC = `
+import { SMSClient, GetReplicationJobsCommand } from '@aws-sdk/client-sms';
+import { readFileSync } from 'node:fs';
+const ids = JSON.parse(readFileSync(process.env.BENCH_IDS, 'utf8'));
+const t0 = performance.now();
+const c = new SMSClient({ endpoint: process.env.BENCH_URL, region: 'us-east-1', maxAttempts: 1,
+  credentials: { accessKeyId: process.env.BENCH_AK, secretAccessKey: process.env.BENCH_SK } });
+let next = 0, calls = 0;
+async function worker() {
+  while (next < ids.length) {
+    const id = ids[next++];
+    const out = await c.send(new GetReplicationJobsCommand({ replicationJobId: id }));
+    calls++;
+    if (out.replicationJobList?.[0]?.replicationJobId !== id) throw new Error('no job ' + id);
+  }
+}
+await Promise.all(Array.from({ length: 10 }, worker));
+console.log(JSON.stringify({ ms: performance.now() - t0, calls }));
+c.destroy();
+`;
+
+interface CpuProfile {
+  readonly nodes: readonly { id: number; callFrame: { functionName: string; url: string }; children?: number[] }[];
+  readonly samples: readonly number[];
+  readonly timeDeltas: readonly number[];
+}
+
+/** Where the main thread of a profiled plan spent its time, by phase (the first src/ module on the stack decides). */
+function profilePhases(file: string): [string, number][] {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const phaseOf = new Map<number, string>();
+  const phase = (id: number): string => {
+    const known = phaseOf.get(id);
+    if (known) return known;
+    const leaf = byId.get(id)!.callFrame.functionName;
+    const urls: string[] = [];
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const u = byId.get(cur)!.callFrame.url;
+      if (u) urls.push(u);
+    }
+    const src = urls.find((u) => u.includes('/src/'))?.replace(/.*\/src\//, '');
+    const out =
+      leaf === '(idle)' ? 'idle (waiting: network, disk)'
+      : leaf === '(garbage collector)' ? 'garbage collection'
+      : urls.some((u) => /modules\/(esm|cjs)\/|esm\/hooks/.test(u)) ? 'module loading (tsx transpile, imports)'
+      : src?.startsWith('manifest/') ? 'manifests: read, parse YAML, validate, normalize'
+      : src?.startsWith('state/') ? 'state: read and decode'
+      : src === 'reconcile/resolve.ts' || src === 'reconcile/diff.ts' || src === 'reconcile/observed.ts' ? 'diff (selector resolution, changes)'
+      : src?.startsWith('report/') ? 'render JSON'
+      : src?.startsWith('sms/') || urls.some((u) => u.includes('@aws-sdk') || u.includes('@smithy')) ? 'SDK: requests, responses'
+      : src?.startsWith('server/') ? 'server modules (loaded though unused)'
+      : src ? `other src/${src.split('/')[0]!}`
+      : 'other';
+    phaseOf.set(id, out);
+    return out;
+  };
+  const total = new Map<string, number>();
+  p.samples.forEach((id, i) => total.set(phase(id), (total.get(phase(id)) ?? 0) + (p.timeDeltas[i] ?? 0) / 1000));
+  return [...total].sort((a, b) => b[1] - a[1]);
+}
+
+/** The floor in this process: the same three lists with the same SDK. */
+async function floorInProcess(url: string, credentials: { accessKeyId: string; secretAccessKey: string }): Promise<number> {
+  const t0 = performance.now();
+  const c = new SMSClient({ endpoint: url, region: 'us-east-1', maxAttempts: 1, credentials });
+  const all = async (page: (token: string | undefined) => Promise<string | undefined>) => {
+    let token: string | undefined;
+    do token = await page(token);
+    while (token);
+  };
+  await Promise.all([
+    all(async (nextToken) => (await c.send(new GetServersCommand({ maxResults: PAGE, nextToken }))).nextToken),
+    all(async (nextToken) => (await c.send(new GetReplicationJobsCommand({ maxResults: PAGE, nextToken }))).nextToken),
+    all(async (nextToken) => (await c.send(new GetConnectorsCommand({ maxResults: PAGE, nextToken }))).nextToken),
+  ]);
+  c.destroy();
+  return performance.now() - t0;
+}
+
+/** `plan` in this process through the CLI's main(), output captured. */
+async function planInProcess(args: readonly string[], cwd: string): Promise<{ ms: number; code: number; stdout: string }> {
+  let out = '';
+  const sink = (collect: boolean) =>
+    new Writable({
+      write(chunk: Buffer | string, _enc, done) {
+        if (collect) out += String(chunk);
+        done();
+      },
+    });
+  const t0 = performance.now();
+  const code = await main(args, { stdout: sink(true), stderr: sink(false), stdin: process.stdin, env: process.env, cwd });
+  return { ms: performance.now() - t0, code, stdout: out };
+}
+
+async function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'sms-bench-plan-'));
+  const inventory = { ...generatedInventory({ vms: N }), settings: { maxConcurrentJobs: 2 * N, catalogImportSeconds: 0, seed: 7 } };
+  const t0 = performance.now();
+  const server = await startServer({ dataDir: ':memory:', port: 0, clock: 'real', inventory, env: {} });
+  const app = server.app;
+  app.handle('ImportServerCatalog', {}, undefined);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const servers: { serverId: string; vmName: string }[] = [];
+  let token: string | undefined;
+  do {
+    const page = app.handle('GetServers', { maxResults: PAGE, nextToken: token }, undefined) as { serverList: { serverId: string; vmServer: { vmName: string } }[]; nextToken?: string; serverCatalogStatus: string };
+    if (page.serverCatalogStatus !== 'AVAILABLE') throw new Error(`catalog is ${page.serverCatalogStatus}`);
+    for (const s of page.serverList) servers.push({ serverId: s.serverId, vmName: s.vmServer.vmName });
+    token = page.nextToken;
+  } while (token);
+  const seed = Math.floor(Date.now() / 1000) + 6 * 3600; // no run starts during the bench
+  const jobIds: string[] = [];
+  for (const [i, s] of servers.entries()) {
+    const out = app.handle('CreateReplicationJob', { serverId: s.serverId, seedReplicationTime: seed, frequency: 12, licenseType: 'AWS', description: `job ${i}` }, undefined) as { replicationJobId: string };
+    jobIds.push(out.replicationJobId);
+  }
+  log(`setup: ${N} servers and ${N} jobs in ${fmt(performance.now() - t0)}`);
+
+  // Manifests: N ReplicationJob documents in FILES files; 1% ask for another frequency.
+  const manifests = join(dir, 'manifests');
+  mkdirSync(manifests);
+  const perFile = Math.ceil(N / FILES);
+  const changed = new Set<number>();
+  for (let f = 0; f < FILES; f++) {
+    const docs: string[] = [];
+    for (let i = f * perFile; i < Math.min(N, (f + 1) * perFile); i++) {
+      const frequency = i % 100 === 42 ? 6 : 12;
+      if (frequency !== 12) changed.add(i);
+      docs.push(
+        `apiVersion: sms-reconcile/v1\nkind: ReplicationJob\nmetadata:\n  name: job-${i}\nspec:\n  server:\n    vmName: ${servers[i]!.vmName}\n  frequency: ${frequency}\n  licenseType: AWS\n  description: job ${i}\n`,
+      );
+    }
+    writeFileSync(join(manifests, `jobs-${String(f).padStart(2, '0')}.yaml`), docs.join('---\n'));
+  }
+
+  // The state that manages them, as an apply would have left it.
+  const stateFile = join(dir, 'state.json');
+  const resources: Record<string, ResourceRecord> = {};
+  for (const [i, s] of servers.entries()) {
+    const address = `ReplicationJob/job-${i}`;
+    resources[address] = {
+      address,
+      kind: 'ReplicationJob',
+      replicationJobId: jobIds[i]!,
+      serverId: s.serverId,
+      appliedSpec: { frequency: 12, licenseType: 'AWS', description: `job ${i}`, seedReplicationTime: seed },
+      preventDestroy: false,
+      updatedAt: new Date().toISOString(),
+    };
+  }
+  const doc: StateDocument = {
+    formatVersion: 1,
+    lineage: '7d0c2f4e-1b3a-4c5d-8e6f-9a0b1c2d3e4f',
+    serial: 1,
+    target: { kind: 'remote', endpoint: server.url, region: 'us-east-1' },
+    resources,
+    pending: [],
+  };
+  const store = new FileStateStore(stateFile);
+  const lock = await store.lock({ operation: 'bench' });
+  await store.replace(lock, doc);
+  await lock.release();
+  await store.close();
+
+  const idsFile = join(dir, 'job-ids.json');
+  writeFileSync(idsFile, JSON.stringify(jobIds));
+  return { dir, server, manifests, stateFile, idsFile, changed };
+}
+
+async function run(): Promise<void> {
+  const { dir, server, manifests, stateFile, idsFile, changed } = await setup();
+  if (LATENCY_MS > 0) server.faults.set({ latencyMs: LATENCY_MS });
+  const creds = server.credentials;
+  const childEnv: NodeJS.ProcessEnv = {
+    PATH: process.env['PATH'],
+    HOME: process.env['HOME'],
+    NO_COLOR: '1',
+    AWS_ACCESS_KEY_ID: creds.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    BENCH_URL: server.url,
+    BENCH_AK: creds.accessKeyId,
+    BENCH_SK: creds.secretAccessKey,
+    BENCH_IDS: idsFile,
+  };
+  // The in-process runs read credentials the way the CLI does: from the environment.
+  Object.assign(process.env, { AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_EC2_METADATA_DISABLED: 'true' });
+  const planArgs = ['plan', '-f', manifests, '--endpoint-url', server.url, '--state', stateFile, '--format', 'json'];
+
+  // Warm-up, and a check that the plan is the one meant.
+  const warm = await timed([CLI, ...planArgs], childEnv);
+  if (warm.code !== 0) throw new Error(`plan failed: ${warm.stderr}`);
+  const plan = JSON.parse(warm.stdout) as { apiCalls: Record<string, number>; summary: Record<string, number>; changes: { action: string; fields: { field: string }[] }[] };
+  const updates = plan.changes.filter((c) => c.action === 'update');
+  if (updates.length !== changed.size || plan.summary['no-op'] !== N - changed.size || updates.some((u) => u.fields.map((f) => f.field).join() !== 'frequency')) {
+    throw new Error(`unexpected plan: ${JSON.stringify(plan.summary)}`);
+  }
+  await timed(['--input-type=module', '-e', FLOOR_SRC], childEnv);
+
+  const a: Run[] = [];
+  const b: { run: Run; inside: number }[] = [];
+  const aIn: number[] = [];
+  const bIn: number[] = [];
+  const c: { run: Run; inside: number }[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const ra = await timed([CLI, ...planArgs], childEnv);
+    if (ra.code !== 0) throw new Error(`plan failed: ${ra.stderr}`);
+    a.push(ra);
+    const rb = await timed(['--input-type=module', '-e', FLOOR_SRC], childEnv);
+    const floor = JSON.parse(rb.stdout) as { ms: number; servers: { n: number }; jobs: { n: number } };
+    if (floor.servers.n !== N || floor.jobs.n !== N) throw new Error(`floor read ${rb.stdout}`);
+    b.push({ run: rb, inside: floor.ms });
+    const pin = await planInProcess(planArgs, dir);
+    if (pin.code !== 0) throw new Error('in-process plan failed');
+    aIn.push(pin.ms);
+    bIn.push(await floorInProcess(server.url, creds));
+    if (r < PER_JOB_ROUNDS) {
+      const rc = await timed(['--input-type=module', '-e', PER_JOB_SRC], childEnv);
+      const per = JSON.parse(rc.stdout) as { ms: number; calls: number };
+      if (per.calls !== N) throw new Error(`per-job made ${per.calls} calls`);
+      c.push({ run: rc, inside: per.ms });
+    }
+    log(`round ${r + 1}/${ROUNDS}: plan ${fmt(ra.ms)} (output done at ${fmt(ra.lastOutMs)}, ${ra.rssMb.toFixed(0)} MB), floor ${fmt(rb.ms)}, in-process plan ${fmt(pin.ms)} floor ${fmt(bIn.at(-1)!)}${c[r] ? `, per-job ${fmt(c[r]!.run.ms)}` : ''}`);
+  }
+
+  let phases: [string, number][] = [];
+  if (values['cpu-prof']) {
+    const profDir = values['cpu-prof'];
+    mkdirSync(profDir, { recursive: true });
+    const before = new Set(readdirSync(profDir));
+    await timed(['--cpu-prof', '--cpu-prof-dir', profDir, CLI, ...planArgs], childEnv);
+    const mainThread = readdirSync(profDir).filter((f) => !before.has(f) && f.endsWith('.cpuprofile')).sort()[0];
+    if (mainThread) phases = profilePhases(join(profDir, mainThread));
+    log(`cpu profile of one plan written to ${profDir}`);
+  }
+
+  const A = median(a.map((x) => x.ms));
+  const B = median(b.map((x) => x.run.ms));
+  const Bin = median(b.map((x) => x.inside));
+  const C = median(c.map((x) => x.run.ms));
+  const AinP = median(aIn);
+  const BinP = median(bIn);
+  const rss = median(a.map((x) => x.rssMb));
+  const rssFloor = median(b.map((x) => x.run.rssMb));
+  const cpuA = median(a.map((x) => x.cpuMs));
+  const cpuB = median(b.map((x) => x.run.cpuMs));
+  const calls = plan.apiCalls;
+  const minimum = { GetServers: Math.ceil(N / PAGE), GetReplicationJobs: Math.ceil(N / PAGE), GetConnectors: 1 };
+  const lines = [
+    `bench/plan.ts: ${N} catalog servers, ${N} live jobs, ${N} ReplicationJob documents in ${FILES} files (vmName selectors), ${changed.size} differing (frequency); server latency ${LATENCY_MS} ms per request; ${ROUNDS} rounds (per-job ${PER_JOB_ROUNDS}), medians; node ${process.version}`,
+    `(a) plan, CLI subprocess:          ${fmt(A)}   peak RSS ${rss.toFixed(0)} MB`,
+    `(b) floor, bare SDK subprocess:    ${fmt(B)}   peak RSS ${rssFloor.toFixed(0)} MB   (of which the three listings: ${fmt(Bin)})`,
+    `(c) per-job refresh, subprocess:   ${fmt(C)}   (10 in parallel, ${N} calls; the calls alone: ${fmt(median(c.map((x) => x.inside)))})`,
+    `in-process (no Node start-up, sharing the server's event loop): plan ${fmt(AinP)}, floor ${fmt(BinP)}, ratio ${(AinP / BinP).toFixed(2)}`,
+    `(a)/(b) = ${(A / B).toFixed(2)} (goal <= 1.3: ${A / B <= 1.3 ? 'met' : 'NOT met'}); CPU time (user+sys) ${fmt(cpuA)} vs ${fmt(cpuB)}: ${(cpuA / cpuB).toFixed(2)}`,
+    `(c)/(a) = ${(C / A).toFixed(1)}`,
+    `API calls: ${Object.entries(minimum).map(([k, min]) => `${k} ${calls[k] ?? 0} (minimum ${min})`).join(', ')}; others: ${JSON.stringify(Object.fromEntries(Object.entries(calls).filter(([k]) => !(k in minimum))))}`,
+    `RSS: ${rss.toFixed(0)} MB (goal < 300 MB: ${rss < 300 ? 'met' : 'NOT met'})`,
+  ];
+  if (phases.length > 0) {
+    const sum = phases.reduce((n, [, ms]) => n + ms, 0);
+    lines.push(`profile of one plan (main thread, ${fmt(sum)} sampled):`);
+    for (const [name, ms] of phases) if (ms >= 10) lines.push(`  ${fmt(ms).padStart(8)}  ${((100 * ms) / sum).toFixed(0).padStart(3)}%  ${name}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+await run();
