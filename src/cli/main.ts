@@ -12,6 +12,7 @@ import { VERSION } from './version.ts';
  * and prints its stack.
  */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  if (io === processIo) ignoreClosedPipes(io);
   let exit: number = ExitCode.ok;
   const program = new Command('sms-reconcile');
   const ctx: CommandContext = {
@@ -61,6 +62,19 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     const e = err instanceof Error ? err : new Error(String(err));
     io.stderr.write(`Internal error (a bug in sms-reconcile, please report it): ${e.stack ?? e.message}\n`);
     return ExitCode.error;
+  }
+}
+
+/**
+ * `sms-reconcile ... | head`: once the reader has gone, the rest of the output is dropped (EPIPE)
+ * instead of crashing with an unhandled 'error' event and a stack trace; the command itself runs
+ * to its end (an apply is never cut short by its reader).
+ */
+function ignoreClosedPipes(io: CliIo): void {
+  for (const stream of [io.stdout, io.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
   }
 }
 
