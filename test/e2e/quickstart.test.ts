@@ -48,9 +48,7 @@ describe("the README's main job", () => {
   it('plans and applies the quick start against the embedded server, waits for the first runs, and leaves nothing to plan', async () => {
     // Without `npm ci && `: node_modules is a symlink to the real, already installed one.
     const cmd = mainJobCommand().replace(/^npm ci && /, '');
-    const started = Date.now();
     const r = await copy.sh(cmd, { timeoutMs: 100_000 });
-    const took = Date.now() - started;
     const out = r.stdout;
     expect(r.code, `exit ${r.code}\nstdout:\n${out}\nstderr:\n${r.stderr}`).toBe(0);
     expect(r.stderr).not.toMatch(/error|Internal/i);
@@ -80,8 +78,6 @@ describe("the README's main job", () => {
     }
     expect(out.trimEnd().split('\n').at(-1)).toBe('All 3 new job(s) completed their first replication run.');
     expect(out).not.toContain('\u001b[');
-    // The copy's short timings were in force (the README's 45 s runs would take a minute).
-    expect(took).toBeLessThan(60_000);
 
     // The visible result, as `status --format json` reports it: three ACTIVE jobs with an AMI.
     const status = await copy.sh('npx sms-reconcile status --format json');
