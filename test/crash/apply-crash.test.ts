@@ -22,7 +22,7 @@ import { ControlClient } from '../../src/server/control-client.ts';
 import type { SdkSmsApi } from '../../src/sms/client.ts';
 import { decodeState } from '../../src/state/codec.ts';
 import { FileStateStore } from '../../src/state/file-store.ts';
-import { apiFor, killAll, liveJobsByServer, workspace, type Endpoint } from '../helpers/apply-cli.ts';
+import { apiFor, killAll, removeWorkspaces, liveJobsByServer, workspace, type Endpoint } from '../helpers/apply-cli.ts';
 import { catalogDoc, genVm, jobsFor } from '../helpers/apply-harness.ts';
 import { generatedInventory } from '../helpers/sms-world.ts';
 import { killAllCliProcesses, startCliServer, type CliServer } from '../helpers/subprocess.ts';
@@ -122,6 +122,7 @@ describe('crash (tagged)', () => {
         ].join('\n'),
       );
     }
+    await removeWorkspaces();
     if (root) await rm(root, { recursive: true, force: true });
   });
 

@@ -4,10 +4,10 @@
  * subprocess against the embedded server run by the test, through `--endpoint-url`.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SdkSmsApi } from '../../src/sms/client.ts';
 import { decodeState, encodeState, type StateDocument } from '../../src/state/codec.ts';
-import { apiFor, holdLock, killAll, liveJobsByServer, workspace, type Endpoint, type Workspace } from '../helpers/apply-cli.ts';
+import { apiFor, holdLock, killAll, removeWorkspaces, liveJobsByServer, workspace, type Endpoint, type Workspace } from '../helpers/apply-cli.ts';
 import { jobsFor } from '../helpers/apply-harness.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { connectorId, generatedInventory } from '../helpers/sms-world.ts';
@@ -28,6 +28,10 @@ async function server(): Promise<{ t: TestServer; endpoint: Endpoint; api: SdkSm
 
 beforeEach(async () => {
   ({ t, endpoint, api } = await server());
+});
+
+afterAll(async () => {
+  await removeWorkspaces();
 });
 
 afterEach(async () => {

@@ -7,10 +7,10 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SdkSmsApi } from '../../src/sms/client.ts';
 import { decodeState } from '../../src/state/codec.ts';
-import { apiFor, killAll, liveJobsByServer, workspace, type Endpoint, type Workspace } from '../helpers/apply-cli.ts';
+import { apiFor, killAll, removeWorkspaces, liveJobsByServer, workspace, type Endpoint, type Workspace } from '../helpers/apply-cli.ts';
 import { catalogDoc, genVm, jobDoc, jobsFor } from '../helpers/apply-harness.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { generatedInventory } from '../helpers/sms-world.ts';
@@ -25,6 +25,10 @@ beforeEach(async () => {
   api = apiFor(endpoint);
   await api.importServerCatalog();
   await t.advance(5);
+});
+
+afterAll(async () => {
+  await removeWorkspaces();
 });
 
 afterEach(async () => {

@@ -13,10 +13,10 @@
  * action, reads included.
  */
 import { readFile } from 'node:fs/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SdkSmsApi } from '../../src/sms/client.ts';
 import { decodeState } from '../../src/state/codec.ts';
-import { apiFor, killAll, liveJobsByServer, requestLog, workspace, type Endpoint, type RequestLog } from '../helpers/apply-cli.ts';
+import { apiFor, killAll, removeWorkspaces, liveJobsByServer, requestLog, workspace, type Endpoint, type RequestLog } from '../helpers/apply-cli.ts';
 import { genVm, jobDoc } from '../helpers/apply-harness.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { generatedInventory } from '../helpers/sms-world.ts';
@@ -37,6 +37,10 @@ beforeEach(async () => {
   api = apiFor(endpoint);
   await api.importServerCatalog();
   await t.advance(5);
+});
+
+afterAll(async () => {
+  await removeWorkspaces();
 });
 
 afterEach(async () => {

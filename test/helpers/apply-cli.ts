@@ -207,6 +207,12 @@ export async function holdLock(statePath: string): Promise<{ proc: Proc; info: {
   return { proc: p, info: JSON.parse(line) as { id: string; holder: { pid: number; host: string }; created: string } };
 }
 
+/** Removes every workspace made by this process (call from afterAll). */
+export async function removeWorkspaces(): Promise<void> {
+  if (root) await rm(root, { recursive: true, force: true });
+  root = undefined;
+}
+
 /** SIGKILLs every process started here that still runs, and waits for them. */
 export async function killAll(): Promise<void> {
   const all = [...running];
