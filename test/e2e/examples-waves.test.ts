@@ -40,7 +40,7 @@ const TOKEN = '2026-03-07-cutover-rehearsal';
 let copy: RepoCopy;
 
 beforeAll(async () => {
-  copy = await copyRepo({ prefix: 'smsr-waves', timings: { runSeconds: 4, catalogImportSeconds: 1 } });
+  copy = await copyRepo({ prefix: 'smsr-waves', timings: { runSeconds: 2, catalogImportSeconds: 1 } });
 });
 
 afterAll(async () => {

@@ -8,7 +8,7 @@
  * - `npm ci && ` is removed: the copy has a symlink to the real node_modules instead (the install
  *   is what `npm ci` would produce; repeating it would only cost time and the network).
  * - The copy's examples/inventory.yaml gets a `settings:` block with short timings (a run takes
- *   4 s instead of 45 s), so the command still runs verbatim, just faster.
+ *   2 s instead of 45 s), so the command still runs verbatim, just faster.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -40,8 +40,8 @@ const inProgress = (screen: string) => tableOf(screen)?.rows.some((r) => r[3] ==
 
 describeTmux('apply --wait on a terminal', () => {
   it('renders the progress table, redraws it in place as the runs move, and ends cleanly', async () => {
-    // 8 s runs: the 2 s refresh shows three or four different frames before the runs complete.
-    copy = await copyRepo({ prefix: 'smsr-tty-apply', timings: { runSeconds: 8, catalogImportSeconds: 1 } });
+    // 6 s runs: the 2 s refresh shows three different frames before the runs complete.
+    copy = await copyRepo({ prefix: 'smsr-tty-apply', timings: { runSeconds: 6, catalogImportSeconds: 1 } });
     const term = await startTmux({ cols: 160, rows: 40, cwd: copy.dir, env: copy.env() });
     const frames: string[] = [];
     await term.type('node bin/sms-reconcile.mjs apply -f examples/quickstart --auto-approve --wait; echo "EXIT=$?"');

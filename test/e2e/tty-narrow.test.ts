@@ -19,7 +19,7 @@ const titleLines = (screen: string) => screen.split('\n').filter((l) => l.starts
 
 describeTmux('the progress view on a narrow terminal', () => {
   it('apply --wait and status --watch redraw in place even when the rows wrap', async () => {
-    const copy = await copyRepo({ prefix: 'smsr-tty-narrow', timings: { runSeconds: 6, catalogImportSeconds: 1 } });
+    const copy = await copyRepo({ prefix: 'smsr-tty-narrow', timings: { runSeconds: 4, catalogImportSeconds: 1 } });
     const term = await startTmux({ cols: 80, rows: 40, cwd: copy.dir, env: copy.env() });
     const frames: string[] = [];
     const record = (s: string) => {

@@ -5,12 +5,10 @@
  * (no NO_COLOR, TERM and COLORTERM claiming a colour terminal).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { copyRepo, removeAllCopies, setInventoryTimings, type RepoCopy } from '../helpers/repo-copy.ts';
+import { copyRepo, removeAllCopies } from '../helpers/repo-copy.ts';
 
 const COLOR_ENV = { TERM: 'xterm-256color', COLORTERM: 'truecolor' };
 const PROGRESS_LINE = /^ReplicationJob\/(app-01|web-01|web-02) sms-job-[0-9a-f]+: [A-Z_]+( run [A-Z_]+( (Uploading|Converting|Preparing))?( \d{1,3}%)?)?( ami ami-[0-9a-f]+)?$/;
-
-let copy: RepoCopy;
 
 afterAll(async () => {
   await removeAllCopies();
@@ -37,9 +35,10 @@ function expectPlain(text: string, what: string): void {
   expect(text, what).not.toContain('\r');
 }
 
-describe('progress without a terminal', { timeout: 120_000 }, () => {
+// The two run at once, each in a copy of its own (the runs mostly wait on the server's clock).
+describe.concurrent('progress without a terminal', { timeout: 120_000 }, () => {
   it('apply --wait prints plain lines, a block only when something changed, no escape sequence', async () => {
-    copy = await copyRepo({ prefix: 'smsr-plain', timings: { runSeconds: 5, catalogImportSeconds: 1 } });
+    const copy = await copyRepo({ prefix: 'smsr-plain', timings: { runSeconds: 4, catalogImportSeconds: 1 } });
     const r = await copy.cli(['apply', '-f', 'examples/quickstart', '--auto-approve', '--wait'], { env: COLOR_ENV });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expectPlain(r.stdout, 'stdout');
@@ -64,11 +63,10 @@ describe('progress without a terminal', { timeout: 120_000 }, () => {
 
   it('status --watch prints the lines again only when they change, and stops on SIGINT with exit 0', async () => {
     // 8 s runs, so status --watch (started after the apply) sees them move even on a slow machine.
-    setInventoryTimings(copy.path('examples/inventory.yaml'), { runSeconds: 8 });
-    const where = ['--embedded-dir', '.sms-reconcile/plain-watch', '--state', '.sms-reconcile/plain-watch.json'];
-    const apply = await copy.cli([...where, 'apply', '-f', 'examples/quickstart', '--auto-approve'], { env: COLOR_ENV });
+    const copy = await copyRepo({ prefix: 'smsr-plain-watch', timings: { runSeconds: 8, catalogImportSeconds: 1 } });
+    const apply = await copy.cli(['apply', '-f', 'examples/quickstart', '--auto-approve'], { env: COLOR_ENV });
     expect(apply.code, apply.stdout + apply.stderr).toBe(0);
-    const watch = copy.spawn(process.execPath, [copy.bin, ...where, 'status', '--watch', '--interval', '300ms'], { env: COLOR_ENV });
+    const watch = copy.spawn(process.execPath, [copy.bin, 'status', '--watch', '--interval', '300ms'], { env: COLOR_ENV });
     await watch.waitForStdout(/(^.* run COMPLETED ami ami-[0-9a-f]+\n){3}/m, 60_000);
     // A few more refreshes, which change nothing and so print nothing.
     const before = watch.stdout();

@@ -38,7 +38,7 @@ function expectSameStructure(actual: string, fixture: string, what: string): voi
 
 describeTmux('status --watch on a terminal', () => {
   it('renders the table, redraws it in place at each refresh as the runs move, and stops cleanly on Ctrl-C', async () => {
-    const copy = await copyRepo({ prefix: 'smsr-tty-status', timings: { runSeconds: 8, catalogImportSeconds: 1 } });
+    const copy = await copyRepo({ prefix: 'smsr-tty-status', timings: { runSeconds: 5, catalogImportSeconds: 1 } });
     const apply = await copy.cli(['apply', '-f', 'examples/quickstart', '--auto-approve']);
     expect(apply.code, apply.stdout + apply.stderr).toBe(0);
 

@@ -31,7 +31,7 @@ export interface Timings {
   readonly retryDelaySeconds?: number;
 }
 
-export const FAST_TIMINGS: Timings = { runSeconds: 4, catalogImportSeconds: 1, deleteSeconds: 1 };
+export const FAST_TIMINGS: Timings = { runSeconds: 2, catalogImportSeconds: 1, deleteSeconds: 1 };
 
 export interface Exit {
   readonly code: number | null;
