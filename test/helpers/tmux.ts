@@ -91,6 +91,8 @@ export async function startTmux(opts: TmuxOptions): Promise<TmuxSession> {
   const t = (...args: string[]) => run(tmux, ['-L', socket, ...args], { env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
   await t('-f', '/dev/null', 'new-session', '-d', '-x', String(opts.cols), '-y', String(opts.rows), '-s', 'main', '-c', opts.cwd, `bash --noprofile --rcfile ${rc}`);
   await t('set-option', '-t', 'main', 'history-limit', '10000');
+  // tmux leaves its socket file behind when the server is killed: removed in kill().
+  const socketPath = (await t('display-message', '-p', '#{socket_path}')).stdout.trim();
   const capture = async (o: { history?: boolean } = {}) => {
     const { stdout } = await t('capture-pane', '-p', '-t', 'main', ...(o.history ? ['-S', '-', '-E', '-'] : []));
     return stdout.replace(/\s+$/, '');
@@ -120,6 +122,7 @@ export async function startTmux(opts: TmuxOptions): Promise<TmuxSession> {
       sessions.delete(session);
       await t('kill-server').catch(() => undefined);
       rmSync(rc, { force: true });
+      if (socketPath.includes(socket)) rmSync(socketPath, { force: true });
     },
   };
   sessions.add(session);
