@@ -3,7 +3,7 @@
  * it are `Record<Action, ...>`, so a new action does not compile until every table handles it.
  */
 export const ACTIONS = [
-  'delete', 'replace', 'import-catalog', 'disassociate-connector', 'create', 'update', 'adopt', 'move', 'start-run', 'no-op',
+  'delete', 'replace', 'import-catalog', 'disassociate-connector', 'create', 'update', 'adopt', 'move', 'start-run', 'record', 'no-op',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -30,6 +30,7 @@ export const ACTION_INFO: Record<Action, ActionInfo> = {
   adopt: { glyph: '<=', verb: 'will be adopted', summary: 'to adopt', destructive: false, callsApi: false },
   move: { glyph: '->', verb: 'has moved', summary: 'to move', destructive: false, callsApi: false },
   'start-run': { glyph: '>', verb: 'will start an on-demand run', summary: 'runs to start', destructive: false, callsApi: true },
+  record: { glyph: '~', verb: 'will be updated in state only', summary: 'to record in state', destructive: false, callsApi: false },
   'no-op': { glyph: ' ', verb: 'is up to date', summary: 'unchanged', destructive: false, callsApi: false },
 };
 

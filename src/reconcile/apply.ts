@@ -189,12 +189,21 @@ export async function applyPlan(ports: ApplyPorts, plan: Plan, opts: ApplyOption
     return out;
   };
 
+  /** Removes the record a renamed job had, if it still holds that job (another address may have reused it). */
+  const retire = (change: Change): ResourceWrite[] => {
+    const prev = change.previousAddress === undefined ? undefined : records.get(change.previousAddress);
+    return prev !== undefined && change.previousAddress !== undefined && prev.replicationJobId === change.replicationJobId
+      ? [{ address: change.previousAddress, record: null }]
+      : [];
+  };
+
   const stateOnly = (change: Change, operation: string, replicationJobId?: string) => {
     completed.push({ address: change.address, action: change.action, operation, replicationJobId, ms: 0 });
     ports.events.emit({ type: 'done', change, operation, replicationJobId, ms: 0 });
   };
 
   const create = async (change: Change) => {
+    if (change.waitForDeletion !== undefined) await waitForDeleted(ports, opts, change.waitForDeletion);
     const spec = change.after ?? {};
     const seed = spec.seedReplicationTime ?? Math.floor(ports.clock.now() / 1000);
     const serverId = change.serverId;
@@ -206,7 +215,11 @@ export async function applyPlan(ports: ApplyPorts, plan: Plan, opts: ApplyOption
       'CreateReplicationJob',
       { serverId, spec: applied, onDemandRunToken: change.onDemandRun?.token },
       () => ports.api.createReplicationJob(input),
-      (jobId) => [{ address: change.address, record: record(ports, change.address, records.get(change.address), { replicationJobId: jobId, serverId, appliedSpec: applied, preventDestroy: change.preventDestroy, onDemandRunToken: change.onDemandRun?.token }) }],
+      (jobId) => [
+        // A replace of a renamed job also retires the old address (unless it holds another job by now).
+        ...retire(change),
+        { address: change.address, record: record(ports, change.address, records.get(change.address), { replicationJobId: jobId, serverId, appliedSpec: applied, preventDestroy: change.preventDestroy, onDemandRunToken: change.onDemandRun?.token }) },
+      ],
       (jobId) => jobId,
     );
     created.push({ address: change.address, replicationJobId: id });
@@ -221,7 +234,7 @@ export async function applyPlan(ports: ApplyPorts, plan: Plan, opts: ApplyOption
       Object.assign(input, { [f.field]: f.after });
       Object.assign(sent, { [f.field]: f.after });
     }
-    const appliedSpec: JobSpec = { ...after, ...(change.before?.seedReplicationTime !== undefined ? { seedReplicationTime: change.before.seedReplicationTime } : {}) };
+    const appliedSpec = withSeed(after, change.before?.seedReplicationTime);
     await mutate(
       change,
       'UpdateReplicationJob',
@@ -256,6 +269,14 @@ export async function applyPlan(ports: ApplyPorts, plan: Plan, opts: ApplyOption
     switch (change.action) {
       case 'no-op':
         return;
+      case 'record': {
+        const cur = records.get(change.address);
+        if (!cur) return;
+        const appliedSpec = withSeed(change.after, cur.appliedSpec.seedReplicationTime);
+        await writeState([{ address: change.address, record: { ...cur, appliedSpec, preventDestroy: change.preventDestroy, updatedAt: nowIso(ports) } }], `record ${change.address}`);
+        stateOnly(change, 'record', cur.replicationJobId);
+        return;
+      }
       case 'import-catalog': {
         const status = await ports.api.getServerCatalogStatus();
         if (status.status !== 'IMPORTING') {
@@ -294,7 +315,7 @@ export async function applyPlan(ports: ApplyPorts, plan: Plan, opts: ApplyOption
       case 'adopt': {
         const id = change.replicationJobId ?? '';
         await writeState(
-          [{ address: change.address, record: record(ports, change.address, undefined, { replicationJobId: id, serverId: change.serverId, appliedSpec: { ...(change.after ?? {}), ...(change.before?.seedReplicationTime !== undefined ? { seedReplicationTime: change.before.seedReplicationTime } : {}) }, preventDestroy: change.preventDestroy, onDemandRunToken: change.onDemandRun?.token }) }],
+          [{ address: change.address, record: record(ports, change.address, undefined, { replicationJobId: id, serverId: change.serverId, appliedSpec: withSeed(change.after, change.before?.seedReplicationTime), preventDestroy: change.preventDestroy, onDemandRunToken: change.onDemandRun?.token }) }],
           `adopt ${id}`,
         );
         stateOnly(change, 'adopt', id);
@@ -303,11 +324,22 @@ export async function applyPlan(ports: ApplyPorts, plan: Plan, opts: ApplyOption
       }
       case 'move': {
         const id = change.replicationJobId ?? '';
-        const prev = change.previousAddress ? records.get(change.previousAddress) : undefined;
+        // The old record, if it still holds this job (another change may have reused its address).
+        const found = change.previousAddress ? records.get(change.previousAddress) : undefined;
+        const prev = found?.replicationJobId === id ? found : undefined;
         await writeState(
           [
-            ...(change.previousAddress ? [{ address: change.previousAddress, record: null }] : []),
-            { address: change.address, record: record(ports, change.address, prev ? { ...prev, address: change.address } : undefined, { replicationJobId: id, serverId: change.serverId, appliedSpec: { ...(prev?.appliedSpec ?? {}), ...(change.after ?? {}) }, preventDestroy: change.preventDestroy }) },
+            ...retire(change),
+            {
+              address: change.address,
+              record: record(ports, change.address, prev ? { ...prev, address: change.address } : undefined, {
+                replicationJobId: id,
+                serverId: change.serverId,
+                appliedSpec: withSeed(change.after, prev?.appliedSpec.seedReplicationTime ?? change.before?.seedReplicationTime),
+                preventDestroy: change.preventDestroy,
+                onDemandRunToken: change.onDemandRun?.token ?? prev?.onDemandRunToken,
+              }),
+            },
           ],
           `move ${change.previousAddress ?? ''} -> ${change.address}`,
         );
@@ -327,7 +359,8 @@ export async function applyPlan(ports: ApplyPorts, plan: Plan, opts: ApplyOption
           () => ports.api.startOnDemandReplicationRun(id, description),
           () => {
             const cur = records.get(change.address);
-            return cur ? [{ address: change.address, record: { ...cur, onDemandRunToken: token, updatedAt: nowIso(ports) } }] : [];
+            const started = [...(cur?.onDemandRunsStarted ?? []), nowIso(ports)].slice(-10);
+            return cur ? [{ address: change.address, record: { ...cur, onDemandRunToken: token, onDemandRunsStarted: started, updatedAt: nowIso(ports) } }] : [];
           },
         );
         return;
@@ -379,7 +412,7 @@ export async function applyPlan(ports: ApplyPorts, plan: Plan, opts: ApplyOption
     catalog: p.changes.filter((c) => c.action === 'import-catalog'),
     disassociate: p.changes.filter((c) => c.action === 'disassociate-connector'),
     delete: p.changes.filter((c) => c.action === 'delete' || c.action === 'replace'),
-    create: p.changes.filter((c) => ['create', 'update', 'adopt', 'move', 'start-run', 'replace'].includes(c.action)),
+    create: p.changes.filter((c) => ['create', 'update', 'adopt', 'move', 'start-run', 'record', 'replace'].includes(c.action)),
   });
 
   let current = plan;
@@ -395,6 +428,11 @@ export async function applyPlan(ports: ApplyPorts, plan: Plan, opts: ApplyOption
   await runPhase('create', ph.create, (c) => (c.action === 'replace' ? create(c) : runChange(c)));
   if (opts.stop.requested) ports.events.emit({ type: 'stopping', reason: 'interrupted: no new operation was started' });
   return { completed, failed, notStarted, stopped: opts.stop.requested, created, durationMs: ports.clock.now() - started };
+}
+
+/** The applied spec a state record keeps: the managed fields, and the seed time the job really has. */
+function withSeed(spec: JobSpec | undefined, seed: number | undefined): JobSpec {
+  return { ...(spec ?? {}), ...(seed !== undefined ? { seedReplicationTime: seed } : {}) };
 }
 
 function stripNext(spec: JobSpec): Omit<JobSpec, 'nextReplicationRunStartTime' | 'seedReplicationTime'> {

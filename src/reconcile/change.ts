@@ -50,6 +50,10 @@ export interface Change {
   readonly observedFingerprint?: string;
   /** delete of a job that is already gone: only the state record is removed. */
   readonly stateOnly?: boolean;
+  /** record: the preventDestroy the state has now (the change writes `preventDestroy`). */
+  readonly recordedPreventDestroy?: boolean;
+  /** create/replace: a job of this server is being deleted; apply waits for DELETED first. */
+  readonly waitForDeletion?: string;
   readonly source?: SourcePosition;
 }
 
@@ -64,7 +68,7 @@ export interface Drift {
 
 export const WARNING_CODES = [
   'no-healthy-connector', 'server-busy', 'catalog-not-imported', 'on-demand-limit', 'on-demand-not-ready', 'concurrent-job-limit',
-  'create-only-change', 'match-empty', 'job-terminated', 'next-run-in-past',
+  'create-only-change', 'match-empty', 'job-terminated', 'next-run-in-past', 'create-drops-next-run',
 ] as const;
 export type WarningCode = (typeof WARNING_CODES)[number];
 

@@ -138,15 +138,30 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
     byServer.set(w.serverId, w);
   }
 
-  // Records of addresses no manifest declares: candidates for a move, else deleted.
+  // Released records: their address is declared no more, or now selects another server. The job
+  // of a released record is moved to the address that now selects its server (a rename keeps the
+  // job and its history); a released job nobody takes is deleted.
   const wantedAddresses = new Set(wanted.map((w) => w.address));
-  const orphanByServer = new Map<string, ResourceRecord>();
+  const wantedServer = new Map(wanted.map((w) => [w.address, w.serverId]));
+  const releasedByJob = new Map<string, ResourceRecord>();
+  const trackedJobs = new Set<string>();
   for (const rec of Object.values(resources)) {
-    if (!isJobKind(rec.kind) || wantedAddresses.has(rec.address) || rec.serverId === undefined) continue;
+    if (!isJobKind(rec.kind) || rec.replicationJobId === undefined) continue;
+    trackedJobs.add(rec.replicationJobId);
     if (deferAll && isDeferredSetMember(rec.address, desired)) continue;
-    orphanByServer.set(rec.serverId, rec);
+    if (wantedAddresses.has(rec.address) && wantedServer.get(rec.address) === rec.serverId) continue;
+    releasedByJob.set(rec.replicationJobId, rec);
+  }
+  /** Jobs a wanted address keeps by moving a released record onto itself. */
+  const claimed = new Set<string>();
+  for (const w of wanted) {
+    const live = w.serverId === undefined ? undefined : observed.jobByServer.get(w.serverId);
+    if (w.deferred || live === undefined || live.state === 'DELETING') continue;
+    const from = releasedByJob.get(live.replicationJobId);
+    if (from !== undefined && from.address !== w.address) claimed.add(live.replicationJobId);
   }
   const moved = new Set<Address>();
+  const ctx: PlanContext = { now: options.now, warnings, observed };
 
   for (const w of wanted) {
     if (w.deferred) {
@@ -164,57 +179,99 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
     if (w.serverId === undefined) continue;
     const rec = resources[w.address];
     const live = observed.jobByServer.get(w.serverId);
+    const usable = live !== undefined && live.state !== 'DELETING' ? live : undefined;
     const forcedReplace = options.replace.includes(w.address);
-    if (rec !== undefined && rec.serverId === w.serverId) {
-      changes.push(...planTracked(w, rec, live, forcedReplace, options, warnings));
-      if (live && rec.replicationJobId === live.replicationJobId) drift.push(...driftOf(w.address, rec, live));
-    } else if (rec !== undefined) {
-      // The selector now resolves to another server: replace.
-      const old = rec.replicationJobId ? observed.jobs.get(rec.replicationJobId) : undefined;
-      const reason = `the selector now picks ${w.server ? describeServer(w.server) : w.serverId} instead of ${rec.serverId}`;
-      if (old && old.state !== 'DELETING') {
+
+    // The address is tracked on this server and its job is alive: compare.
+    if (rec !== undefined && rec.serverId === w.serverId && usable !== undefined && usable.replicationJobId === rec.replicationJobId) {
+      changes.push(...planExisting(ctx, w, usable, { kind: 'tracked', rec }, forcedReplace));
+      drift.push(...driftOf(w.address, rec, usable));
+      continue;
+    }
+
+    // The job the address had on another server (its selector now picks this one) goes.
+    const oldJob =
+      rec !== undefined && rec.serverId !== w.serverId && rec.replicationJobId !== undefined && !claimed.has(rec.replicationJobId)
+        ? observed.jobs.get(rec.replicationJobId)
+        : undefined;
+    const oldLive = oldJob !== undefined && oldJob.state !== 'DELETING' ? oldJob : undefined;
+    const whyNew =
+      rec === undefined
+        ? undefined
+        : rec.serverId !== w.serverId
+          ? `the selector now picks ${w.server ? describeServer(w.server) : w.serverId} instead of ${rec.serverId ?? '?'}`
+          : `the recorded job ${rec.replicationJobId ?? '?'} no longer exists`;
+
+    // A released record holds this server's job: a rename.
+    const orphan = usable !== undefined ? releasedByJob.get(usable.replicationJobId) : undefined;
+    let existing: Change[] | undefined;
+    if (usable !== undefined && orphan !== undefined && orphan.address !== w.address) {
+      moved.add(orphan.address);
+      existing = planExisting(ctx, w, usable, { kind: 'move', rec: orphan }, forcedReplace);
+    } else if (usable !== undefined && !trackedJobs.has(usable.replicationJobId) && adoptable(usable, w)) {
+      warnings.push({
+        code: 'server-busy',
+        message: `${w.address}: server ${w.serverId} already has job ${usable.replicationJobId}, which this state does not manage: it will be adopted`,
+        address: w.address,
+      });
+      existing = planExisting(ctx, w, usable, { kind: 'adopt' }, forcedReplace);
+    }
+
+    if (existing !== undefined) {
+      changes.push(...existing);
+      if (oldLive !== undefined) {
         changes.push(
-          base(w.address, w.kind, 'replace', reason, {
-            serverId: w.serverId,
-            serverName: w.server?.vmServer.vmName,
-            replicationJobId: old.replicationJobId,
-            before: liveSpec(old),
-            after: w.spec,
-            fields: [{ field: 'serverId', before: rec.serverId, after: w.serverId, policy: 'forces-replace' }],
-            replaceBecause: ['serverId'],
+          base(w.address, w.kind, 'delete', `${whyNew ?? ''}; the job of the old server is deleted`, {
+            serverId: rec?.serverId,
+            serverName: oldLive.vmServer?.vmName,
+            replicationJobId: oldLive.replicationJobId,
+            before: liveSpec(oldLive),
             preventDestroy: w.lifecycle.preventDestroy,
-            onDemandRun: w.onDemandRun,
-            observedFingerprint: fingerprint(old),
+            observedFingerprint: fingerprintOf(oldLive),
             source: w.source,
           }),
         );
-      } else {
-        changes.push(createOrAdopt(w, observed.jobByServer.get(w.serverId), `${reason} (the old job is gone)`, warnings, options.now));
       }
+      continue;
+    }
+
+    // The server needs a new job.
+    if (live?.state === 'DELETING') {
+      warnings.push({ code: 'server-busy', message: `${w.address}: job ${live.replicationJobId} of server ${w.serverId} is DELETING; apply waits for DELETED before creating`, address: w.address });
+    } else if (live !== undefined && live.state === 'FAILED') {
+      warnings.push({ code: 'job-terminated', message: `${w.address}: the server's previous job ${live.replicationJobId} FAILED; a new job will be created`, address: w.address });
+    }
+    if (w.spec.nextReplicationRunStartTime !== undefined) {
+      warnings.push({
+        code: 'create-drops-next-run',
+        message: `${w.address}: a new job starts at seedReplicationTime; nextReplicationRunStartTime is applied by a later apply, once the seed run has ended`,
+        address: w.address,
+      });
+    }
+    const create = {
+      serverId: w.serverId,
+      serverName: w.server?.vmServer.vmName,
+      after: w.spec,
+      preventDestroy: w.lifecycle.preventDestroy,
+      // The seed run replicates at once: a token given at creation counts as satisfied by it.
+      onDemandRun: w.onDemandRun,
+      waitForDeletion: live?.state === 'DELETING' ? live.replicationJobId : undefined,
+      source: w.source,
+    };
+    if (oldLive !== undefined) {
+      changes.push(
+        base(w.address, w.kind, 'replace', whyNew ?? 'the server changed', {
+          ...create,
+          replicationJobId: oldLive.replicationJobId,
+          before: liveSpec(oldLive),
+          fields: [{ field: 'serverId', before: rec?.serverId, after: w.serverId, policy: 'forces-replace' }],
+          replaceBecause: ['serverId'],
+          observedFingerprint: fingerprintOf(oldLive),
+        }),
+      );
     } else {
-      const orphan = orphanByServer.get(w.serverId);
-      if (orphan !== undefined && live !== undefined && orphan.replicationJobId === live.replicationJobId && !isTerminated(live)) {
-        moved.add(orphan.address);
-        const fields = fieldChanges(w.spec, live, options.now, warnings, w.address, false);
-        changes.push(
-          base(w.address, w.kind, 'move', `renamed from ${orphan.address}; the job keeps its replication history`, {
-            serverId: w.serverId,
-            serverName: w.server?.vmServer.vmName,
-            replicationJobId: live.replicationJobId,
-            previousAddress: orphan.address,
-            before: liveSpec(live),
-            after: w.spec,
-            fields,
-            preventDestroy: w.lifecycle.preventDestroy,
-            onDemandRun: onDemandWanted(w, orphan) ? w.onDemandRun : undefined,
-            observedFingerprint: fingerprint(live),
-            source: w.source,
-          }),
-        );
-        startRunIfWanted(changes, w, orphan, live, warnings);
-        continue;
-      }
-      changes.push(createOrAdopt(w, live, undefined, warnings, options.now));
+      // No job that could block the create: none, or one DELETING or terminated.
+      changes.push(base(w.address, w.kind, 'create', whyNew ?? 'declared in the manifests; no job replicates this server', { ...create, observedFingerprint: 'absent' }));
     }
   }
 
@@ -232,13 +289,23 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
         before: live ? liveSpec(live) : rec.appliedSpec,
         preventDestroy: rec.preventDestroy,
         stateOnly: gone,
-        observedFingerprint: live ? fingerprint(live) : 'absent',
+        observedFingerprint: fingerprintOf(live),
       }),
     );
   }
 
-  // 5. preventDestroy blocks deletes and replaces whatever the flags.
-  for (const c of changes) {
+  preflight(changes, observed, options, warnings);
+
+  let result = changes;
+  if (options.targets.length > 0) {
+    const hit = (a: Address) => options.targets.some((t) => a === t || (t.startsWith('ReplicationJobSet/') && !t.includes('[') && a.startsWith(`${t}[`)));
+    // The renderers say the plan is targeted (from options.targets); no warning needed.
+    const kept = changes.filter((c) => hit(c.address) || (c.action === 'import-catalog' && changes.some((d) => d.deferredUntilCatalog && hit(d.address))));
+    result = kept;
+  }
+  if (options.refreshOnly) result = [];
+  // 5. preventDestroy blocks the deletes and replaces this plan holds, whatever the flags.
+  for (const c of result) {
     if ((c.action === 'delete' && !c.stateOnly) || c.action === 'replace') {
       if (c.preventDestroy) {
         problems.push({
@@ -255,16 +322,6 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
     }
   }
 
-  preflight(changes, observed, options, warnings);
-
-  let result = changes;
-  if (options.targets.length > 0) {
-    const hit = (a: Address) => options.targets.some((t) => a === t || (t.startsWith('ReplicationJobSet/') && !t.includes('[') && a.startsWith(`${t}[`)));
-    // The renderers say the plan is targeted (from options.targets); no warning needed.
-    const kept = changes.filter((c) => hit(c.address) || (c.action === 'import-catalog' && changes.some((d) => d.deferredUntilCatalog && hit(d.address))));
-    result = kept;
-  }
-  if (options.refreshOnly) result = [];
   result.sort((a, b) => ACTION_ORDER[a.action] - ACTION_ORDER[b.action] || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   drift.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.field < b.field ? -1 : 1));
   return { changes: result, drift, warnings, problems };
@@ -373,62 +430,110 @@ function resolveWanted(
   return out;
 }
 
-/** An address that state already tracks on the same server. */
-function planTracked(
-  w: WantedJob,
-  rec: ResourceRecord,
-  live: ReplicationJobInfo | undefined,
-  forcedReplace: boolean,
-  options: DiffOptions,
-  warnings: PlanWarning[],
-): Change[] {
-  const common = { serverId: w.serverId, serverName: w.server?.vmServer.vmName, preventDestroy: w.lifecycle.preventDestroy, source: w.source };
-  if (live === undefined || live.state === 'DELETING' || live.replicationJobId !== rec.replicationJobId) {
-    if (live !== undefined && live.replicationJobId !== rec.replicationJobId && live.state !== 'DELETING' && !isTerminated(live)) {
-      return [createOrAdopt(w, live, `the recorded job ${rec.replicationJobId ?? '?'} is gone; ${live.replicationJobId} now replicates this server`, warnings, options.now)];
-    }
-    return [createOrAdopt(w, live, `the recorded job ${rec.replicationJobId ?? '?'} no longer exists`, warnings, options.now)];
-  }
-  if (live.state === 'FAILED' && !forcedReplace) {
-    warnings.push({ code: 'job-terminated', message: `${w.address}: job ${live.replicationJobId} is FAILED; plan with --replace ${w.address} to create a new one`, address: w.address });
-  }
-  const fields = fieldChanges(w.spec, live, options.now, warnings, w.address, forcedReplace);
+interface PlanContext {
+  readonly now: number;
+  readonly warnings: PlanWarning[];
+  readonly observed: ObservedSet;
+}
+
+/** How the wanted address relates to the live job it will keep. */
+type Relation =
+  | { readonly kind: 'tracked'; readonly rec: ResourceRecord }
+  | { readonly kind: 'move'; readonly rec: ResourceRecord }
+  | { readonly kind: 'adopt' };
+
+/** A live job that is not in state can be taken over: it runs, or it is a finished one-time job that is wanted as one. */
+function adoptable(live: ReplicationJobInfo, w: WantedJob): boolean {
+  return !isTerminated(live) || (live.state === 'COMPLETED' && w.spec.runOnce === true);
+}
+
+/**
+ * The address keeps a live job (it is tracked, renamed or adopted): compare it with the manifest.
+ * A forces-replace difference, or --replace, replaces it; a FAILED or COMPLETED job takes no update
+ * (the service refuses them); otherwise an update, a state-only record, or nothing.
+ */
+function planExisting(ctx: PlanContext, w: WantedJob, live: ReplicationJobInfo, relation: Relation, forcedReplace: boolean): Change[] {
+  const previousAddress = relation.kind === 'move' ? relation.rec.address : undefined;
+  const common = {
+    serverId: w.serverId,
+    serverName: w.server?.vmServer.vmName,
+    replicationJobId: live.replicationJobId,
+    previousAddress,
+    before: liveSpec(live),
+    after: w.spec,
+    preventDestroy: w.lifecycle.preventDestroy,
+    observedFingerprint: fingerprintOf(live),
+    source: w.source,
+  };
+  const fields = fieldChanges(w.spec, live, ctx.now, ctx.warnings, w.address, forcedReplace);
   const forcing = fields.filter((f) => f.policy === 'forces-replace').map((f) => String(f.field));
-  const out: Change[] = [];
   if (forcing.length > 0 || forcedReplace) {
-    out.push(
-      base(w.address, w.kind, 'replace', forcing.length > 0 ? `${forcing.join(', ')} cannot change on a live job` : `--replace ${w.address}`, {
+    const why = forcing.length > 0 ? `${forcing.join(', ')} cannot change on a live job` : `--replace ${w.address}`;
+    return [
+      base(w.address, w.kind, 'replace', previousAddress ? `${why} (renamed from ${previousAddress})` : why, {
         ...common,
-        replicationJobId: live.replicationJobId,
-        before: liveSpec(live),
-        after: w.spec,
         fields,
         replaceBecause: forcing.length > 0 ? forcing : ['--replace'],
         onDemandRun: w.onDemandRun,
-        observedFingerprint: fingerprint(live),
       }),
-    );
-    return out;
+    ];
   }
-  out.push(
-    base(w.address, w.kind, fields.length > 0 ? 'update' : 'no-op', fields.length > 0 ? 'the live job differs from the manifest' : 'matches the manifest', {
-      ...common,
-      replicationJobId: live.replicationJobId,
-      before: liveSpec(live),
-      after: w.spec,
-      fields,
-      observedFingerprint: fingerprint(live),
-    }),
-  );
-  startRunIfWanted(out, w, rec, live, warnings);
+  const ended = live.state === 'FAILED' || live.state === 'COMPLETED';
+  if (live.state === 'FAILED') {
+    ctx.warnings.push({ code: 'job-terminated', message: `${w.address}: job ${live.replicationJobId} is FAILED and takes no update; plan with --replace ${w.address} to create a new one`, address: w.address });
+  }
+  const applied = ended ? [] : fields;
+  const out: Change[] = [];
+  if (relation.kind === 'move') {
+    // A token the old record already satisfied moves with the job (a different one starts a run below).
+    const kept = w.onDemandRun !== undefined && w.onDemandRun.token === relation.rec.onDemandRunToken ? w.onDemandRun : undefined;
+    out.push(base(w.address, w.kind, 'move', `renamed from ${relation.rec.address}; the job keeps its replication history`, { ...common, fields: applied, onDemandRun: kept }));
+  } else if (relation.kind === 'adopt') {
+    // Adopted with its history: an on-demand token counts as satisfied by the runs it already had.
+    out.push(base(w.address, w.kind, 'adopt', `job ${live.replicationJobId} already replicates this server`, { ...common, fields: applied, onDemandRun: w.onDemandRun }));
+    return out;
+  } else if (applied.length > 0) {
+    out.push(base(w.address, w.kind, 'update', 'the live job differs from the manifest', { ...common, fields: applied }));
+  } else {
+    out.push(recordOrNoop(w, relation.rec, live, common));
+  }
+  startRunIfWanted(ctx, out, w, relation.rec, live);
   return out;
+}
+
+/**
+ * A tracked job that needs no API call: `no-op`, or `record` when the state record itself is out of
+ * date - preventDestroy changed, or the managed fields differ from what the state says was applied
+ * (a field added, dropped, or changed to the value the live job already has).
+ */
+function recordOrNoop(w: WantedJob, rec: ResourceRecord, live: ReplicationJobInfo, common: Partial<Change>): Change {
+  const stale: FieldChange[] = [];
+  if (live.state !== 'FAILED') {
+    for (const field of JOB_SPEC_FIELDS) {
+      if (NOT_DRIFT.has(field) || (rec.appliedSpec[field] === undefined && w.spec[field] === undefined)) continue;
+      const before = comparable(field, rec.appliedSpec);
+      const after = comparable(field, w.spec);
+      if (!equal(before, after)) stale.push({ field, before: rec.appliedSpec[field], after: w.spec[field], policy: FIELD_POLICY[field].policy });
+    }
+  }
+  if (stale.length === 0 && rec.preventDestroy === w.lifecycle.preventDestroy) {
+    return base(w.address, w.kind, 'no-op', 'matches the manifest', { ...common });
+  }
+  const reasons = [
+    ...(rec.preventDestroy !== w.lifecycle.preventDestroy ? [`lifecycle.preventDestroy is now ${String(w.lifecycle.preventDestroy)}`] : []),
+    ...(stale.length > 0 ? ['the live job already matches the manifest; the state records it'] : []),
+  ];
+  return base(w.address, w.kind, 'record', reasons.join('; '), { ...common, fields: stale, recordedPreventDestroy: rec.preventDestroy });
 }
 
 function onDemandWanted(w: WantedJob, rec: ResourceRecord | undefined): boolean {
   return w.onDemandRun !== undefined && w.onDemandRun.token !== rec?.onDemandRunToken;
 }
 
-function startRunIfWanted(out: Change[], w: WantedJob, rec: ResourceRecord, live: ReplicationJobInfo, warnings: PlanWarning[]): void {
+/** On-demand runs the service allows per job in 24 hours. */
+const ON_DEMAND_PER_24H = 2;
+
+function startRunIfWanted(ctx: PlanContext, out: Change[], w: WantedJob, rec: ResourceRecord, live: ReplicationJobInfo): void {
   if (!onDemandWanted(w, rec) || !w.onDemandRun) return;
   out.push(
     base(w.address, w.kind, 'start-run', `onDemandRun.token is ${w.onDemandRun.token} (state has ${rec.onDemandRunToken ?? 'none'})`, {
@@ -437,53 +542,24 @@ function startRunIfWanted(out: Change[], w: WantedJob, rec: ResourceRecord, live
       replicationJobId: live.replicationJobId,
       onDemandRun: w.onDemandRun,
       preventDestroy: w.lifecycle.preventDestroy,
-      observedFingerprint: fingerprint(live),
+      observedFingerprint: fingerprintOf(live),
       source: w.source,
     }),
   );
   const current = live.replicationRunList[0];
+  const recent = (rec.onDemandRunsStarted ?? []).filter((t) => Date.parse(t) / 1000 > ctx.now - 24 * 3600);
   if (live.state !== 'ACTIVE' && live.state !== 'FAILING') {
-    warnings.push({ code: 'on-demand-not-ready', message: `${w.address}: job ${live.replicationJobId} is ${live.state ?? '?'}; the service refuses on-demand runs until its seed run has completed`, address: w.address });
+    ctx.warnings.push({ code: 'on-demand-not-ready', message: `${w.address}: job ${live.replicationJobId} is ${live.state ?? '?'}; the service refuses on-demand runs until its seed run has completed`, address: w.address });
   } else if (current?.state === 'ACTIVE') {
-    warnings.push({ code: 'on-demand-not-ready', message: `${w.address}: a run of ${live.replicationJobId} is in progress; the service refuses an on-demand run until it ends`, address: w.address });
+    ctx.warnings.push({ code: 'on-demand-not-ready', message: `${w.address}: a run of ${live.replicationJobId} is in progress; the service refuses an on-demand run until it ends`, address: w.address });
   }
-}
-
-function createOrAdopt(w: WantedJob, live: ReplicationJobInfo | undefined, reason: string | undefined, warnings: PlanWarning[], now: number): Change {
-  const common = {
-    serverId: w.serverId,
-    serverName: w.server?.vmServer.vmName,
-    after: w.spec,
-    preventDestroy: w.lifecycle.preventDestroy,
-    source: w.source,
-  };
-  const adoptable = live !== undefined && live.state !== 'DELETING' && (!isTerminated(live) || (live.state === 'COMPLETED' && w.spec.runOnce === true));
-  if (live !== undefined && adoptable) {
-    warnings.push({ code: 'server-busy', message: `${w.address}: server ${w.serverId ?? ''} already has job ${live.replicationJobId}, which this state does not manage: it will be adopted`, address: w.address });
-    // As for a managed job: a past next run is not sent (the service refuses it) and a create-only difference is a warning.
-    const fields = fieldChanges(w.spec, live, now, warnings, w.address, false);
-    return base(w.address, w.kind, 'adopt', reason ?? `job ${live.replicationJobId} already replicates this server`, {
-      ...common,
-      replicationJobId: live.replicationJobId,
-      before: liveSpec(live),
-      fields,
-      // A job adopted with its history: the token counts as satisfied by the runs it already had.
-      onDemandRun: w.onDemandRun,
-      observedFingerprint: fingerprint(live),
+  if (recent.length >= ON_DEMAND_PER_24H) {
+    ctx.warnings.push({
+      code: 'on-demand-limit',
+      message: `${w.address}: ${recent.length} on-demand runs of ${live.replicationJobId} were started in the last 24 hours; the service allows ${ON_DEMAND_PER_24H} and refuses this one (ReplicationRunLimitExceededException)`,
+      address: w.address,
     });
   }
-  if (live?.state === 'DELETING') {
-    warnings.push({ code: 'server-busy', message: `${w.address}: job ${live.replicationJobId} of server ${w.serverId ?? ''} is DELETING; apply waits for DELETED before creating`, address: w.address });
-  } else if (live?.state === 'FAILED') {
-    warnings.push({ code: 'job-terminated', message: `${w.address}: the server's previous job ${live.replicationJobId} FAILED; a new job will be created`, address: w.address });
-  }
-  return base(w.address, w.kind, 'create', reason ?? 'declared in the manifests; no job replicates this server', {
-    ...common,
-    // The seed run replicates at once: a token given at creation counts as satisfied by it.
-    onDemandRun: w.onDemandRun,
-    // No job that could block the create (a DELETING or terminated one does not).
-    observedFingerprint: 'absent',
-  });
 }
 
 /** The managed fields (present in `want`) whose live value differs. */
@@ -548,6 +624,11 @@ export function liveSpec(j: ReplicationJobInfo): JobSpec {
   return out;
 }
 
+/** The fingerprint of what a plan saw of a job; a job being deleted counts as absent. */
+export function fingerprintOf(j: ReplicationJobInfo | undefined): string {
+  return j === undefined || j.state === 'DELETING' || j.state === 'DELETED' ? 'absent' : fingerprint(j);
+}
+
 /**
  * A job's identity and configurable fields (not its state or schedule, which move by themselves):
  * a saved plan is stale when the fingerprint of a job it touches changed.
@@ -559,6 +640,8 @@ export function fingerprint(j: ReplicationJobInfo): string {
 }
 
 function driftOf(address: Address, rec: ResourceRecord, live: ReplicationJobInfo): Drift[] {
+  // A FAILED or COMPLETED job takes no update: what it holds is history, not drift.
+  if (live.state === 'FAILED' || live.state === 'COMPLETED') return [];
   const have = liveSpec(live);
   const out: Drift[] = [];
   for (const field of JOB_SPEC_FIELDS) {

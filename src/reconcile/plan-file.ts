@@ -3,7 +3,7 @@ import { canonicalJson } from '../model/desired.ts';
 import { SmsReconcileError } from '../model/errors.ts';
 import type { StateHead, TargetIdentity } from '../state/codec.ts';
 import { sameTarget } from '../state/codec.ts';
-import { fingerprint } from './diff.ts';
+import { fingerprintOf } from './diff.ts';
 import { isTerminated, type ObservedSet } from './observed.ts';
 import { PLAN_FORMAT_VERSION, type Plan } from './plan.ts';
 
@@ -96,7 +96,7 @@ export function staleReasons(plan: Plan, now: CurrentWorld): string[] {
         : c.serverId !== undefined
           ? blockingJob(now.observed, c.serverId)
           : undefined;
-    const current = job ? fingerprint(job) : 'absent';
+    const current = fingerprintOf(job);
     if (current !== c.observedFingerprint) {
       reasons.push(
         c.observedFingerprint === 'absent'

@@ -337,11 +337,19 @@ export function viewChange(c: Change): ChangeView {
         if (c.onDemandRun.description !== undefined) notes.push(`description: ${JSON.stringify(c.onDemandRun.description)}`);
       }
       break;
+    case 'record':
+      rows = fieldChangeRows(c);
+      if (rows.length > 0) fieldsIntro = 'applied spec (the live job already has these values):';
+      if (c.recordedPreventDestroy !== undefined && c.recordedPreventDestroy !== c.preventDestroy) {
+        notes.push(`lifecycle.preventDestroy: ${String(c.recordedPreventDestroy)} -> ${String(c.preventDestroy)}`);
+      }
+      break;
     case 'import-catalog':
     case 'disassociate-connector':
     case 'no-op':
       break;
   }
+  if (c.waitForDeletion !== undefined) notes.push(`apply first waits for ${c.waitForDeletion} to be DELETED`);
   if (c.preventDestroy && isDestructiveChange(c)) notes.push('lifecycle.preventDestroy is set: apply will refuse this change');
   const subject = c.action === 'move' && c.previousAddress !== undefined ? `${c.previousAddress} -> ${c.address}` : c.address;
   return {

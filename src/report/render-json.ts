@@ -64,6 +64,8 @@ export interface ChangeJson {
   readonly onDemandRun: { readonly token: string; readonly description: string | null } | null;
   readonly deferredUntilCatalog: boolean;
   readonly stateOnly: boolean;
+  readonly recordedPreventDestroy: boolean | null;
+  readonly waitForDeletion: string | null;
   readonly observedFingerprint: string | null;
   readonly source: SourceJson | null;
 }
@@ -163,6 +165,8 @@ function changeJson(c: Change): ChangeJson {
     onDemandRun: c.onDemandRun === undefined ? null : { token: c.onDemandRun.token, description: c.onDemandRun.description ?? null },
     deferredUntilCatalog: c.deferredUntilCatalog === true,
     stateOnly: c.stateOnly === true,
+    recordedPreventDestroy: c.recordedPreventDestroy ?? null,
+    waitForDeletion: c.waitForDeletion ?? null,
     observedFingerprint: c.observedFingerprint ?? null,
     source: sourceJson(c.source),
   } satisfies Record<keyof Change | 'destructive', unknown>;

@@ -76,6 +76,8 @@ function whatChanges(change: Change, view: ChangeView): string {
       return 'import the server catalog';
     case 'disassociate-connector':
       return 'disassociate the connector';
+    case 'record':
+      return fields === '' ? 'update the state record' : `update the state record: ${fields}`;
     case 'no-op':
       return '';
   }

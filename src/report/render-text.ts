@@ -49,6 +49,7 @@ const GLYPH_STYLE: Record<Action, Style> = {
   adopt: 'cyan',
   move: 'cyan',
   'start-run': 'green',
+  record: 'cyan',
   'no-op': 'dim',
 };
 

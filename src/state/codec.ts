@@ -57,6 +57,8 @@ export interface ResourceRecord {
   readonly preventDestroy: boolean;
   /** The token of the last on-demand run started for this address. */
   readonly onDemandRunToken?: string;
+  /** When this tool started on-demand runs of the job (RFC 3339), the last few (the limit is 2 per 24 h). */
+  readonly onDemandRunsStarted?: readonly string[];
   /** RFC 3339. */
   readonly updatedAt: string;
 }

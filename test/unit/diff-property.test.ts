@@ -305,14 +305,21 @@ function applyModel(changes: readonly Change[], w: World, records: Map<Address, 
     else remove(c.replicationJobId, c);
     if (c.action === 'delete') records.delete(c.address);
   }
-  for (const c of phase(['create', 'update', 'adopt', 'move', 'start-run', 'replace'])) {
+  for (const c of phase(['create', 'update', 'adopt', 'move', 'start-run', 'record', 'replace'])) {
     switch (c.action) {
       case 'create':
         if (!c.deferredUntilCatalog) create(c);
         break;
       case 'replace':
         create(c);
+        if (c.previousAddress !== undefined) records.delete(c.previousAddress);
         break;
+      case 'record': {
+        const prev = records.get(c.address);
+        if (!prev) throw new ModelError(`record ${c.address}: no state record`);
+        records.set(c.address, { ...prev, appliedSpec: { ...(c.after ?? {}), ...(prev.appliedSpec.seedReplicationTime !== undefined ? { seedReplicationTime: prev.appliedSpec.seedReplicationTime } : {}) }, preventDestroy: c.preventDestroy });
+        break;
+      }
       case 'update': {
         update(c, c.replicationJobId);
         const prev = records.get(c.address);
@@ -335,11 +342,13 @@ function applyModel(changes: readonly Change[], w: World, records: Map<Address, 
         if (c.fields.length > 0) update(c, c.replicationJobId);
         break;
       case 'move': {
-        const prev = c.previousAddress ? records.get(c.previousAddress) : undefined;
-        if (!prev || !c.previousAddress) throw new ModelError(`move ${c.address}: no record at ${c.previousAddress ?? '?'}`);
+        // As the executor: the old record counts only while it still holds the moved job.
+        const found = c.previousAddress ? records.get(c.previousAddress) : undefined;
+        const prev = found?.replicationJobId === c.replicationJobId ? found : undefined;
         if (!jobById(c.replicationJobId)) throw new ModelError(`move ${c.address}: job ${c.replicationJobId ?? '?'} does not exist`);
-        records.delete(c.previousAddress);
-        records.set(c.address, { ...prev, address: c.address, kind: c.kind, replicationJobId: c.replicationJobId, serverId: c.serverId, appliedSpec: { ...prev.appliedSpec, ...(c.after ?? {}) }, preventDestroy: c.preventDestroy });
+        if (prev && c.previousAddress) records.delete(c.previousAddress);
+        const base0: ResourceRecord = prev ?? { address: c.address, kind: c.kind, appliedSpec: {}, preventDestroy: false, updatedAt: 'now' };
+        records.set(c.address, { ...base0, ...(c.onDemandRun ? { onDemandRunToken: c.onDemandRun.token } : {}), address: c.address, kind: c.kind, replicationJobId: c.replicationJobId, serverId: c.serverId, appliedSpec: { ...(c.after ?? {}), ...(base0.appliedSpec.seedReplicationTime !== undefined ? { seedReplicationTime: base0.appliedSpec.seedReplicationTime } : {}) }, preventDestroy: c.preventDestroy });
         if (c.fields.length > 0) update(c, c.replicationJobId);
         break;
       }

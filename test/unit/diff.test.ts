@@ -684,11 +684,13 @@ const cases: Case[] = [
     ],
   },
   {
-    name: 'drift: a field the manifest no longer manages still drifts from what was applied',
+    // The drift is reported once more; the plan records that the field is no longer managed, so
+    // later plans stop reporting it.
+    name: 'drift: a field the manifest no longer manages is reported, and dropped from the applied spec',
     desired: desired({ jobs: [job('web', byName('web-02'), { description: 'web' })] }),
     observed: live(webJob({ frequency: 6 })),
     prior: tracked(),
-    changes: [{ address: WEB, action: 'no-op' }],
+    changes: [{ address: WEB, action: 'record' }],
     drift: [{ address: WEB, replicationJobId: J2.replicationJobId, field: 'frequency', applied: 12, live: 6 }],
   },
   {
@@ -906,11 +908,11 @@ const defects: Case[] = [
   },
 ];
 
-describe('diff: defects found by this suite (fail until fixed; see report)', () => {
+describe('diff: regressions (defects this suite found, fixed)', () => {
   it.each([...defects.map((c) => [c.name, c] as const)])('%s', (_name, c) => check(c));
 });
 
-describe('diff: no plan creates a job on a server that keeps a live job (defect; see report)', () => {
+describe('diff: no plan creates a job on a server that keeps a live job', () => {
   it('the selector now resolves to a server that already has an unmanaged job', () => {
     // State: web -> J1 on web-01. The manifest now selects web-02, which has its own job J2.
     const r = diff(desired({ jobs: [job('web', byName('web-02'), WEB_SPEC)] }), live(J1, J2), state([record(WEB, J1, WEB_SPEC)]), diffOptions());

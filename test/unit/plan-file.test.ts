@@ -225,7 +225,7 @@ describe('staleReasons: each thing that moved since the plan, said plainly', () 
   });
 });
 
-describe('staleReasons: defects (fail until fixed; see report)', () => {
+describe('staleReasons: regressions (defects this suite found, fixed)', () => {
   it('a job that was DELETING when the plan forgot it, and is DELETED now, does not make the plan stale', () => {
     const deleting = { ...J9, state: 'DELETING' as const };
     const p = planOf(desired(), world({ servers: SERVERS, jobs: [deleting] }), state([record('ReplicationJob/old', J9, {})]));

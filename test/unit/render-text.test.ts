@@ -27,7 +27,7 @@ Removed from state only (1): the live job is already gone
   - ReplicationJob/gone  (sms-job-33333333, server s-3c4d5e6f) will be removed from state only
       reason: removed from the manifests; the job is already gone
 
-Changes (8):
+Changes (9):
   + ServerCatalog/main  will be imported
       reason: the server catalog is NOT_IMPORTED
   - Connector/old-dc  (connector c-0123456789abcdef0) will be disassociated
@@ -59,6 +59,9 @@ Changes (8):
       reason: the onDemandRun token changed
       token: "release-42"
       description: "before cutover"
+  ~ ReplicationJob/steady-0  (sms-job-99999999, server s-9a0b1c2d) will be updated in state only
+      reason: lifecycle.preventDestroy is now true
+      lifecycle.preventDestroy: false -> true
 
 Warning: ReplicationJob/web-04: seedReplicationTime is create-only; plan with --replace ReplicationJob/web-04 to apply it
   at ReplicationJob/web-04 (manifests/web.yaml:12:5)
@@ -69,7 +72,7 @@ Changed outside sms-reconcile (applied -> live):
       ~ frequency: 12 -> 24
       ~ nextReplicationRunStartTime: 2026-11-26T20:00:00Z -> 2026-11-26T22:00:00Z
 
-Plan: 2 to delete (1 state only), 1 to replace, 1 catalog import, 1 to disassociate, 2 to create, 1 to update, 1 to adopt, 1 to move, 1 run to start (3 unchanged). Destructive: 1 delete, 1 replace.
+Plan: 2 to delete (1 state only), 1 to replace, 1 catalog import, 1 to disassociate, 2 to create, 1 to update, 1 to adopt, 1 to move, 1 run to start, 1 to record in state (3 unchanged). Destructive: 1 delete, 1 replace.
 `;
 
 describe('renderPlanText', () => {
