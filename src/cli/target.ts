@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { userError } from '../model/errors.ts';
 import type { Logger } from '../report/logger.ts';
-import { startServer, type RunningServer } from '../server/server.ts';
+import type { RunningServer } from '../server/server.ts';
 import { SdkSmsApi } from '../sms/client.ts';
 import type { AdaptiveRateLimiter } from '../sms/retry.ts';
 import type { TargetIdentity } from '../state/codec.ts';
@@ -39,6 +39,8 @@ export async function openTarget(g: GlobalOptions, io: CliIo, opts: TargetOption
   const endpoint = g.endpointUrl;
   if (endpoint === undefined || endpoint === 'embedded') {
     const dataDir = resolve(io.cwd, g.embeddedDir ?? DEFAULT_EMBEDDED_DIR);
+    // Loaded only when it is the target: a remote endpoint does not pay for the server's modules.
+    const { startServer } = await import('../server/server.ts');
     const server = await startServer({
       host: '127.0.0.1',
       port: 0,

@@ -10,7 +10,7 @@ import type { ResourceRecord, StateDocument } from '../state/codec.ts';
 import { ACTIONS, type Action } from './action.ts';
 import type { Change, Drift, FieldChange, PlanWarning } from './change.ts';
 import { isTerminated, type ObservedSet } from './observed.ts';
-import { describeServer, matchServers, resolveSelector } from './resolve.ts';
+import { CatalogIndex, describeServer, matchServers, resolveSelector } from './resolve.ts';
 
 /**
  * diff(desired, observed, prior) -> changes, drift, warnings and problems. Pure and deterministic.
@@ -349,7 +349,7 @@ function resolveWanted(
   problems: PlanProblem[],
   warnings: PlanWarning[],
 ): WantedJob[] {
-  const servers = observed.catalog.servers;
+  const servers = new CatalogIndex(observed.catalog.servers);
   const out: WantedJob[] = [];
   for (const job of desired.jobs.values()) {
     const common = { address: job.address, kind: 'ReplicationJob' as const, spec: { ...job.spec }, onDemandRun: job.onDemandRun, lifecycle: job.lifecycle, source: job.source };
@@ -407,7 +407,7 @@ function resolveWanted(
       picked.set(r.server.serverId, { server: r.server, spec: effectiveSpec(set, entry), source: entry.source });
     }
     if (set.match) {
-      const matched = matchServers(set.match, servers);
+      const matched = matchServers(set.match, servers.servers);
       if (matched.length === 0) {
         warnings.push({ code: 'match-empty', message: `ReplicationJobSet/${set.name}: spec.match selects no server in the catalog`, source: set.matchSource ?? set.source });
       }

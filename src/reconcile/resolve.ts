@@ -25,24 +25,51 @@ export function describeSelector(sel: ServerSelector): string {
   }
 }
 
-export function resolveSelector(sel: ServerSelector, servers: readonly ServerInfo[]): Resolution {
-  let found: ServerInfo[];
-  switch (sel.kind) {
-    case 'serverId':
-      found = servers.filter((s) => s.serverId === sel.serverId);
-      break;
-    case 'vmAddress':
-      found = servers.filter((s) => s.vmServer.vmServerAddress?.vmId === sel.vmId && s.vmServer.vmServerAddress?.vmManagerId === sel.vmManagerId);
-      break;
-    case 'vmName':
-      found = servers.filter(
-        (s) =>
-          s.vmServer.vmName === sel.vmName &&
-          (sel.vmManagerName === undefined || s.vmServer.vmManagerName === sel.vmManagerName) &&
-          (sel.vmPath === undefined || s.vmServer.vmPath === sel.vmPath),
-      );
-      break;
+/**
+ * The catalog indexed by what selectors name (serverId, vmId + vmManagerId, vmName), built once per
+ * plan: resolving N selectors costs O(N), not O(N x catalog).
+ */
+export class CatalogIndex {
+  readonly servers: readonly ServerInfo[];
+  private readonly byKey = new Map<string, ServerInfo[]>();
+
+  constructor(servers: readonly ServerInfo[]) {
+    this.servers = servers;
+    for (const s of servers) {
+      const v = s.vmServer;
+      this.add(`id\u0000${s.serverId}`, s);
+      this.add(`vm\u0000${v.vmServerAddress?.vmId ?? ''}\u0000${v.vmServerAddress?.vmManagerId ?? ''}`, s);
+      this.add(`name\u0000${v.vmName ?? ''}`, s);
+    }
   }
+
+  private add(key: string, s: ServerInfo): void {
+    const list = this.byKey.get(key);
+    if (list) list.push(s);
+    else this.byKey.set(key, [s]);
+  }
+
+  /** The servers that could match the selector (all of them satisfy its key field). */
+  candidates(sel: ServerSelector): readonly ServerInfo[] {
+    switch (sel.kind) {
+      case 'serverId':
+        return this.byKey.get(`id\u0000${sel.serverId}`) ?? [];
+      case 'vmAddress':
+        return this.byKey.get(`vm\u0000${sel.vmId}\u0000${sel.vmManagerId}`) ?? [];
+      case 'vmName':
+        return this.byKey.get(`name\u0000${sel.vmName}`) ?? [];
+    }
+  }
+}
+
+export function resolveSelector(sel: ServerSelector, catalog: readonly ServerInfo[] | CatalogIndex): Resolution {
+  const index = catalog instanceof CatalogIndex ? catalog : new CatalogIndex(catalog);
+  const servers = index.servers;
+  const found = index.candidates(sel).filter(
+    (s) =>
+      sel.kind !== 'vmName' ||
+      ((sel.vmManagerName === undefined || s.vmServer.vmManagerName === sel.vmManagerName) && (sel.vmPath === undefined || s.vmServer.vmPath === sel.vmPath)),
+  );
   const [first] = found;
   if (found.length === 1 && first) return { ok: true, server: first };
   if (found.length > 1) {
