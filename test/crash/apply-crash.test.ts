@@ -129,6 +129,7 @@ describe('crash (tagged)', () => {
   for (const point of KILL_POINTS) {
     it(`trial ${point.trial}: kill -9 after ${point.k} ${point.mode} line(s), apply again: one job per server, none untracked, valid state, no changes`, { timeout: 60_000 }, async () => {
       const t0 = performance.now();
+      expect({ exitCode: server.proc.exitCode, signal: server.proc.signalCode }, `the server subprocess is gone\n${server.stderr().slice(-2000)}`).toEqual({ exitCode: null, signal: null });
       await control.reset();
       // 25 ms per create (4 at a time: ~0.6 s over the apply), so a kill triggered by a line of
       // output still lands while the apply runs, however the test process lags behind its pipe.
