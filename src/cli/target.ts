@@ -69,7 +69,12 @@ export async function openTarget(g: GlobalOptions, io: CliIo, opts: TargetOption
   } catch {
     throw userError('bad-endpoint', `--endpoint-url '${endpoint}' is not a URL`, "give a URL such as http://127.0.0.1:4573, or 'embedded'");
   }
-  const api = new SdkSmsApi({ endpoint: url.toString().replace(/\/$/, ''), region, limiter: opts.limiter });
+  // Keys in the command's environment are used as given; otherwise the SDK's standard credential chain.
+  const key = io.env['AWS_ACCESS_KEY_ID'];
+  const secret = io.env['AWS_SECRET_ACCESS_KEY'];
+  const token = io.env['AWS_SESSION_TOKEN'];
+  const credentials = key && secret ? { accessKeyId: key, secretAccessKey: secret, ...(token ? { sessionToken: token } : {}) } : undefined;
+  const api = new SdkSmsApi({ endpoint: url.toString().replace(/\/$/, ''), region, limiter: opts.limiter, credentials });
   return {
     api,
     identity: { kind: 'remote', endpoint: url.toString().replace(/\/$/, ''), region },
