@@ -36,6 +36,12 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .option('--workspace <name>', 'PostgreSQL state: which of several states in the schema (default "default")')
     .showSuggestionAfterError(true)
     .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', `
+Examples:
+  $ sms-reconcile validate -f examples/quickstart
+  $ sms-reconcile plan -f examples/quickstart
+  $ sms-reconcile apply -f examples/quickstart --auto-approve --wait
+  $ sms-reconcile <command> --help`)
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),

@@ -43,8 +43,9 @@ export class ApplyReporter implements EventSink {
         this.line(`${ACTION_INFO[e.change.action].glyph} ${e.change.address}: ${doneVerb(e.operation)}${e.replicationJobId ? ` (${e.replicationJobId})` : ''} [${(e.ms / 1000).toFixed(1)}s]`);
         return;
       case 'failed':
-        this.logger.error({ event: 'apply.failed', address: e.change.address, operation: e.operation, err: e.error.message }, 'failed');
-        this.line(paint('red', `! ${e.change.address}: ${e.operation} failed: ${e.error.message}`));
+        // The person sees the line below; the log keeps the event for --log-level info and machines.
+        this.logger.info({ event: 'apply.failed', address: e.change.address, operation: e.operation, err: e.error.message }, 'failed');
+        this.line(paint('red', `! ${e.change.address}: ${e.error.message.startsWith(e.operation) ? e.error.message : `${e.operation} failed: ${e.error.message}`}`));
         return;
       case 'waiting':
         this.logger.info({ event: 'apply.waiting', what: e.what }, 'waiting');
@@ -54,7 +55,7 @@ export class ApplyReporter implements EventSink {
         this.progress(e.jobs);
         return;
       case 'stopping':
-        this.logger.warn({ event: 'apply.stopping' }, e.reason);
+        this.logger.info({ event: 'apply.stopping' }, e.reason);
         this.line(paint('yellow', e.reason));
         return;
     }
@@ -65,7 +66,7 @@ export class ApplyReporter implements EventSink {
     this.out.write(`${text}\n`);
   }
 
-  /** Draws the progress table in place on a TTY; prints changed rows otherwise. */
+  /** Draws the progress table in place on a TTY; otherwise prints the block again whenever a row changed. */
   progress(jobs: readonly JobProgress[]): void {
     if (this.tty) {
       const table = renderProgressTable(jobs, this.color);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../model/desired.ts';
 import { SmsReconcileError } from '../model/errors.ts';
 import type { StateHead, TargetIdentity } from '../state/codec.ts';
-import { sameTarget } from '../state/codec.ts';
+import { describeTarget, sameTarget } from '../state/codec.ts';
 import { fingerprintOf } from './diff.ts';
 import { isTerminated, type ObservedSet } from './observed.ts';
 import { PLAN_FORMAT_VERSION, type Plan } from './plan.ts';
@@ -76,7 +76,7 @@ export interface CurrentWorld {
 export function staleReasons(plan: Plan, now: CurrentWorld): string[] {
   const reasons: string[] = [];
   if (!sameTarget(plan.target, now.target)) {
-    reasons.push(`the target differs: the plan was made against ${plan.target.kind} ${plan.target.endpoint} (${plan.target.region}), this is ${now.target.kind} ${now.target.endpoint} (${now.target.region})`);
+    reasons.push(`the target differs: the plan was made against ${describeTarget(plan.target)}, this is ${describeTarget(now.target)}`);
   }
   const was = plan.state;
   const is = now.state;

@@ -11,6 +11,8 @@ import type { ApplyPorts, JobProgress } from './ports.ts';
 export interface WaitOptions {
   readonly pollMs: number;
   readonly timeoutMs: number;
+  /** Set (by a signal handler) to give up waiting at the next poll. */
+  readonly stop?: { readonly requested: boolean };
 }
 
 async function poll<T>(ports: ApplyPorts, opts: WaitOptions, what: string, check: () => Promise<T | undefined>): Promise<T> {
@@ -19,6 +21,12 @@ async function poll<T>(ports: ApplyPorts, opts: WaitOptions, what: string, check
   for (;;) {
     const done = await check();
     if (done !== undefined) return done;
+    if (opts.stop?.requested) {
+      throw new SmsReconcileError('wait-interrupted', `stopped waiting for ${what}`, {
+        source: 'user',
+        hint: 'what was applied is recorded; the jobs go on replicating (`sms-reconcile status --watch` follows them), and apply picks up anything unfinished',
+      });
+    }
     if (ports.clock.now() >= deadline) {
       throw new SmsReconcileError('wait-timeout', `gave up waiting ${Math.round(opts.timeoutMs / 1000)} s for ${what}`, {
         source: 'remote',

@@ -619,7 +619,7 @@ export function sameTarget(a: TargetIdentity, b: TargetIdentity): boolean {
   return a.endpoint === b.endpoint;
 }
 
-function describeTarget(t: TargetIdentity): string {
+export function describeTarget(t: TargetIdentity): string {
   return `${t.kind} ${t.endpoint} (${t.region}${t.id === undefined ? '' : `, id ${t.id}`})`;
 }
 

@@ -189,14 +189,16 @@ describe('examples/gitops/github-actions.yml', () => {
   it('plans on pull requests (validate + Markdown plan, posted as a comment, plan file kept) and applies that plan on merge', () => {
     expect(Object.keys(wf.on).sort()).toEqual(['pull_request', 'push']);
     expect(wf.env['SMS_RECONCILE_STATE']).toBe('${{ secrets.SMS_RECONCILE_STATE }}');
+    // Runners are ephemeral: a shared state needs one shared endpoint, never a runner's embedded server.
+    expect(wf.env['AWS_ENDPOINT_URL_SMS']).toBe('${{ vars.SMS_ENDPOINT_URL }}');
     const plan = runs('plan');
-    expect(plan).toContain('bash examples/gitops/pipeline.sh pr');
+    expect(plan).toContain('bash ci/sms-reconcile.sh pr');
     expect(plan.some((r) => /gh pr comment .* --body-file plan\.md/.test(r))).toBe(true);
     const upload = wf.jobs['plan']?.steps.find((s) => s.uses?.startsWith('actions/upload-artifact'));
     expect(upload?.with?.['path']).toBe('plan.json');
     const apply = runs('apply');
     expect(apply.some((r) => r.includes('gh run download'))).toBe(true);
-    expect(apply.at(-1)).toBe('bash examples/gitops/pipeline.sh merge');
-    expect(apply.indexOf('bash examples/gitops/pipeline.sh merge')).toBeGreaterThan(apply.findIndex((r) => r.includes('gh run download')));
+    expect(apply.at(-1)).toBe('bash ci/sms-reconcile.sh merge');
+    expect(apply.indexOf('bash ci/sms-reconcile.sh merge')).toBeGreaterThan(apply.findIndex((r) => r.includes('gh run download')));
   });
 });

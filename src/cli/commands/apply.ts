@@ -106,6 +106,7 @@ async function runApply(ctx: CommandContext, planfile: string | undefined, flags
   const store = openStateStore(g.state, ctx.io.cwd);
   const target = await openTarget(g, ctx.io, { inventory: flags.inventory, logger });
   const stop = { requested: false };
+  const reporter = new ApplyReporter(ctx.io.stdout, color, logger);
   let signals = 0;
   const onSignal = () => {
     signals += 1;
@@ -114,14 +115,13 @@ async function runApply(ctx: CommandContext, planfile: string | undefined, flags
       process.exit(130);
     }
     stop.requested = true;
-    ctx.io.stderr.write('Stopping: no new operation starts; running ones finish (Ctrl-C again to stop at once).\n');
+    reporter.emit({ type: 'stopping', reason: 'Stopping: no new operation starts; running ones finish (Ctrl-C again to stop at once).' });
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let lock;
   try {
     lock = await store.lock({ operation: 'apply', timeoutMs: lockTimeoutMs });
-    const reporter = new ApplyReporter(ctx.io.stdout, color, logger);
     const ports: ApplyPorts = { api: target.api, store, lock, clock: systemClock, events: reporter };
     let prior = await readPrior(store, target);
     let observed: ObservedSet = await observeAll(target.api);
@@ -188,7 +188,7 @@ async function runApply(ctx: CommandContext, planfile: string | undefined, flags
     writeSummary(ctx, result, color);
     if (result.failed.length > 0 || result.stopped) return ExitCode.error;
     if (flags.wait && result.created.length > 0) {
-      const progress = await waitForFirstRuns(ports, { pollMs: 2000, timeoutMs: waitTimeoutMs }, result.created);
+      const progress = await waitForFirstRuns(ports, { pollMs: 2000, timeoutMs: waitTimeoutMs, stop }, result.created);
       const failedRuns = progress.filter((p) => p.latestAmiId === undefined);
       ctx.io.stdout.write(
         failedRuns.length === 0

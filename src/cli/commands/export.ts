@@ -31,7 +31,7 @@ interface ExportedJob {
   readonly document: Record<string, unknown>;
 }
 
-/** The manifest document that describes a live job exactly (defaults and moving times left out). */
+/** The manifest document that describes a live job exactly (every value it reports; the schedule, which moves by itself, left out). */
 function describe(name: string, job: ReplicationJobInfo, server: ServerInfo | undefined, servers: readonly ServerInfo[]): Record<string, unknown> {
   const v = server?.vmServer ?? job.vmServer;
   const sameName = servers.filter((s) => s.vmServer.vmName === v?.vmName && s.vmServer.vmManagerName === v?.vmManagerName);

@@ -8,7 +8,7 @@ the holder is gone: a run on another machine, or one that hung. A holder that is
 notices at its next write and stops; the journal lets the next run finish its work.
 (A lock whose holder died on this machine, or whose lease ran out, is taken over by itself.)
 
-Example:
+Examples:
   $ sms-reconcile force-unlock 8d1f9c2a-3b4e-4f5a-9b6c-7d8e9f0a1b2c
 `;
 

@@ -92,7 +92,7 @@ export const registerState: RegisterCommand = (program, ctx) => {
   state
     .command('list')
     .description('list the managed addresses, with their replication job ids')
-    .addHelpText('after', '\nExample:\n  $ sms-reconcile state list\n  ReplicationJob/web-01                     sms-job-1a2b3c4d\n')
+    .addHelpText('after', '\nExamples:\n  $ sms-reconcile state list\n  ReplicationJob/web-01                     sms-job-1a2b3c4d\n')
     .action(async () => {
       await withStore(ctx, async (store) => {
         const doc = await store.read();
@@ -113,7 +113,7 @@ export const registerState: RegisterCommand = (program, ctx) => {
     .command('show')
     .description('print the record of one address as JSON')
     .argument('<address>', 'resource address')
-    .addHelpText('after', "\nExample:\n  $ sms-reconcile state show 'ReplicationJobSet/wave-1[s-12345678]'\n")
+    .addHelpText('after', "\nExamples:\n  $ sms-reconcile state show 'ReplicationJobSet/wave-1[s-12345678]'\n")
     .action(async (address: string) => {
       checkAddress(address);
       await withStore(ctx, async (store) => {
@@ -128,7 +128,7 @@ export const registerState: RegisterCommand = (program, ctx) => {
     .description('stop managing addresses: remove their records (the jobs stay in SMS, untouched)')
     .argument('<address...>', 'resource addresses')
     .option('--lock-timeout <duration>', 'wait this long for a busy state lock (e.g. 30s, 5m)', '0')
-    .addHelpText('after', "\nExample:\n  $ sms-reconcile state rm 'ReplicationJob/web-01' --lock-timeout 1m\n")
+    .addHelpText('after', "\nExamples:\n  $ sms-reconcile state rm 'ReplicationJob/web-01' --lock-timeout 1m\n")
     .action(async (addresses: string[], opts: { lockTimeout: string }) => {
       for (const a of addresses) checkAddress(a);
       const timeoutMs = parseDuration(opts.lockTimeout);
@@ -150,7 +150,7 @@ export const registerState: RegisterCommand = (program, ctx) => {
   state
     .command('pull')
     .description('print the whole state as JSON on stdout')
-    .addHelpText('after', '\nExample:\n  $ sms-reconcile state pull > state-copy.json\n')
+    .addHelpText('after', '\nExamples:\n  $ sms-reconcile state pull > state-copy.json\n')
     .action(async () => {
       await withStore(ctx, async (store) => {
         ctx.io.stdout.write(encodeState(await readState(store)));
@@ -165,7 +165,7 @@ export const registerState: RegisterCommand = (program, ctx) => {
     .option('--lock-timeout <duration>', 'wait this long for a busy state lock (e.g. 30s, 5m)', '0')
     .addHelpText(
       'after',
-      '\nExample:\n  $ sms-reconcile state pull > s.json   # edit s.json, raising "serial"\n  $ sms-reconcile state push s.json\n\nThe replaced state is kept beside it as state.json.backup.\n',
+      '\nExamples:\n  $ sms-reconcile state pull > s.json   # edit s.json, raising "serial"\n  $ sms-reconcile state push s.json\n\nThe replaced state is kept beside it as state.json.backup.\n',
     )
     .action(async (file: string, opts: { force?: boolean; lockTimeout: string }) => {
       const timeoutMs = parseDuration(opts.lockTimeout);

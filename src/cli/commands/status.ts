@@ -25,7 +25,7 @@ export const registerStatus: RegisterCommand = (program, ctx) => {
     .command('status')
     .description('show the managed jobs: job state, latest run (state, stage, %), latest AMI, next run')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .option('--watch', 'refresh until interrupted (a live table on a terminal, changed lines otherwise)')
+    .option('--watch', 'refresh until interrupted (a live table on a terminal; otherwise the lines again whenever one changes)')
     .option('--interval <duration>', 'refresh interval with --watch', '2s')
     .option('--inventory <file>', 'inventory of the embedded server')
     .addHelpText('after', `
