@@ -4,14 +4,15 @@ import { ApiError } from './errors.ts';
  * Faults for tests and benchmarks, from a faults file (`--faults FILE`) or the control endpoint.
  * - `throttle`: a token bucket per action class (`read` = Get*, `mutate` = the rest); an empty
  *   bucket answers ThrottlingException (HTTP 400, as the reference's Common Errors say).
- * - `errors`: per-request probabilities of InternalError / TemporarilyUnavailableException (500).
+ * - `errors`: per-request probabilities of InternalError / TemporarilyUnavailableException (500)
+ *   and ThrottlingException (400): "throttle 20% of requests", whatever the request rate.
  * - `latencyMs`: added before each answer.
  * - `actions`: when given, faults apply to these actions only.
  * Faulted requests change nothing: they are answered before the handler runs.
  */
 export interface FaultSpec {
   readonly throttle?: { readonly read?: BucketSpec; readonly mutate?: BucketSpec };
-  readonly errors?: { readonly InternalError?: number; readonly TemporarilyUnavailableException?: number };
+  readonly errors?: { readonly InternalError?: number; readonly TemporarilyUnavailableException?: number; readonly ThrottlingException?: number };
   readonly latencyMs?: number;
   readonly actions?: readonly string[];
 }
@@ -42,7 +43,9 @@ export function checkFaultSpec(value: unknown): FaultSpec {
   if (e !== undefined) {
     if (!isObj(e)) problems.push('errors must be an object');
     else for (const [k, p] of Object.entries(e)) {
-      if (k !== 'InternalError' && k !== 'TemporarilyUnavailableException') problems.push(`errors.${k}: expected InternalError or TemporarilyUnavailableException`);
+      if (k !== 'InternalError' && k !== 'TemporarilyUnavailableException' && k !== 'ThrottlingException') {
+        problems.push(`errors.${k}: expected InternalError, TemporarilyUnavailableException or ThrottlingException`);
+      }
       else if (typeof p !== 'number' || p < 0 || p > 1) problems.push(`errors.${k} must be a probability from 0 to 1`);
     }
   }
@@ -108,8 +111,10 @@ export class Faults {
     if (e) {
       const r = this.random();
       const internal = e.InternalError ?? 0;
+      const unavailable = internal + (e.TemporarilyUnavailableException ?? 0);
       if (r < internal) return new ApiError('InternalError');
-      if (r < internal + (e.TemporarilyUnavailableException ?? 0)) return new ApiError('TemporarilyUnavailableException');
+      if (r < unavailable) return new ApiError('TemporarilyUnavailableException');
+      if (r < unavailable + (e.ThrottlingException ?? 0)) return new ApiError('ThrottlingException', 'Rate exceeded');
     }
     return undefined;
   }

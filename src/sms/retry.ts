@@ -38,6 +38,7 @@ export interface RetryStats {
 export class AdaptiveRateLimiter {
   private rate = Number.POSITIVE_INFINITY;
   private nextFree = 0;
+  private lastCut = Number.NEGATIVE_INFINITY;
   private readonly sent: number[] = [];
 
   constructor(
@@ -61,7 +62,11 @@ export class AdaptiveRateLimiter {
     if (slot > now) await this.timing.sleep(slot - now);
   }
 
+  /** At most one cut per second: the throttles of one burst are one congestion event, not many. */
   onThrottle(): void {
+    const now = this.timing.now();
+    if (now - this.lastCut < 1000) return;
+    this.lastCut = now;
     const observed = Math.max(this.minRate, this.sent.length);
     const base = Number.isFinite(this.rate) ? Math.min(this.rate, observed) : observed;
     this.rate = Math.max(this.minRate, base * 0.85);

@@ -138,8 +138,12 @@ describe('AdaptiveRateLimiter', () => {
     await l.acquire();
     expect(f.sleeps).toHaveLength(2);
     for (const ms of f.sleeps) expect(ms).toBeCloseTo(1000 / 17);
-    // A second throttle cuts again, from the lower of the rate and what was sent in the last second.
+    // More throttles within the same second are the same congestion event: no second cut.
     const before = l.currentRate();
+    l.onThrottle();
+    expect(l.currentRate()).toBe(before);
+    // A throttle a second later cuts again, from the lower of the rate and what was sent in the last second.
+    f.advance(1000);
     l.onThrottle();
     expect(l.currentRate()).toBeLessThan(before);
     const low = l.currentRate();
