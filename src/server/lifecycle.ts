@@ -258,11 +258,17 @@ export function schedulePending(ctx: WorldContext, job: JobRow, after: number): 
 }
 
 export function insertPendingRun(ctx: WorldContext, job: JobRow, at: number): void {
-  ctx.store.insertRun({
+  insertRun(ctx, job, 'AUTOMATIC', at, null);
+}
+
+/** Records a new PENDING run of the job (it takes the job's encryption settings) and returns it. */
+export function insertRun(ctx: WorldContext, job: JobRow, type: RunRow['type'], at: number, description: string | null): RunRow {
+  const run: RunRow = {
+    seq: 0,
     replicationRunId: ctx.ids.next('run'),
     replicationJobId: job.replicationJobId,
     state: 'PENDING',
-    type: 'AUTOMATIC',
+    type,
     scheduledStartTime: at,
     startedAt: null,
     endsAt: null,
@@ -271,10 +277,13 @@ export function insertPendingRun(ctx: WorldContext, job: JobRow, at: number): vo
     completedTime: null,
     amiId: null,
     statusMessage: null,
-    description: null,
+    description,
     encrypted: job.encrypted,
     kmsKeyId: job.kmsKeyId,
-  });
+  };
+  const { seq: _seq, ...row } = run;
+  ctx.store.insertRun(row);
+  return run;
 }
 
 /** stageDetails of an ACTIVE run at `now`: the stage and the progress within it. */

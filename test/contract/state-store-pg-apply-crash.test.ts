@@ -21,21 +21,12 @@ import { catalogDoc, genVm, jobsFor } from '../helpers/apply-harness.ts';
 import { describePg, dropSchema, sql, uniqueName } from '../helpers/pg.ts';
 import { generatedInventory } from '../helpers/sms-world.ts';
 import { killAllCliProcesses, startCliServer, type CliServer } from '../helpers/subprocess.ts';
+import { mulberry32 } from '../helpers/random.ts';
 
 const TRIALS = 10;
 const JOBS = 50;
 const SEED = Number(process.env['CRASH_SEED'] ?? 20261127);
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rng = mulberry32(SEED);
 /** Kill after the k-th "CreateReplicationJob..." line ('started') or the k-th "created" line. */

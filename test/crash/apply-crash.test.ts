@@ -26,21 +26,12 @@ import { apiFor, killAll, removeWorkspaces, liveJobsByServer, workspace, type En
 import { catalogDoc, genVm, jobsFor } from '../helpers/apply-harness.ts';
 import { generatedInventory } from '../helpers/sms-world.ts';
 import { killAllCliProcesses, startCliServer, type CliServer } from '../helpers/subprocess.ts';
+import { mulberry32 } from '../helpers/random.ts';
 
 const TRIALS = 20;
 const JOBS = 100;
 const SEED = Number(process.env['CRASH_SEED'] ?? 20261126);
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface KillPoint {
   readonly trial: number;

@@ -15,21 +15,12 @@ import {
 } from '@aws-sdk/client-sms';
 import { ControlClient } from '../../src/server/control-client.ts';
 import { killAllCliProcesses, startCliServer, type CliServer } from '../helpers/subprocess.ts';
+import { mulberry32 } from '../helpers/random.ts';
 
 const VMS = 200;
 const ROUNDS = 3;
 const SEED = Number(process.env['CRASH_SEED'] ?? Date.now() % 2 ** 31);
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ENV = { SMS_SERVER_ACCESS_KEY_ID: 'AKIACRASHTEST0000001', SMS_SERVER_SECRET_ACCESS_KEY: 'crash-test-secret/0000000000000000000000' };
 

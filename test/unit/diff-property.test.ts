@@ -27,21 +27,11 @@ import {
   byId, byName, byVm, catalogDoc, connector, connectorDoc, connectorIdOf, DAY, desired, diffOptions, HOUR, job, jobIdOf, jobSet, MANAGER_A, MANAGER_B,
   record, server, state, T0,
 } from '../helpers/desired.ts';
+import { mulberry32 } from '../helpers/random.ts';
 
 const CASES = 200;
 const FIRST_SEED = 0x5eed;
 
-/** mulberry32: a small seeded PRNG. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   readonly next: () => number;

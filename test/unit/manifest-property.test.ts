@@ -11,6 +11,7 @@ import { desiredToDocuments } from '../../src/manifest/normalize.ts';
 import type { ManifestSource } from '../../src/manifest/parse.ts';
 import { formatRfc3339 } from '../../src/manifest/timestamp.ts';
 import { canonicalJson, type DesiredSet } from '../../src/model/desired.ts';
+import { mulberry32 as rng } from '../helpers/random.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const MODELINE = /^# yaml-language-server: \$schema=(\S+)$/m;
@@ -79,17 +80,6 @@ describe('examples', () => {
   });
 });
 
-/** mulberry32: a small seeded PRNG, so every generated case reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function generate(seed: number): ManifestDocument[] {
   const r = rng(seed);

@@ -1,16 +1,12 @@
 import { deleteServerCatalog, disassociateConnector, getConnectors, getServers, importServerCatalog } from './catalog.ts';
+import type { SmsAction } from '../../sms/api.ts';
 import type { Handler } from './context.ts';
 import {
   createReplicationJob, deleteReplicationJob, getReplicationJobs, getReplicationRuns, startOnDemandReplicationRun, updateReplicationJob,
 } from './jobs.ts';
 
-/** The 11 actions of the 2016-10-24 API reference. */
-export const ACTIONS = [
-  'CreateReplicationJob', 'DeleteReplicationJob', 'DeleteServerCatalog', 'DisassociateConnector', 'GetConnectors',
-  'GetReplicationJobs', 'GetReplicationRuns', 'GetServers', 'ImportServerCatalog', 'StartOnDemandReplicationRun',
-  'UpdateReplicationJob',
-] as const;
-export type ActionName = (typeof ACTIONS)[number];
+/** The 11 actions of the 2016-10-24 API reference (the list is SMS_ACTIONS in sms/api.ts, shared with the client side). */
+export type ActionName = SmsAction;
 
 export interface ActionSpec {
   readonly handler: Handler;

@@ -1,7 +1,7 @@
 import { LICENSE_TYPES } from '../../model/job.ts';
 import { ApiError, invalidParameter, notPermitted } from '../errors.ts';
 import { ID_PATTERNS } from '../ids.ts';
-import { advanceJob, beginDelete, coveredVmManagers, DAY, HOUR, insertPendingRun, startRun, TERMINAL_JOB_STATES } from '../lifecycle.ts';
+import { advanceJob, beginDelete, coveredVmManagers, DAY, HOUR, insertPendingRun, insertRun, startRun, TERMINAL_JOB_STATES } from '../lifecycle.ts';
 import type { JobRow } from '../store/db.ts';
 import type { Handler, RequestContext } from './context.ts';
 import {
@@ -178,28 +178,10 @@ export const startOnDemandReplicationRun: Handler = (ctx, input) => {
     throw new ApiError('ReplicationRunLimitExceededException',
       `This user has exceeded the maximum allowed Replication Run limit: ${ctx.settings.onDemandRunsPer24h} on-demand runs per job in 24 hours.`);
   }
-  const runId = ctx.ids.next('run');
-  const run = {
-    replicationRunId: runId,
-    replicationJobId: job.replicationJobId,
-    state: 'PENDING' as const,
-    type: 'ON_DEMAND' as const,
-    scheduledStartTime: ctx.now,
-    startedAt: null,
-    endsAt: null,
-    fails: 0,
-    failMessage: null,
-    completedTime: null,
-    amiId: null,
-    statusMessage: null,
-    description: description ?? null,
-    encrypted: job.encrypted,
-    kmsKeyId: job.kmsKeyId,
-  };
-  ctx.store.insertRun(run);
-  startRun(ctx, job, { ...run, seq: 0 }, ctx.now);
+  const run = insertRun(ctx, job, 'ON_DEMAND', ctx.now, description ?? null);
+  startRun(ctx, job, run, ctx.now);
   advanceJob(ctx, job, ctx.now);
-  return { replicationRunId: runId };
+  return { replicationRunId: run.replicationRunId };
 };
 
 export const getReplicationJobs: Handler = (ctx, input) => {
