@@ -612,6 +612,22 @@ function applyWrites(state: WorkingState, writes: readonly ResourceWrite[]): voi
 // ---------------------------------------------------------------------------------------------
 // Target and staleness checks (for the executor and plan).
 
+/** The change that records an intent (the store gives it its id, serial, lock and time). */
+export function intentChange(input: IntentInput, serial: number, at: string, lockId: string, id: string): Extract<StateChange, { type: 'intent' }> {
+  const intent: PendingIntent = { ...structuredClone(input), id, serial, lockId, recordedAt: at };
+  return { type: 'intent', serial, at, intent };
+}
+
+/** The change that resolves a pending intent and applies its resource writes. */
+export function resultChange(intentId: string, outcome: IntentOutcome, writes: readonly ResourceWrite[], serial: number, at: string): StateChange {
+  return { type: 'result', serial, at, intentId, outcome, writes };
+}
+
+/** The change that applies resource writes without an API call. */
+export function writeChange(writes: readonly ResourceWrite[], reason: string | undefined, serial: number, at: string): StateChange {
+  return reason === undefined ? { type: 'write', serial, at, writes } : { type: 'write', serial, at, reason, writes };
+}
+
 /** Whether two identities name the same target (see TargetIdentity). */
 export function sameTarget(a: TargetIdentity, b: TargetIdentity): boolean {
   if (a.kind !== b.kind || a.region !== b.region) return false;

@@ -29,6 +29,9 @@ import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
   applyChange,
+  intentChange,
+  resultChange,
+  writeChange,
   checkChange,
   decodeJournalRecord,
   decodeState,
@@ -624,20 +627,17 @@ export class FileStateStore implements StateStore {
 
   appendIntent(lock: StateLock, input: IntentInput): Promise<PendingIntent> {
     return this.#commit(lock, (_state, serial, at) => {
-      const intent: PendingIntent = { ...structuredClone(input), id: randomUUID(), serial, lockId: lock.info.id, recordedAt: at };
-      return { change: { type: 'intent', serial, at, intent }, value: intent };
+      const change = intentChange(input, serial, at, lock.info.id, randomUUID());
+      return { change, value: change.intent };
     });
   }
 
   appendResult(lock: StateLock, intentId: string, outcome: IntentOutcome, writes: readonly ResourceWrite[]): Promise<CommitInfo> {
-    return this.#commit(lock, (_state, serial, at) => ({ change: { type: 'result', serial, at, intentId, outcome, writes }, value: { serial } }));
+    return this.#commit(lock, (_state, serial, at) => ({ change: resultChange(intentId, outcome, writes, serial, at), value: { serial } }));
   }
 
   writeResources(lock: StateLock, writes: readonly ResourceWrite[], reason?: string): Promise<CommitInfo> {
-    return this.#commit(lock, (_state, serial, at) => ({
-      change: reason === undefined ? { type: 'write', serial, at, writes } : { type: 'write', serial, at, reason, writes },
-      value: { serial },
-    }));
+    return this.#commit(lock, (_state, serial, at) => ({ change: writeChange(writes, reason, serial, at), value: { serial } }));
   }
 
   /**
