@@ -38,6 +38,10 @@ Examples:
       const intervalMs = parseDuration(flags.interval, '--interval');
       const logger = createLogger({ level: g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
       const store = openStateStore(g.state, ctx.io.cwd);
+      if ((await store.head()) === undefined) {
+        await store.close();
+        throw userError('state-missing', `there is no state at ${store.location}`, 'apply some manifests first, or pass --state');
+      }
       const target = await openTarget(g, ctx.io, { inventory: flags.inventory, logger });
       let stopped = false;
       const stop = () => {
