@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -98,7 +99,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
   const controlEnabled = clockMode === 'manual' || opts.control === true;
   const listener = createRequestListener({ app, verifier, faults, logger, control: controlEnabled ? control : undefined });
-  const server: Server = createServer({ keepAliveTimeout: 65_000 }, listener);
+  // A request without Host reaches the handler (and fails SigV4 there, in the JSON error shape).
+  const server: Server = createServer({ keepAliveTimeout: 65_000, requireHostHeader: false }, listener);
+  // Requests too malformed for node:http to parse still get the service's error shape.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const body = JSON.stringify({ __type: 'SerializationException', message: 'The request is not a well-formed HTTP request.' });
+    socket.end(
+      `HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.1\r\nx-amzn-errortype: SerializationException\r\n` +
+        `x-amzn-requestid: ${randomUUID()}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -815,6 +815,7 @@ describe(`bad input: ${CASES} random and mutated requests (FUZZ_SEED=${SEED})`, 
       raws.push(valid.slice(0, at) + r.bytes(r.range(1, 8)).toString('latin1') + valid.slice(at + 1));
     }
     const statuses: string[] = [];
+    const bodies: string[] = [];
     await Promise.all(
       raws.map(
         (raw) =>
@@ -827,6 +828,7 @@ describe(`bad input: ${CASES} random and mutated requests (FUZZ_SEED=${SEED})`, 
             sock.setTimeout(5_000, () => sock.destroy());
             sock.on('close', () => {
               statuses.push(got.slice(0, 12));
+              bodies.push(got);
               resolve();
             });
           }),
@@ -834,6 +836,8 @@ describe(`bad input: ${CASES} random and mutated requests (FUZZ_SEED=${SEED})`, 
     );
     // Every one got a 4xx answer: none a 5xx, none hung, none dropped without an answer.
     expect(statuses.filter((s) => !/^HTTP\/1\.1 4\d\d$/.test(s)), 'status lines that are not 4xx').toEqual([]);
+    // And every one in the service's error shape, even those node:http could not parse.
+    expect(bodies.filter((b) => !/\r\nx-amzn-requestid: [0-9a-f-]{36}\r\n/i.test(b) || !/\{"__type":"[A-Za-z]+","message":"[^"]+"\}$/.test(b)), 'answers without the JSON error shape').toEqual([]);
     // Still up.
     expect((await t.sms.send(new GetConnectorsCommand({}))).connectorList).toEqual(before.connectors);
   });
