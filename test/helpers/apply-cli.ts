@@ -19,6 +19,7 @@ import type { ReplicationJobInfo } from '../../src/sms/api.ts';
 import { SdkSmsApi } from '../../src/sms/client.ts';
 import { manifests, type ManifestDoc } from './apply-harness.ts';
 import { awsEnv, cleanCliEnv, CLI_ENTRY } from './cli.ts';
+import { trackProcess, type Finished, type Proc } from './process.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const LOCK_HOLDER = fileURLToPath(new URL('./apply-lock-holder.ts', import.meta.url));
@@ -30,81 +31,12 @@ export interface Endpoint {
   readonly credentials: Credential;
 }
 
-export interface Exit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-}
-
-export interface Finished extends Exit {
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-export interface Proc {
-  readonly proc: ChildProcess;
-  readonly pid: number;
-  stdout(): string;
-  stderr(): string;
-  readonly exited: Promise<Exit>;
-  waitForExit(timeoutMs?: number): Promise<Finished>;
-  /** Resolves once `pattern` appears in stdout (fails if the process exits first or after the timeout). */
-  waitForStdout(pattern: RegExp | ((out: string) => boolean), timeoutMs?: number): Promise<string>;
-  kill(signal?: NodeJS.Signals): void;
-}
+export type { Exit, Finished, Proc } from './process.ts';
 
 const running = new Set<Proc>();
 
 function track(proc: ChildProcess, what: string): Proc {
-  let out = '';
-  let err = '';
-  const listeners = new Set<() => void>();
-  proc.stdout?.setEncoding('utf8').on('data', (s: string) => {
-    out += s;
-    for (const l of listeners) l();
-  });
-  proc.stderr?.setEncoding('utf8').on('data', (s: string) => (err += s));
-  const exited = new Promise<Exit>((resolve) => {
-    proc.once('error', () => resolve({ code: null, signal: null }));
-    proc.once('close', (code, signal) => resolve({ code, signal }));
-  });
-  const handle: Proc = {
-    proc,
-    pid: proc.pid ?? -1,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    waitForExit: async (timeoutMs = 60_000) => {
-      const exit = await withTimeout(exited, timeoutMs, () => `${what} did not exit within ${timeoutMs} ms\nstdout: ${out}\nstderr: ${err}`);
-      return { ...exit, stdout: out, stderr: err };
-    },
-    waitForStdout: (pattern, timeoutMs = 60_000) => {
-      const test = typeof pattern === 'function' ? pattern : (s: string) => pattern.test(s);
-      return withTimeout(
-        new Promise<string>((resolve, reject) => {
-          const check = () => {
-            if (test(out)) {
-              listeners.delete(check);
-              resolve(out);
-            }
-          };
-          listeners.add(check);
-          check();
-          void exited.then((e) => {
-            listeners.delete(check);
-            if (!test(out)) reject(new Error(`${what} exited (${e.code ?? e.signal}) before its output matched\nstdout: ${out}\nstderr: ${err}`));
-          });
-        }),
-        timeoutMs,
-        () => `${what}: its output did not match within ${timeoutMs} ms\nstdout: ${out}\nstderr: ${err}`,
-      );
-    },
-    kill: (signal = 'SIGTERM') => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-    },
-  };
-  running.add(handle);
-  void exited.then(() => running.delete(handle));
-  return handle;
+  return trackProcess(proc, what, { registry: running });
 }
 
 /** A work directory: manifests, `state.json`, and empty AWS config files. */
@@ -202,8 +134,7 @@ export function spawnCli(args: readonly string[], opts: { cwd: string; env: Node
 export async function holdLock(statePath: string): Promise<{ proc: Proc; info: { id: string; holder: { pid: number; host: string }; created: string } }> {
   const proc = spawn(process.execPath, ['--import', 'tsx', LOCK_HOLDER, statePath], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const p = track(proc, 'lock holder');
-  const out = await p.waitForStdout(/^locked .*$/m, 30_000);
-  const line = /^locked (.*)$/m.exec(out)?.[1] ?? '{}';
+  const line = (await p.waitForStdout(/^locked (.*)$/m, 30_000))[1] ?? '{}';
   return { proc: p, info: JSON.parse(line) as { id: string; holder: { pid: number; host: string }; created: string } };
 }
 
@@ -290,16 +221,3 @@ function collector(): { stream: Writable; text: () => string } {
   return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(message())), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

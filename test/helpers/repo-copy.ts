@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
+import { trackProcess, type Finished, type Proc } from './process.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 
@@ -33,28 +34,7 @@ export interface Timings {
 
 export const FAST_TIMINGS: Timings = { runSeconds: 2, catalogImportSeconds: 1, deleteSeconds: 1 };
 
-export interface Exit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-}
-
-export interface Finished extends Exit {
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-export interface Proc {
-  readonly proc: ChildProcess;
-  readonly pid: number;
-  stdout(): string;
-  stderr(): string;
-  readonly exited: Promise<Exit>;
-  waitForExit(timeoutMs?: number): Promise<Finished>;
-  /** Resolves once stdout matches (fails when the process exits first, or after the timeout). */
-  waitForStdout(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
-  /** Signals the whole process group, if it still runs. */
-  kill(signal?: NodeJS.Signals): void;
-}
+export type { Exit, Finished, Proc } from './process.ts';
 
 export interface RunOptions {
   readonly env?: NodeJS.ProcessEnv;
@@ -203,66 +183,8 @@ function spawnIn(dir: string, file: string, args: readonly string[], opts: RunOp
   return track(proc, `${file.endsWith('node') ? 'node' : file} ${args.slice(0, 4).join(' ')}`, cwd);
 }
 
-function track(proc: ChildProcess, what: string, cwd: string): Proc {
-  let out = '';
-  let err = '';
-  const listeners = new Set<() => void>();
-  proc.stdout?.setEncoding('utf8').on('data', (s: string) => {
-    out += s;
-    for (const l of [...listeners]) l();
-  });
-  proc.stderr?.setEncoding('utf8').on('data', (s: string) => (err += s));
-  const exited = new Promise<Exit>((resolve) => {
-    proc.once('error', () => resolve({ code: null, signal: null }));
-    proc.once('close', (code, signal) => resolve({ code, signal }));
-  });
-  const alive = () => proc.exitCode === null && proc.signalCode === null;
-  const handle: ProcInternal = {
-    proc,
-    cwd,
-    pid: proc.pid ?? -1,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    waitForExit: async (timeoutMs = 120_000) => {
-      const exit = await withTimeout(exited, timeoutMs, () => `${what} did not exit within ${timeoutMs} ms\nstdout: ${out}\nstderr: ${err}`);
-      return { ...exit, stdout: out, stderr: err };
-    },
-    waitForStdout: (pattern, timeoutMs = 60_000) =>
-      withTimeout(
-        new Promise<RegExpExecArray>((resolve, reject) => {
-          const check = () => {
-            const m = pattern.exec(out);
-            if (m) {
-              listeners.delete(check);
-              resolve(m);
-            }
-          };
-          listeners.add(check);
-          check();
-          void exited.then((e) => {
-            listeners.delete(check);
-            const m = pattern.exec(out);
-            if (m) resolve(m);
-            else reject(new Error(`${what} exited (${e.code ?? e.signal}) before its output matched ${pattern}\nstdout: ${out}\nstderr: ${err}`));
-          });
-        }),
-        timeoutMs,
-        () => `${what}: its output did not match ${pattern} within ${timeoutMs} ms\nstdout: ${out}\nstderr: ${err}`,
-      ),
-    kill: (signal = 'SIGTERM') => {
-      const pid = proc.pid;
-      if (pid === undefined) return;
-      try {
-        process.kill(-pid, signal); // the group: the process and its children
-      } catch {
-        if (alive()) proc.kill(signal);
-      }
-    },
-  };
-  running.add(handle);
-  void exited.then(() => running.delete(handle));
-  return handle;
+function track(proc: ChildProcess, what: string, cwd: string): ProcInternal {
+  return { ...trackProcess(proc, what, { group: true, exitTimeoutMs: 120_000, registry: running }), cwd };
 }
 
 /** SIGKILLs every process (group) started through this module that still runs, and waits for them. */
@@ -279,19 +201,6 @@ export async function removeAllCopies(): Promise<void> {
   copies.clear();
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(message())), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 // Last resort: a runner that exits without afterAll leaves no process group behind.
 process.once('exit', () => {

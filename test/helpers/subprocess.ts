@@ -4,34 +4,19 @@
  * afterEach/afterAll can kill whatever is still running with `killAllCliProcesses()`, even when the
  * test failed half-way.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Credential } from '../../src/server/auth.ts';
+import { trackProcess, withTimeout, type Exit, type Proc } from './process.ts';
 
 export const CLI_BIN = fileURLToPath(new URL('../../bin/sms-reconcile.mjs', import.meta.url));
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 const LISTENING = /^listening on (http:\/\/(\S+?):(\d+))$/m;
 
-export interface Exit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-}
-
-export interface CliProcess {
-  readonly proc: ChildProcess;
-  readonly pid: number;
-  /** Everything written so far. */
-  stdout(): string;
-  stderr(): string;
-  /** Resolves when the process has exited (never rejects). */
-  readonly exited: Promise<Exit>;
-  /** Waits for the exit, failing after `timeoutMs`. */
-  waitForExit(timeoutMs?: number): Promise<Exit & { stdout: string; stderr: string }>;
-  /** Sends a signal if the process is still running. */
-  kill(signal?: NodeJS.Signals): void;
-}
+export type { Exit } from './process.ts';
+export type CliProcess = Proc;
 
 export interface CliServer extends CliProcess {
   readonly url: string;
@@ -70,31 +55,7 @@ export function spawnCli(args: readonly string[], opts: SpawnOptions = {}): CliP
     env: cleanEnv(opts.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  let err = '';
-  proc.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
-  proc.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
-  const exited = new Promise<Exit>((resolve) => {
-    proc.once('error', () => resolve({ code: null, signal: null }));
-    proc.once('close', (code, signal) => resolve({ code, signal }));
-  });
-  const handle: CliProcess = {
-    proc,
-    pid: proc.pid ?? -1,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    waitForExit: async (timeoutMs = 15_000) => {
-      const exit = await withTimeout(exited, timeoutMs, () => `sms-reconcile ${args.join(' ')} did not exit within ${timeoutMs} ms\nstdout: ${out}\nstderr: ${err}`);
-      return { ...exit, stdout: out, stderr: err };
-    },
-    kill: (signal = 'SIGTERM') => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-    },
-  };
-  running.add(handle);
-  void exited.then(() => running.delete(handle));
-  return handle;
+  return trackProcess(proc, `sms-reconcile ${args.join(' ')}`, { exitTimeoutMs: 15_000, registry: running });
 }
 
 /** Runs the CLI to completion. */
@@ -176,19 +137,6 @@ export async function killAllCliProcesses(): Promise<void> {
   await Promise.all(all.map((p) => p.exited));
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(message())), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 // Last resort: a test runner that exits without running afterAll leaves no server behind.
 process.once('exit', () => {
