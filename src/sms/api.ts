@@ -1,5 +1,6 @@
 import type {
-  ConnectorCapability, ConnectorStatus, LicenseType, ReplicationJobState, ReplicationRunState, ReplicationRunType, ServerCatalogStatus,
+  JobSpec,
+  ConnectorCapability, ConnectorStatus, ReplicationJobState, ReplicationRunState, ReplicationRunType, ServerCatalogStatus,
   VmManagerType,
 } from '../model/job.ts';
 
@@ -42,22 +43,13 @@ export interface ReplicationRunInfo {
   readonly description?: string;
 }
 
-export interface ReplicationJobInfo {
+/** A live job: its job fields (timestamps as epoch seconds) and what the service reports about it. */
+export interface ReplicationJobInfo extends Readonly<JobSpec> {
   readonly replicationJobId: string;
   readonly serverId: string;
   readonly state?: ReplicationJobState;
   readonly statusMessage?: string;
   readonly vmServer?: VmServer;
-  readonly frequency?: number;
-  readonly runOnce?: boolean;
-  readonly seedReplicationTime?: number;
-  readonly nextReplicationRunStartTime?: number;
-  readonly licenseType?: LicenseType;
-  readonly roleName?: string;
-  readonly description?: string;
-  readonly numberOfRecentAmisToKeep?: number;
-  readonly encrypted?: boolean;
-  readonly kmsKeyId?: string;
   readonly latestAmiId?: string;
   readonly replicationRunList: readonly ReplicationRunInfo[];
 }
@@ -75,29 +67,15 @@ export interface ConnectorInfo {
   readonly associatedOn?: number;
 }
 
-export interface CreateJobInput {
+/** CreateReplicationJob's members: the job fields but the next run (set by a later update), plus the server and the seed. */
+export interface CreateJobInput extends Readonly<Omit<JobSpec, 'nextReplicationRunStartTime' | 'seedReplicationTime'>> {
   readonly serverId: string;
   readonly seedReplicationTime: number;
-  readonly frequency?: number;
-  readonly runOnce?: boolean;
-  readonly licenseType?: LicenseType;
-  readonly roleName?: string;
-  readonly description?: string;
-  readonly numberOfRecentAmisToKeep?: number;
-  readonly encrypted?: boolean;
-  readonly kmsKeyId?: string;
 }
 
-export interface UpdateJobInput {
+/** UpdateReplicationJob's members: the job fields the service can change on a live job. */
+export interface UpdateJobInput extends Readonly<Omit<JobSpec, 'runOnce' | 'seedReplicationTime'>> {
   readonly replicationJobId: string;
-  readonly frequency?: number;
-  readonly nextReplicationRunStartTime?: number;
-  readonly licenseType?: LicenseType;
-  readonly roleName?: string;
-  readonly description?: string;
-  readonly numberOfRecentAmisToKeep?: number;
-  readonly encrypted?: boolean;
-  readonly kmsKeyId?: string;
 }
 
 export const SMS_ACTIONS = [

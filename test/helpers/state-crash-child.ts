@@ -5,23 +5,9 @@
  * `ack N` once the result for job N is durable. The parent kills it with SIGKILL at random.
  */
 import { FileStateStore } from '../../src/state/file-store.ts';
-import { TARGET, jobRecord } from './state-fixtures.ts';
+import { writeUntilKilled } from './crash-writer.ts';
 
 const path = process.argv[2];
 if (!path) throw new Error('usage: state-crash-child.ts STATE_PATH');
 // A small threshold, so that kills land in compactions too.
-const store = new FileStateStore(path, { compactThresholdBytes: 16 * 1024 });
-const lock = await store.lock({ operation: 'crash test', timeoutMs: 10_000 });
-const doc = (await store.read()) ?? (await store.initialize(lock, TARGET));
-for (const intent of await store.pendingIntents()) {
-  await store.appendResult(lock, intent.id, { status: 'recovered', happened: false, note: 'predecessor was killed' }, []);
-}
-let n = Object.keys(doc.resources).length;
-process.stdout.write(`ready ${n}\n`);
-for (;;) {
-  const record = jobRecord(n);
-  const intent = await store.appendIntent(lock, { address: record.address, operation: 'CreateReplicationJob', serverId: record.serverId, spec: record.appliedSpec });
-  await store.appendResult(lock, intent.id, { status: 'succeeded', replicationJobId: record.replicationJobId }, [{ address: record.address, record }]);
-  process.stdout.write(`ack ${n}\n`);
-  n++;
-}
+await writeUntilKilled(new FileStateStore(path, { compactThresholdBytes: 16 * 1024 }));

@@ -20,6 +20,7 @@ import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { allJobs } from '../helpers/sms-world.ts';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20161024);
 const CASES = Number(process.env['FUZZ_CASES'] ?? 3000);
@@ -710,16 +711,6 @@ let ctx: Context;
 const protectedJobIds: string[] = [];
 let before: { jobs: ReplicationJob[]; servers: Server[]; connectors: unknown; runs: Record<string, unknown> };
 
-async function allJobs(): Promise<ReplicationJob[]> {
-  const out: ReplicationJob[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await t.sms.send(new GetReplicationJobsCommand({ nextToken, maxResults: 100 }));
-    out.push(...(page.replicationJobList ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return out;
-}
 
 async function allServers(): Promise<{ status: string | undefined; servers: Server[] }> {
   const out: Server[] = [];
@@ -784,7 +775,7 @@ describe(`bad input: ${CASES} random and mutated requests (FUZZ_SEED=${SEED})`, 
       },
     };
     before = {
-      jobs: await allJobs(),
+      jobs: await allJobs(t),
       servers: (await allServers()).servers,
       connectors: (await t.sms.send(new GetConnectorsCommand({}))).connectorList,
       runs: await snapshotRuns(protectedJobIds),
@@ -901,7 +892,7 @@ describe(`bad input: ${CASES} random and mutated requests (FUZZ_SEED=${SEED})`, 
     expect(ok200).toBeGreaterThan(20);
 
     // The server still answers, and its data is what it was plus the creates it acknowledged.
-    const jobs = await allJobs();
+    const jobs = await allJobs(t);
     const expectedIds = new Set([...before.jobs.map((j) => j.replicationJobId!), ...created.keys()]);
     expect(new Set(jobs.map((j) => j.replicationJobId))).toEqual(expectedIds);
     expect(jobs).toHaveLength(expectedIds.size);
