@@ -6,7 +6,7 @@ const ioModules = ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'http', '
   'net', 'node:net', 'child_process', 'node:child_process', 'pino', 'pino-pretty', 'pg', 'better-sqlite3'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'coverage/**', '.sms-reconcile/**'] },
+  { ignores: ['node_modules/**', 'coverage/**', '.sms-reconcile/**', 'dist/**', '.dist-*/**', 'scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -14,7 +14,10 @@
  * Prints (a)/(b) (goal <= 1.3), (c)/(a), API calls against the minimum ceil(N/100) per list, and
  * RSS (goal < 300 MB).
  *
- *   node --import tsx bench/plan.ts [--servers 10000] [--rounds 5] [--per-job-rounds 2] [--cpu-prof DIR] [--latency-ms 0]
+ *   node --import tsx bench/plan.ts [--servers 10000] [--rounds 5] [--per-job-rounds 2] [--cpu-prof DIR] [--latency-ms 0] [--serve]
+ *
+ * --serve sets the world up, prints the plan command (with its environment) and keeps the server
+ * up until Ctrl-C, for profiling by hand.
  *
  * --latency-ms adds that much to every answer of the server (its latency fault), for a network
  * more like a real region's than loopback.
@@ -45,6 +48,7 @@ const { values } = parseArgs({
     files: { type: 'string', default: '50' },
     'cpu-prof': { type: 'string' },
     'latency-ms': { type: 'string', default: '0' },
+    serve: { type: 'boolean', default: false },
   },
 });
 const N = Number(values.servers);
@@ -311,6 +315,13 @@ async function run(): Promise<void> {
   // The in-process runs read credentials the way the CLI does: from the environment.
   Object.assign(process.env, { AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_EC2_METADATA_DISABLED: 'true' });
   const planArgs = ['plan', '-f', manifests, '--endpoint-url', server.url, '--state', stateFile, '--format', 'json'];
+  if (values.serve) {
+    // Keep the world up for profiling by hand; Ctrl-C ends it.
+    const envLine = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_EC2_METADATA_DISABLED', 'BENCH_URL', 'BENCH_AK', 'BENCH_SK', 'BENCH_IDS'].map((k) => `${k}=${childEnv[k]}`).join(' ');
+    process.stdout.write(`env ${envLine} node bin/sms-reconcile.mjs ${planArgs.join(' ')}\n`);
+    process.once('SIGINT', () => void server.close().then(() => rmSync(dir, { recursive: true, force: true })));
+    return;
+  }
 
   // Warm-up, and a check that the plan is the one meant.
   const warm = await timed([CLI, ...planArgs], childEnv);

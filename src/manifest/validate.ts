@@ -1,5 +1,5 @@
 /**
- * Schema validation of one parsed document, with ajv compiled once (at module load) from
+ * Schema validation of one parsed document, with ajv compiled once (on first use) from
  * schemas/manifest.v1.schema.json, and ajv's errors turned into diagnostics people can act on.
  *
  * Invariants:
@@ -13,7 +13,7 @@
  *   checked further (its fields mean nothing without them).
  */
 import type { ErrorObject } from 'ajv/dist/2020.js';
-import { createAjv } from '../model/json-schema.ts';
+import { createAjv, lazyValidator } from '../model/json-schema.ts';
 import { MANIFEST_KINDS, NAME_MAX_LENGTH } from '../model/address.ts';
 import { FIELD_POLICIES } from '../model/field-policy.ts';
 import { JOB_SPEC_FIELDS, type JobSpecField } from '../model/job.ts';
@@ -25,10 +25,12 @@ import { displayPath, pointerSegments, toPointer, type PathSegment } from './sou
 import { closestMatch, didYouMean } from './suggest.ts';
 import { parseRfc3339 } from './timestamp.ts';
 
-const ajv = createAjv({ allErrors: true, verbose: true, strictRequired: false });
-ajv.addKeyword({ keyword: POLICY_KEYWORD, schemaType: 'string', metaSchema: { enum: [...FIELD_POLICIES] } });
 /** The compiled schema: compiled once per process. */
-const validateSchema = ajv.compile(MANIFEST_SCHEMA);
+const manifestValidator = lazyValidator(() => {
+  const ajv = createAjv({ allErrors: true, verbose: true, strictRequired: false });
+  ajv.addKeyword({ keyword: POLICY_KEYWORD, schemaType: 'string', metaSchema: { enum: [...FIELD_POLICIES] } });
+  return ajv.compile(MANIFEST_SCHEMA);
+});
 
 /** A document that passed the schema: its value has the ManifestDocument type. */
 export interface ValidDocument {
@@ -130,6 +132,7 @@ export function validateDocument(doc: ParsedDocument): DocumentValidation {
   }
   if (!checkEnvelope(m, value)) return { valid: undefined, diagnostics: m.out };
   const mapper: Mapper = { ...m, kind: String(value['kind']) };
+  const validateSchema = manifestValidator();
   if (!validateSchema(value)) mapErrors(mapper, validateSchema.errors ?? []);
   if (mapper.out.some((d) => d.severity === 'error')) return { valid: undefined, diagnostics: mapper.out };
   // The schema passed, so the value has the shape ManifestDocument describes.

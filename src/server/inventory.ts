@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import type { ConnectorCapability, ConnectorStatus, VmManagerType } from '../model/job.ts';
-import { createAjv } from '../model/json-schema.ts';
+import { createAjv, lazyValidator } from '../model/json-schema.ts';
+import { packageFile } from '../paths.ts';
 import schema from '../../schemas/inventory.v1.schema.json' with { type: 'json' };
 
 /** The on-premises world the server simulates (schemas/inventory.v1.schema.json). */
@@ -62,10 +62,9 @@ export const DEFAULT_SETTINGS: ServerSettings = {
 };
 
 /** The built-in demo inventory is the examples' inventory file: one source for both. */
-export const DEMO_INVENTORY_PATH = fileURLToPath(new URL('../../examples/inventory.yaml', import.meta.url));
+export const DEMO_INVENTORY_PATH = packageFile('examples/inventory.yaml');
 
-const ajv = createAjv({ allErrors: true });
-const validateSchema = ajv.compile(schema);
+const inventoryValidator = lazyValidator(() => createAjv({ allErrors: true }).compile(schema));
 
 export class InventoryError extends Error {
   constructor(file: string, problems: readonly string[]) {
@@ -98,6 +97,7 @@ export function parseInventory(text: string, file: string): Inventory {
     throw new InventoryError(file, doc.errors.map((e) => `${file}:${e.linePos?.[0].line ?? 0}:${e.linePos?.[0].col ?? 0}: ${e.message}`));
   }
   const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  const validateSchema = inventoryValidator();
   if (!validateSchema(data)) {
     throw new InventoryError(
       file,

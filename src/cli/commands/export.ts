@@ -1,6 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { NAME_MAX_LENGTH, type Address } from '../../model/address.ts';
 import { userError } from '../../model/errors.ts';
@@ -13,11 +12,12 @@ import type { ResourceWrite } from '../../state/codec.ts';
 import type { RegisterCommand } from '../context.ts';
 import { parseDuration } from '../duration.ts';
 import { ExitCode } from '../io.ts';
+import { packageFile } from '../../paths.ts';
 import { openTarget } from '../target.ts';
 import { observeAll } from '../workflow.ts';
 import { adoptionRecord, withLockedState } from './import.ts';
 
-const SCHEMA_PATH = fileURLToPath(new URL('../../../schemas/manifest.v1.schema.json', import.meta.url));
+const SCHEMA_PATH = packageFile('schemas/manifest.v1.schema.json');
 
 /** An address-safe name from a VM name: lowercase, runs of other characters become '-'. */
 export function safeName(vmName: string): string {
