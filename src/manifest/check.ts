@@ -11,8 +11,9 @@
 import type { DesiredSet } from '../model/desired.ts';
 import { countDiagnostics, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.ts';
 import { DesiredSetBuilder } from './normalize.ts';
-import { DEFAULT_PARSE_LIMITS, parseManifest, type ManifestSource, type ParseLimits } from './parse.ts';
-import type { LineIndex } from './source.ts';
+import { fastParseText } from './fast-parse.ts';
+import { decodeSource, DEFAULT_PARSE_LIMITS, parseManifest, type ManifestSource, type ParsedFile, type ParseLimits } from './parse.ts';
+import { LineIndex } from './source.ts';
 import { validateDocument } from './validate.ts';
 
 export interface ManifestSummary {
@@ -32,12 +33,35 @@ export interface ManifestCheckResult {
 
 export interface CheckOptions {
   readonly limits?: Partial<ParseLimits>;
+  /**
+   * 'auto' (the default) parses with fast-parse.ts where it can and keeps that result only when the
+   * whole set has no diagnostic; 'exact' parses every file with parse.ts.
+   */
+  readonly parser?: 'auto' | 'exact';
   /** Diagnostics found before parsing (by load.ts: missing or unreadable paths). */
   readonly priorDiagnostics?: readonly Diagnostic[];
 }
 
-/** Runs the pipeline over `sources` in the order given (load.ts gives a stable order). */
+/**
+ * Runs the pipeline over `sources` in the order given (load.ts gives a stable order). A set with a
+ * diagnostic is always checked again with the exact parser, so every diagnostic comes from it.
+ */
 export function checkManifests(sources: readonly ManifestSource[], options: CheckOptions = {}): ManifestCheckResult {
+  if (options.parser !== 'exact') {
+    const fast = runPipeline(sources, options, parseFast);
+    if (fast.diagnostics.length === 0) return fast;
+  }
+  return runPipeline(sources, options, parseManifest);
+}
+
+/** fast-parse.ts where it applies, else parse.ts. */
+function parseFast(source: ManifestSource, limits: ParseLimits): ParsedFile {
+  const text = decodeSource(source, limits);
+  if (typeof text !== 'string') return parseManifest(source, limits);
+  return fastParseText(source.file, text, new LineIndex(text), limits) ?? parseManifest(source, limits);
+}
+
+function runPipeline(sources: readonly ManifestSource[], options: CheckOptions, parse: (s: ManifestSource, l: ParseLimits) => ParsedFile): ManifestCheckResult {
   const limits: ParseLimits = { ...DEFAULT_PARSE_LIMITS, ...options.limits };
   const diagnostics: Diagnostic[] = [...(options.priorDiagnostics ?? [])];
   const builder = new DesiredSetBuilder();
@@ -45,7 +69,7 @@ export function checkManifests(sources: readonly ManifestSource[], options: Chec
   let documents = 0;
   // File by file: each file's YAML tree is garbage once its documents are added.
   for (const source of sources) {
-    const parsed = parseManifest(source, limits);
+    const parsed = parse(source, limits);
     if (parsed.lines !== undefined) texts.set(source.file, parsed.lines);
     diagnostics.push(...parsed.diagnostics);
     documents += parsed.documents.length;

@@ -38,7 +38,7 @@ import {
   type ManifestOnDemandRun,
   type ManifestServerSelector,
 } from './document.ts';
-import type { DocumentLocator } from './parse.ts';
+import type { ManifestLocator } from './parse.ts';
 import { displayPath, type PathSegment } from './source.ts';
 import { formatRfc3339, parseRfc3339 } from './timestamp.ts';
 import type { ValidDocument } from './validate.ts';
@@ -221,7 +221,7 @@ export class DesiredSetBuilder {
     this.servers.set(key, { where: owner, position });
   }
 
-  private jobSpec(fields: ManifestJobFields, base: readonly PathSegment[], loc: DocumentLocator): JobSpec {
+  private jobSpec(fields: ManifestJobFields, base: readonly PathSegment[], loc: ManifestLocator): JobSpec {
     const spec: JobSpec = {};
     for (const f of JOB_SPEC_FIELDS) {
       const v = fields[f];

@@ -60,8 +60,19 @@ export interface ManifestSource {
   readonly byteLength?: number;
 }
 
-/** Positions inside one parsed document. */
-export class DocumentLocator {
+/** Positions inside one parsed document (see DocumentLocator; fast-parse.ts has another). */
+export interface ManifestLocator {
+  readonly file: string;
+  /** The span of a range of offsets, as a position. */
+  span(start: number, end: number, pointer?: string): DiagnosticPosition;
+  /** Where the document's content starts. */
+  start(): DiagnosticPosition;
+  /** The position of the value at `path` (or, with part 'key', of its mapping key); see DocumentLocator. */
+  locate(path: readonly PathSegment[], part?: 'key' | 'value'): DiagnosticPosition;
+}
+
+/** Positions inside one parsed document, from yaml's syntax tree. */
+export class DocumentLocator implements ManifestLocator {
   constructor(
     readonly file: string,
     private readonly doc: Document.Parsed,
@@ -70,9 +81,14 @@ export class DocumentLocator {
 
   /** The span of a range of offsets, as a position. */
   span(start: number, end: number, pointer?: string): DiagnosticPosition {
-    const s = this.lines.position(start);
-    const e = this.lines.position(Math.max(start, end));
-    const pos: DiagnosticPosition = { file: this.file, line: s.line, column: s.column, endLine: e.line, endColumn: e.column };
+    return DocumentLocator.spanIn(this.file, this.lines, start, end, pointer);
+  }
+
+  /** The span of a range of offsets of a file, as a position. */
+  static spanIn(file: string, lines: LineIndex, start: number, end: number, pointer?: string): DiagnosticPosition {
+    const s = lines.position(start);
+    const e = lines.position(Math.max(start, end));
+    const pos: DiagnosticPosition = { file, line: s.line, column: s.column, endLine: e.line, endColumn: e.column };
     return pointer === undefined ? pos : { ...pos, pointer };
   }
 
@@ -134,7 +150,7 @@ export interface ParsedDocument {
   readonly index: number;
   /** The document as plain JavaScript (aliases expanded). */
   readonly value: unknown;
-  readonly locator: DocumentLocator;
+  readonly locator: ManifestLocator;
 }
 
 export interface ParsedFile {
@@ -147,7 +163,8 @@ export interface ParsedFile {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
-function decode(source: ManifestSource, limits: ParseLimits): string | Diagnostic {
+/** The file's text (BOM dropped), or the diagnostic that says why it is not read as text. */
+export function decodeSource(source: ManifestSource, limits: ParseLimits): string | Diagnostic {
   const { file, content } = source;
   const size = source.byteLength ?? (typeof content === 'string' ? content.length : content.byteLength);
   if (size > limits.maxFileBytes) {
@@ -187,7 +204,7 @@ function isCollectionToken(t: CST.Token): boolean {
 /** Parses one file into documents and diagnostics. Never throws on bad input. */
 export function parseManifest(source: ManifestSource, limits: ParseLimits = DEFAULT_PARSE_LIMITS): ParsedFile {
   const { file } = source;
-  const decoded = decode(source, limits);
+  const decoded = decodeSource(source, limits);
   if (typeof decoded !== 'string') return { file, lines: undefined, documents: [], diagnostics: [decoded] };
   const text = decoded;
   const lines = new LineIndex(text);

@@ -19,7 +19,7 @@ import { FIELD_POLICIES } from '../model/field-policy.ts';
 import { JOB_SPEC_FIELDS, type JobSpecField } from '../model/job.ts';
 import { diagnostic, type Diagnostic, type DiagnosticCode, type DiagnosticPosition } from './diagnostics.ts';
 import { API_VERSION, SUPPORTED_API_VERSIONS, type ManifestDocument, type ManifestJobFields } from './document.ts';
-import type { DocumentLocator, ParsedDocument } from './parse.ts';
+import type { ManifestLocator, ParsedDocument } from './parse.ts';
 import { isSchemaNode, MANIFEST_SCHEMA, POLICY_KEYWORD, type SchemaNode } from './schema.ts';
 import { displayPath, pointerSegments, toPointer, type PathSegment } from './source.ts';
 import { closestMatch, didYouMean } from './suggest.ts';
@@ -37,7 +37,7 @@ export interface ValidDocument {
   readonly file: string;
   readonly index: number;
   readonly document: ManifestDocument;
-  readonly locator: DocumentLocator;
+  readonly locator: ManifestLocator;
 }
 
 export interface DocumentValidation {
