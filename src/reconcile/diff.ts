@@ -605,8 +605,25 @@ function iso(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString().replace('.000Z', 'Z');
 }
 
-/** The job fields of a live job, as the API reports them. */
+/**
+ * Per-job results computed once per observed job object (a plan asks for each several times: the
+ * change's `before`, its field diff, its drift, its fingerprint). Keyed weakly by the observed
+ * object, which is never mutated; the cached specs are frozen.
+ */
+const liveSpecs = new WeakMap<ReplicationJobInfo, Readonly<JobSpec>>();
+const fingerprints = new WeakMap<ReplicationJobInfo, string>();
+
+/** The job fields of a live job, as the API reports them (frozen: shared by every caller). */
 export function liveSpec(j: ReplicationJobInfo): JobSpec {
+  let spec = liveSpecs.get(j);
+  if (spec === undefined) {
+    spec = Object.freeze(readLiveSpec(j));
+    liveSpecs.set(j, spec);
+  }
+  return spec;
+}
+
+function readLiveSpec(j: ReplicationJobInfo): JobSpec {
   const out: JobSpec = {};
   const set = <F extends JobSpecField>(f: F, v: JobSpec[F] | undefined) => {
     if (v !== undefined) out[f] = v;
@@ -634,10 +651,16 @@ export function fingerprintOf(j: ReplicationJobInfo | undefined): string {
  * a saved plan is stale when the fingerprint of a job it touches changed.
  */
 export function fingerprint(j: ReplicationJobInfo): string {
-  const s = liveSpec(j);
-  const parts = [j.replicationJobId, j.serverId, ...JOB_SPEC_FIELDS.filter((f) => !NOT_DRIFT.has(f)).map((f) => `${f}=${JSON.stringify(comparable(f, s))}`)];
-  return parts.join('|');
+  let known = fingerprints.get(j);
+  if (known === undefined) {
+    const s = liveSpec(j);
+    known = [j.replicationJobId, j.serverId, ...FINGERPRINT_FIELDS.map((f) => `${f}=${JSON.stringify(comparable(f, s))}`)].join('|');
+    fingerprints.set(j, known);
+  }
+  return known;
 }
+
+const FINGERPRINT_FIELDS: readonly JobSpecField[] = JOB_SPEC_FIELDS.filter((f) => !NOT_DRIFT.has(f));
 
 function driftOf(address: Address, rec: ResourceRecord, live: ReplicationJobInfo): Drift[] {
   // A FAILED or COMPLETED job takes no update: what it holds is history, not drift.

@@ -494,9 +494,12 @@ export interface WorkingState {
   readonly pending: Map<string, PendingIntent>;
 }
 
-/** A working state from a document (which it copies: the two never share objects). */
-export function toWorkingState(doc: StateDocument): WorkingState {
-  const copy = structuredClone(doc);
+/**
+ * A working state from a document, which it copies (the two never share objects) unless `owned`:
+ * the caller gives up a document nothing else holds (one it just decoded), and saves the copy.
+ */
+export function toWorkingState(doc: StateDocument, ownership: 'copy' | 'owned' = 'copy'): WorkingState {
+  const copy = ownership === 'owned' ? doc : structuredClone(doc);
   return {
     formatVersion: copy.formatVersion,
     lineage: copy.lineage,

@@ -273,7 +273,7 @@ export class FileStateStore implements StateStore {
       };
     }
     const doc = decodeState(snap.data.toString('utf8'), { source: this.paths.snapshot });
-    const state = toWorkingState(doc);
+    const state = toWorkingState(doc, 'owned');
     const jr = await readWithStamp(this.paths.journal);
     const loaded: Loaded = {
       state,
