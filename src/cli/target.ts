@@ -84,6 +84,11 @@ export async function openTarget(g: GlobalOptions, io: CliIo, opts: TargetOption
   };
 }
 
+/** True when the options select the in-process server (no endpoint, or 'embedded'). */
+export function isEmbeddedTarget(g: Pick<GlobalOptions, 'endpointUrl'>): boolean {
+  return g.endpointUrl === undefined || g.endpointUrl === 'embedded';
+}
+
 function relativeTo(cwd: string, path: string): string {
   return path.startsWith(cwd + '/') ? path.slice(cwd.length + 1) : path === cwd ? '.' : join(path);
 }

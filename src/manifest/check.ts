@@ -47,12 +47,28 @@ export interface CheckOptions {
  * diagnostic is always checked again with the exact parser, so every diagnostic comes from it.
  */
 export function checkManifests(sources: readonly ManifestSource[], options: CheckOptions = {}): ManifestCheckResult {
+  const steps = checkManifestsStepwise(sources, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/**
+ * checkManifests as steps: the generator yields after parsing each file and after every
+ * STEP_DOCUMENTS documents checked, so a caller with other work in flight (load.ts, while plan reads
+ * the SMS API) can let it run every millisecond or so.
+ */
+export function* checkManifestsStepwise(sources: readonly ManifestSource[], options: CheckOptions = {}): Generator<void, ManifestCheckResult> {
   if (options.parser !== 'exact') {
-    const fast = runPipeline(sources, options, parseFast);
+    const fast = yield* runPipeline(sources, options, parseFast);
     if (fast.diagnostics.length === 0) return fast;
   }
-  return runPipeline(sources, options, parseManifest);
+  return yield* runPipeline(sources, options, parseManifest);
 }
+
+/** Documents validated between two steps of checkManifestsStepwise (~1 ms of work). */
+const STEP_DOCUMENTS = 50;
 
 /** fast-parse.ts where it applies, else parse.ts. */
 function parseFast(source: ManifestSource, limits: ParseLimits): ParsedFile {
@@ -61,7 +77,11 @@ function parseFast(source: ManifestSource, limits: ParseLimits): ParsedFile {
   return fastParseText(source.file, text, new LineIndex(text), limits) ?? parseManifest(source, limits);
 }
 
-function runPipeline(sources: readonly ManifestSource[], options: CheckOptions, parse: (s: ManifestSource, l: ParseLimits) => ParsedFile): ManifestCheckResult {
+function* runPipeline(
+  sources: readonly ManifestSource[],
+  options: CheckOptions,
+  parse: (s: ManifestSource, l: ParseLimits) => ParsedFile,
+): Generator<void, ManifestCheckResult> {
   const limits: ParseLimits = { ...DEFAULT_PARSE_LIMITS, ...options.limits };
   const diagnostics: Diagnostic[] = [...(options.priorDiagnostics ?? [])];
   const builder = new DesiredSetBuilder();
@@ -73,11 +93,15 @@ function runPipeline(sources: readonly ManifestSource[], options: CheckOptions, 
     if (parsed.lines !== undefined) texts.set(source.file, parsed.lines);
     diagnostics.push(...parsed.diagnostics);
     documents += parsed.documents.length;
+    yield;
+    let n = 0;
     for (const doc of parsed.documents) {
       const v = validateDocument(doc);
       diagnostics.push(...v.diagnostics);
       if (v.valid !== undefined) builder.add(v.valid);
+      if (++n % STEP_DOCUMENTS === 0) yield;
     }
+    yield;
   }
   const normalized = builder.build();
   diagnostics.push(...normalized.diagnostics);

@@ -16,7 +16,7 @@
  */
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { checkManifests, type ManifestCheckResult } from './check.ts';
+import { checkManifestsStepwise, type ManifestCheckResult } from './check.ts';
 import { diagnostic, type Diagnostic } from './diagnostics.ts';
 import { DEFAULT_PARSE_LIMITS, type ManifestSource, type ParseLimits } from './parse.ts';
 
@@ -187,8 +187,16 @@ export async function readManifestSources(paths: readonly string[], options: Loa
   return { sources, diagnostics: loader.diagnostics };
 }
 
-/** Reads `paths` and runs the manifest pipeline over them. */
+/**
+ * Reads `paths` and runs the manifest pipeline over them, letting other work of the process (the
+ * SMS listings plan starts first) run between files.
+ */
 export async function loadManifests(paths: readonly string[], options: LoadOptions): Promise<ManifestCheckResult> {
   const { sources, diagnostics } = await readManifestSources(paths, options);
-  return checkManifests(sources, { limits: options.limits, priorDiagnostics: diagnostics });
+  const steps = checkManifestsStepwise(sources, { limits: options.limits, priorDiagnostics: diagnostics });
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 }

@@ -49,10 +49,10 @@ function tree(dir: string): string[] {
 }
 
 /** Runs `plan` in a fresh directory and checks it failed (exit 1, no plan) and wrote nothing. */
-async function planAgainst(endpoint: string, credentials: { accessKeyId: string; secretAccessKey: string } | null): Promise<CliResult> {
+async function planAgainst(endpoint: string, credentials: { accessKeyId: string; secretAccessKey: string } | null, manifest = MANIFEST): Promise<CliResult> {
   const dir = mkdtempSync(join(root, 'case-'));
   mkdirSync(join(dir, 'm'));
-  writeFileSync(join(dir, 'm/web.yaml'), MANIFEST);
+  writeFileSync(join(dir, 'm/web.yaml'), manifest);
   const env = awsEnv(join(dir, '.aws'), credentials ?? undefined);
   const before = tree(dir);
   const r = await runCli(['plan', '-f', 'm', '--endpoint-url', endpoint, '--state', join(dir, 'state.json')], { cwd: dir, env, timeoutMs: 80_000 });
@@ -104,6 +104,14 @@ describe.concurrent('plan: bad input is exit 1 with a clear error and nothing wr
     expect(r.stderr).toMatch(
       new RegExp(`^Error \\[sms-endpoint-unreachable\\]: Get(Servers|ReplicationJobs|Connectors) failed: endpoint-unreachable: cannot reach http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)\\n {2}hint: check --endpoint-url`),
     );
+  });
+
+  it('bad manifests and an unreachable endpoint: the manifest error is the one reported (the listings start first)', SLOW, async () => {
+    const port = await closedPort();
+    const r = await planAgainst(`http://127.0.0.1:${port}`, t.server.credentials, MANIFEST.replace('frequency: 12', 'frequency: twelve'));
+    expect(r.stderr).toMatch(/^m\/web\.yaml:\d+:\d+: error SMSR-M\d+/m);
+    expect(r.stderr).toContain('Error [manifest-invalid]');
+    expect(r.stderr).not.toMatch(/endpoint-unreachable|Unhandled|at .*\.mjs/);
   });
 
   it('bad credentials (an unknown access key)', SLOW, async () => {

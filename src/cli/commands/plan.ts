@@ -11,7 +11,8 @@ import { renderPlanText } from '../../report/render-text.ts';
 import { openStateStore } from '../../state/open.ts';
 import type { CommandContext, RegisterCommand } from '../context.ts';
 import { ExitCode } from '../io.ts';
-import { openTarget } from '../target.ts';
+import type { ObservedSet } from '../../reconcile/observed.ts';
+import { isEmbeddedTarget, openTarget, type Target } from '../target.ts';
 import { buildPlan, checkAddresses, loadDesired, observeAll, readPrior } from '../workflow.ts';
 
 export type PlanFormat = 'text' | 'json' | 'markdown';
@@ -79,34 +80,49 @@ async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
   checkAddresses('--replace', flags.replace);
   const g = ctx.globals();
   const logger = createLogger({ level: g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
-  const { desired } = await loadDesired(ctx, flags.filename);
-  const store = openStateStore(g.state, ctx.io.cwd);
-  const target = await openTarget(g, ctx.io, { inventory: flags.inventory, logger });
+  // A remote target is read while the manifests and the state are: its listings cost round trips,
+  // the manifests CPU (with 20 ms of latency that hides nearly all of the rest, bench/plan.ts).
+  // Reading changes nothing, and an error of the manifests or the state is still the one reported
+  // first. The embedded server is started only once the manifests are good: it writes its data
+  // directory, and a plan of bad manifests writes nothing.
+  let target: Target | undefined;
+  let observing: Promise<ObservedSet> | undefined;
+  if (!isEmbeddedTarget(g)) {
+    target = await openTarget(g, ctx.io, { inventory: flags.inventory, logger });
+    observing = observeAll(target.api);
+    observing.catch(() => undefined); // awaited below; not an unhandled rejection if we fail first
+  }
   try {
-    const prior = await readPrior(store, target);
-    const observed = await observeAll(target.api);
-    const plan = buildPlan(ctx, {
-      desired,
-      observed,
-      prior,
-      target,
-      options: { targets: flags.target, replace: flags.replace, refreshOnly: flags.refreshOnly === true },
-      maxConcurrentJobs: Number(flags.maxConcurrentJobs) || 50,
-      now: new Date(),
-      apiCalls: target.api.calls(),
-    });
-    let saved: string | undefined;
-    if (flags.out) {
-      saved = resolve(ctx.io.cwd, flags.out);
-      writeFileSync(saved, encodePlanFile(plan, desiredToDocuments(desired), flags.filename), { mode: 0o600 });
+    const { desired } = await loadDesired(ctx, flags.filename);
+    const store = openStateStore(g.state, ctx.io.cwd);
+    try {
+      target ??= await openTarget(g, ctx.io, { inventory: flags.inventory, logger });
+      const prior = await readPrior(store, target);
+      const observed = await (observing ?? observeAll(target.api));
+      const plan = buildPlan(ctx, {
+        desired,
+        observed,
+        prior,
+        target,
+        options: { targets: flags.target, replace: flags.replace, refreshOnly: flags.refreshOnly === true },
+        maxConcurrentJobs: Number(flags.maxConcurrentJobs) || 50,
+        now: new Date(),
+        apiCalls: target.api.calls(),
+      });
+      let saved: string | undefined;
+      if (flags.out) {
+        saved = resolve(ctx.io.cwd, flags.out);
+        writeFileSync(saved, encodePlanFile(plan, desiredToDocuments(desired), flags.filename), { mode: 0o600 });
+      }
+      const color = g.color && ctx.io.stdout.isTTY === true;
+      ctx.io.stdout.write(renderPlan(plan, flags.format, color, flags.out));
+      if (flags.out && flags.format === 'text') ctx.io.stdout.write(`\nSaved the plan to ${flags.out}. Apply exactly it with: sms-reconcile apply ${flags.out}\n`);
+      if (flags.detailedExitcode) return detailedExitCode(plan);
+      return ExitCode.ok;
+    } finally {
+      await store.close();
     }
-    const color = g.color && ctx.io.stdout.isTTY === true;
-    ctx.io.stdout.write(renderPlan(plan, flags.format, color, flags.out));
-    if (flags.out && flags.format === 'text') ctx.io.stdout.write(`\nSaved the plan to ${flags.out}. Apply exactly it with: sms-reconcile apply ${flags.out}\n`);
-    if (flags.detailedExitcode) return detailedExitCode(plan);
-    return ExitCode.ok;
   } finally {
-    await store.close();
-    await target.close();
+    await target?.close();
   }
 }
