@@ -50,6 +50,8 @@ interface PosNode {
 interface OpenFrame {
   readonly open: number;
   readonly kids: PosNode[];
+  /** Where each kid ended (js-yaml's position at its close). */
+  readonly ends: number[];
 }
 
 class Bail extends Error {}
@@ -155,7 +157,6 @@ export function fastParseText(file: string, text: string, lines: LineIndex, limi
   if (text.includes('\t') || /^%/m.test(text)) return undefined;
   const roots: PosNode[] = [];
   const stack: OpenFrame[] = [];
-  const endsStack: number[][] = [];
   let values: unknown[];
   try {
     values = jsyaml.loadAll(text, null, {
@@ -165,24 +166,22 @@ export function fastParseText(file: string, text: string, lines: LineIndex, limi
       listener(event, raw) {
         const state = raw as unknown as LoaderState;
         if (event === 'open') {
-          stack.push({ open: state.position, kids: [] });
-          endsStack.push([]);
+          stack.push({ open: state.position, kids: [], ends: [] });
           return;
         }
         if (state.anchor !== null) throw new Bail('an anchor');
         const frame = stack.pop() as OpenFrame;
-        const ends = endsStack.pop() as number[];
         if (state.kind === null && state.result === null) return; // no node here (an empty attempt)
         const start = contentStart(text, frame.open);
         const value = state.result;
         const node: PosNode =
           state.kind === 'mapping' || state.kind === 'sequence'
-            ? collectionNode(text, start, value, frame.kids, ends)
+            ? collectionNode(text, start, value, frame.kids, frame.ends)
             : { start, value, exact: text.charCodeAt(start) !== 33 /* '!': a tag; yaml's range may differ */ };
         const parent = stack.at(-1);
         if (parent) {
           parent.kids.push(node);
-          (endsStack.at(-1) as number[]).push(state.position);
+          parent.ends.push(state.position);
         } else {
           roots.push(node);
         }
