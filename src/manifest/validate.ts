@@ -13,24 +13,30 @@
  *   checked further (its fields mean nothing without them).
  */
 import type { ErrorObject } from 'ajv/dist/2020.js';
-import { createAjv, lazyValidator } from '../model/json-schema.ts';
+import { createAjv, lazyValidators, type ValidatorSet } from '../model/json-schema.ts';
 import { MANIFEST_KINDS, NAME_MAX_LENGTH } from '../model/address.ts';
 import { FIELD_POLICIES } from '../model/field-policy.ts';
 import { JOB_SPEC_FIELDS, type JobSpecField } from '../model/job.ts';
 import { diagnostic, type Diagnostic, type DiagnosticCode, type DiagnosticPosition } from './diagnostics.ts';
 import { API_VERSION, SUPPORTED_API_VERSIONS, type ManifestDocument, type ManifestJobFields } from './document.ts';
 import type { ManifestLocator, ParsedDocument } from './parse.ts';
-import { isSchemaNode, MANIFEST_SCHEMA, POLICY_KEYWORD, type SchemaNode } from './schema.ts';
+import { isSchemaNode, MANIFEST_SCHEMA, MANIFEST_SCHEMA_ID, POLICY_KEYWORD, type SchemaNode } from './schema.ts';
 import { displayPath, pointerSegments, toPointer, type PathSegment } from './source.ts';
 import { closestMatch, didYouMean } from './suggest.ts';
 import { parseRfc3339 } from './timestamp.ts';
 
-/** The compiled schema: compiled once per process. */
-const manifestValidator = lazyValidator(() => {
-  const ajv = createAjv({ allErrors: true, verbose: true, strictRequired: false });
-  ajv.addKeyword({ keyword: POLICY_KEYWORD, schemaType: 'string', metaSchema: { enum: [...FIELD_POLICIES] } });
-  return ajv.compile(MANIFEST_SCHEMA);
-});
+/** The manifest schema's validator (precompiled in the bundle, see model/json-schema.ts). */
+export const MANIFEST_VALIDATORS: ValidatorSet<'document'> = {
+  name: 'manifest',
+  ajv: (code) => {
+    const ajv = createAjv({ allErrors: true, verbose: true, strictRequired: false, ...(code ? { code } : {}) });
+    ajv.addKeyword({ keyword: POLICY_KEYWORD, schemaType: 'string', metaSchema: { enum: [...FIELD_POLICIES] } });
+    ajv.addSchema(MANIFEST_SCHEMA);
+    return ajv;
+  },
+  refs: { document: MANIFEST_SCHEMA_ID },
+};
+const manifestValidator = lazyValidators(MANIFEST_VALIDATORS);
 
 /** A document that passed the schema: its value has the ManifestDocument type. */
 export interface ValidDocument {
@@ -132,7 +138,7 @@ export function validateDocument(doc: ParsedDocument): DocumentValidation {
   }
   if (!checkEnvelope(m, value)) return { valid: undefined, diagnostics: m.out };
   const mapper: Mapper = { ...m, kind: String(value['kind']) };
-  const validateSchema = manifestValidator();
+  const validateSchema = manifestValidator().document;
   if (!validateSchema(value)) mapErrors(mapper, validateSchema.errors ?? []);
   if (mapper.out.some((d) => d.severity === 'error')) return { valid: undefined, diagnostics: mapper.out };
   // The schema passed, so the value has the shape ManifestDocument describes.

@@ -1,9 +1,10 @@
-import { Ajv2020, type Options, type ValidateFunction } from 'ajv/dist/2020.js';
+import { Ajv2020, type CodeOptions, type Options, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { PRECOMPILED } from './precompiled-validators.ts';
 
 /**
  * The one way this project builds a JSON Schema (2020-12) validator for the schemas in schemas/:
- * strict mode, plus the string formats those schemas use. Compile each schema once per process.
+ * strict mode, plus the string formats those schemas use.
  */
 export function createAjv(options: Options = {}): Ajv2020 {
   const ajv = new Ajv2020({ strict: true, ...options });
@@ -13,10 +14,36 @@ export function createAjv(options: Options = {}): Ajv2020 {
 }
 
 /**
- * A validator compiled on its first use: compiling a schema costs tens of milliseconds, which a
- * command that never validates against it (`--help`, a remote target's inventory) should not pay.
+ * Named validators compiled from one Ajv instance (its options, keywords and schemas).
+ *
+ * Compiling costs: ~40 ms for the manifest schema and ~40 ms for the state schema, twice that with
+ * Ajv checking each schema against the 2020-12 meta-schema first - ~150 ms of every plan. So the
+ * bundle carries them precompiled: scripts/build.mjs generates Ajv's standalone code for every
+ * set in model/validator-sets.ts (the same `ajv()`, with `code` set) in place of
+ * precompiled-validators.ts. The sources (tests, tsx) compile on first use, as before.
  */
-export function lazyValidator(compile: () => ValidateFunction): () => ValidateFunction {
-  let fn: ValidateFunction | undefined;
-  return () => (fn ??= compile());
+export interface ValidatorSet<K extends string> {
+  /** Unique among the sets (the key of PRECOMPILED). */
+  readonly name: string;
+  /** The configured instance holding the schemas; `code` is given when precompiling. */
+  readonly ajv: (code?: CodeOptions) => Ajv2020;
+  /** Validator name -> the schema `$id` (or `$id#/$defs/...`) it validates against. */
+  readonly refs: Readonly<Record<K, string>>;
+}
+
+/** The validators of `set`, compiled on first use (a command that never validates pays nothing), or precompiled. */
+export function lazyValidators<K extends string>(set: ValidatorSet<K>): () => Readonly<Record<K, ValidateFunction>> {
+  let fns: Readonly<Record<K, ValidateFunction>> | undefined;
+  return () => (fns ??= (PRECOMPILED[set.name] as Readonly<Record<K, ValidateFunction>> | undefined) ?? compileSet(set));
+}
+
+function compileSet<K extends string>(set: ValidatorSet<K>): Record<K, ValidateFunction> {
+  const ajv = set.ajv();
+  const out: Partial<Record<K, ValidateFunction>> = {};
+  for (const key of Object.keys(set.refs) as K[]) {
+    const fn = ajv.getSchema(set.refs[key]);
+    if (fn === undefined) throw new Error(`internal: validator set ${set.name} has no schema ${set.refs[key]}`);
+    out[key] = fn;
+  }
+  return out as Record<K, ValidateFunction>;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import type { ConnectorCapability, ConnectorStatus, VmManagerType } from '../model/job.ts';
-import { createAjv, lazyValidator } from '../model/json-schema.ts';
+import { createAjv, lazyValidators, type ValidatorSet } from '../model/json-schema.ts';
 import { packageFile } from '../paths.ts';
 import schema from '../../schemas/inventory.v1.schema.json' with { type: 'json' };
 
@@ -64,7 +64,13 @@ export const DEFAULT_SETTINGS: ServerSettings = {
 /** The built-in demo inventory is the examples' inventory file: one source for both. */
 export const DEMO_INVENTORY_PATH = packageFile('examples/inventory.yaml');
 
-const inventoryValidator = lazyValidator(() => createAjv({ allErrors: true }).compile(schema));
+/** The inventory schema's validator (precompiled in the bundle, see model/json-schema.ts). */
+export const INVENTORY_VALIDATORS: ValidatorSet<'inventory'> = {
+  name: 'inventory',
+  ajv: (code) => createAjv({ allErrors: true, ...(code ? { code } : {}) }).addSchema(schema),
+  refs: { inventory: schema.$id },
+};
+const inventoryValidator = lazyValidators(INVENTORY_VALIDATORS);
 
 export class InventoryError extends Error {
   constructor(file: string, problems: readonly string[]) {
@@ -97,7 +103,7 @@ export function parseInventory(text: string, file: string): Inventory {
     throw new InventoryError(file, doc.errors.map((e) => `${file}:${e.linePos?.[0].line ?? 0}:${e.linePos?.[0].col ?? 0}: ${e.message}`));
   }
   const data: unknown = doc.toJS({ maxAliasCount: 100 });
-  const validateSchema = inventoryValidator();
+  const validateSchema = inventoryValidator().inventory;
   if (!validateSchema(data)) {
     throw new InventoryError(
       file,

@@ -13,7 +13,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import schema from '../../schemas/state.v1.schema.json' with { type: 'json' };
 import { parseAddress, type Address, type ManifestKind } from '../model/address.ts';
-import { createAjv } from '../model/json-schema.ts';
+import { createAjv, lazyValidators, type ValidatorSet } from '../model/json-schema.ts';
 import type { JobSpec, ReplicationJobState } from '../model/job.ts';
 import { stateError } from './errors.ts';
 
@@ -154,10 +154,9 @@ export interface JournalHeader {
 export type JournalRecord = JournalHeader | StateChange;
 
 // ---------------------------------------------------------------------------------------------
-// Schema validation (ajv, compiled once on first use).
+// Schema validation (ajv, compiled once on first use, or precompiled in the bundle).
 
 type JsonObject = Record<string, unknown>;
-
 
 interface Validators {
   readonly document: ValidateFunction;
@@ -167,26 +166,19 @@ interface Validators {
   readonly intent: ValidateFunction;
 }
 
-let validators: Validators | undefined;
-
-function getValidators(): Validators {
-  if (validators) return validators;
-  const ajv = createAjv({ allErrors: false });
-  ajv.addSchema(schema);
-  const pick = (ref: string): ValidateFunction => {
-    const fn = ajv.getSchema(`${schema.$id}${ref}`);
-    if (!fn) throw stateError('state-corrupt', `internal: schema ${ref} missing`, { source: 'internal' });
-    return fn;
-  };
-  validators = {
-    document: pick(''),
-    journalRecord: pick('#/$defs/journalRecord'),
-    resource: pick('#/$defs/resource'),
-    target: pick('#/$defs/target'),
-    intent: pick('#/$defs/intent'),
-  };
-  return validators;
-}
+/** The state schema's validators (precompiled in the bundle, see model/json-schema.ts). */
+export const STATE_VALIDATORS: ValidatorSet<keyof Validators> = {
+  name: 'state',
+  ajv: (code) => createAjv({ allErrors: false, ...(code ? { code } : {}) }).addSchema(schema),
+  refs: {
+    document: schema.$id,
+    journalRecord: `${schema.$id}#/$defs/journalRecord`,
+    resource: `${schema.$id}#/$defs/resource`,
+    target: `${schema.$id}#/$defs/target`,
+    intent: `${schema.$id}#/$defs/intent`,
+  },
+};
+const getValidators = lazyValidators(STATE_VALIDATORS);
 
 function describeAjvErrors(errors: readonly ErrorObject[] | null | undefined): string {
   if (!errors || errors.length === 0) return 'does not match the schema';
