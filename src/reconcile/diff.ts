@@ -1,10 +1,9 @@
 import equal from 'fast-deep-equal';
 import type { Address, ManifestKind } from '../model/address.ts';
-import { effectiveSpec, jobSetAddress, type DesiredSet, type Lifecycle, type OnDemandRunRequest } from '../model/desired.ts';
+import { effectiveSpec, jobSetAddress, type DesiredJob, type DesiredSet, type Lifecycle, type OnDemandRunRequest } from '../model/desired.ts';
 import type { SourcePosition } from '../model/errors.ts';
 import { FIELD_POLICY, serviceDefaultFor } from '../model/field-policy.ts';
 import { JOB_SPEC_FIELDS, type JobSpec, type JobSpecField } from '../model/job.ts';
-import { withoutUndefined } from '../model/objects.ts';
 import type { ReplicationJobInfo, ServerInfo } from '../sms/api.ts';
 import type { ResourceRecord, StateDocument } from '../state/codec.ts';
 import { ACTIONS, type Action } from './action.ts';
@@ -327,8 +326,15 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
   return { changes: result, drift, warnings, problems };
 }
 
+/** A change: these members, then those of `extra` that are defined, in its order (a member of both keeps its place). */
 function base(address: Address, kind: ManifestKind, action: Action, reason: string, extra: Partial<Change> = {}): Change {
-  return { address, kind, action, reason, fields: [], preventDestroy: false, ...withoutUndefined(extra) };
+  const out: Record<string, unknown> = { address, kind, action, reason, fields: [], preventDestroy: false };
+  const more = extra as Record<string, unknown>;
+  for (const key of Object.keys(more)) {
+    const v = more[key];
+    if (v !== undefined) out[key] = v;
+  }
+  return out as unknown as Change;
 }
 
 function isJobKind(kind: ManifestKind): boolean {
@@ -351,17 +357,27 @@ function resolveWanted(
 ): WantedJob[] {
   const servers = new CatalogIndex(observed.catalog.servers);
   const out: WantedJob[] = [];
+  const wantedJob = (job: DesiredJob, server: ServerInfo | undefined, serverId: string | undefined, deferred: boolean): WantedJob => ({
+    address: job.address,
+    kind: 'ReplicationJob',
+    spec: { ...job.spec },
+    onDemandRun: job.onDemandRun,
+    lifecycle: job.lifecycle,
+    source: job.source,
+    server,
+    serverId,
+    deferred,
+  });
   for (const job of desired.jobs.values()) {
-    const common = { address: job.address, kind: 'ReplicationJob' as const, spec: { ...job.spec }, onDemandRun: job.onDemandRun, lifecycle: job.lifecycle, source: job.source };
     if (deferAll) {
-      out.push({ ...common, server: undefined, serverId: job.selector.kind === 'serverId' ? job.selector.serverId : undefined, deferred: true });
+      out.push(wantedJob(job, undefined, job.selector.kind === 'serverId' ? job.selector.serverId : undefined, true));
       continue;
     }
     const r = resolveSelector(job.selector, servers);
     if (r.ok) {
-      out.push({ ...common, server: r.server, serverId: r.server.serverId, deferred: false });
+      out.push(wantedJob(job, r.server, r.server.serverId, false));
     } else if (!catalogAvailable && job.selector.kind === 'serverId') {
-      out.push({ ...common, server: undefined, serverId: job.selector.serverId, deferred: false });
+      out.push(wantedJob(job, undefined, job.selector.serverId, false));
     } else {
       problems.push({
         code: r.reason === 'none' ? 'selector-no-match' : 'selector-ambiguous',
@@ -517,7 +533,7 @@ function recordOrNoop(w: WantedJob, rec: ResourceRecord, live: ReplicationJobInf
     }
   }
   if (stale.length === 0 && rec.preventDestroy === w.lifecycle.preventDestroy) {
-    return base(w.address, w.kind, 'no-op', 'matches the manifest', { ...common });
+    return base(w.address, w.kind, 'no-op', 'matches the manifest', common);
   }
   const reasons = [
     ...(rec.preventDestroy !== w.lifecycle.preventDestroy ? [`lifecycle.preventDestroy is now ${String(w.lifecycle.preventDestroy)}`] : []),
@@ -624,20 +640,18 @@ export function liveSpec(j: ReplicationJobInfo): JobSpec {
 }
 
 function readLiveSpec(j: ReplicationJobInfo): JobSpec {
-  const out: JobSpec = {};
-  const set = <F extends JobSpecField>(f: F, v: JobSpec[F] | undefined) => {
-    if (v !== undefined) out[f] = v;
-  };
-  set('frequency', j.frequency);
-  set('runOnce', j.runOnce);
-  set('seedReplicationTime', j.seedReplicationTime === undefined ? undefined : Math.floor(j.seedReplicationTime));
-  set('nextReplicationRunStartTime', j.nextReplicationRunStartTime === undefined ? undefined : Math.floor(j.nextReplicationRunStartTime));
-  set('licenseType', j.licenseType);
-  set('roleName', j.roleName);
-  set('description', j.description);
-  set('numberOfRecentAmisToKeep', j.numberOfRecentAmisToKeep);
-  set('encrypted', j.encrypted);
-  set('kmsKeyId', j.kmsKeyId);
+  // Field by field, in JOB_SPEC_FIELDS order; absent stays absent (no closure: ~10,000 calls a plan).
+  const out: { -readonly [F in JobSpecField]?: JobSpec[F] } = {};
+  if (j.frequency !== undefined) out.frequency = j.frequency;
+  if (j.runOnce !== undefined) out.runOnce = j.runOnce;
+  if (j.seedReplicationTime !== undefined) out.seedReplicationTime = Math.floor(j.seedReplicationTime);
+  if (j.nextReplicationRunStartTime !== undefined) out.nextReplicationRunStartTime = Math.floor(j.nextReplicationRunStartTime);
+  if (j.licenseType !== undefined) out.licenseType = j.licenseType;
+  if (j.roleName !== undefined) out.roleName = j.roleName;
+  if (j.description !== undefined) out.description = j.description;
+  if (j.numberOfRecentAmisToKeep !== undefined) out.numberOfRecentAmisToKeep = j.numberOfRecentAmisToKeep;
+  if (j.encrypted !== undefined) out.encrypted = j.encrypted;
+  if (j.kmsKeyId !== undefined) out.kmsKeyId = j.kmsKeyId;
   return out;
 }
 
@@ -654,7 +668,8 @@ export function fingerprint(j: ReplicationJobInfo): string {
   let known = fingerprints.get(j);
   if (known === undefined) {
     const s = liveSpec(j);
-    known = [j.replicationJobId, j.serverId, ...FINGERPRINT_FIELDS.map((f) => `${f}=${JSON.stringify(comparable(f, s))}`)].join('|');
+    known = `${j.replicationJobId}|${j.serverId}`;
+    for (const f of FINGERPRINT_FIELDS) known += `|${f}=${JSON.stringify(comparable(f, s))}`;
     fingerprints.set(j, known);
   }
   return known;
