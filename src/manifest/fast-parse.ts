@@ -1,5 +1,5 @@
 /**
- * The fast path of the manifest parser, for files that are plain, valid YAML (nearly all of them).
+ * The fast paths of the manifest parser, for files that are plain, valid YAML (nearly all of them).
  *
  * `yaml` (parse.ts) keeps a full syntax tree with every node's range, which makes exact diagnostics
  * possible and costs ~65 us per manifest document: 0.65 s for 10,000 documents, most of a plan's
@@ -12,8 +12,11 @@
  *   `yaml/dist/schema/core`), so both parsers give the same values.
  * - Anything the fast path does not reproduce exactly gives `undefined`, and the caller uses
  *   parse.ts for that file: any js-yaml error (syntax, duplicate key, unknown tag, an alias), an
- *   anchor, a tab or a `%` directive anywhere, a key that is not a string/number/bool, nesting deeper
- *   than the limit, more documents than the limit, or a file without documents.
+ *   anchor, a tab or a `%` directive anywhere, content after a `---` marker, a key that is not a
+ *   string/number/bool, nesting deeper than the limit, more documents than the limit, or a file
+ *   without documents.
+ * - Files written in the plain block subset most manifests use are read by block-subset.ts, which
+ *   is faster still; js-yaml reads the others.
  * - check.ts uses the fast results only when the whole manifest set gives no diagnostic at all;
  *   otherwise it runs every file through parse.ts again, so every diagnostic (and its end position)
  *   comes from one parser.
@@ -26,6 +29,8 @@ import jsyaml from 'js-yaml';
 import type { DiagnosticPosition } from './diagnostics.ts';
 import { DocumentLocator, parseManifest, type ManifestLocator, type ParseLimits, type ParsedDocument, type ParsedFile } from './parse.ts';
 import { toPointer, type LineIndex, type PathSegment } from './source.ts';
+import { parseBlockSubset } from './block-subset.ts';
+import { CORE_SCALARS } from './core-scalars.ts';
 
 /** The parts of js-yaml's loader state the listener reads (its typings list fewer). */
 interface LoaderState {
@@ -36,7 +41,7 @@ interface LoaderState {
 }
 
 /** One node of a document, from its parse events. */
-interface PosNode {
+export interface PosNode {
   /** Offset of the node's first character. */
   readonly start: number;
   readonly value: unknown;
@@ -66,23 +71,8 @@ const core = (tag: string, forms: readonly (readonly [RegExp, (s: string) => unk
   });
 };
 
-/** YAML 1.2 core schema, by yaml's tests (yaml/dist/schema/core/*.js and common/null.js). */
-const CORE_SCHEMA = jsyaml.FAILSAFE_SCHEMA.extend({
-  implicit: [
-    core('null', [[/^(?:~|[Nn]ull|NULL)?$/, () => null]]),
-    core('bool', [[/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/, (s) => s[0] === 't' || s[0] === 'T']]),
-    core('int', [
-      [/^0o[0-7]+$/, (s) => parseInt(s.substring(2), 8)],
-      [/^[-+]?[0-9]+$/, (s) => parseInt(s, 10)],
-      [/^0x[0-9a-fA-F]+$/, (s) => parseInt(s.substring(2), 16)],
-    ]),
-    core('float', [
-      [/^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/, (s) => (s.slice(-3).toLowerCase() === 'nan' ? NaN : s[0] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY)],
-      [/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/, (s) => parseFloat(s)],
-      [/^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/, (s) => parseFloat(s)],
-    ]),
-  ],
-});
+/** YAML 1.2 core schema, by yaml's tests (core-scalars.ts). */
+const CORE_SCHEMA = jsyaml.FAILSAFE_SCHEMA.extend({ implicit: CORE_SCALARS.map(([tag, forms]) => core(tag, forms)) });
 
 /** Skips whitespace, line breaks, comments and a `---` marker: where a node's content starts. */
 function contentStart(text: string, from: number): number {
@@ -154,7 +144,18 @@ function collectionNode(text: string, start: number, value: unknown, kids: reado
  * must parse it (see the module comment).
  */
 export function fastParseText(file: string, text: string, lines: LineIndex, limits: ParseLimits): ParsedFile | undefined {
-  if (text.includes('\t') || /^%/m.test(text)) return undefined;
+  // Content on a `---` line: yaml refuses a collection there, js-yaml takes it; parse.ts decides.
+  if (text.includes('\t') || /^%/m.test(text) || /^--- *[^\s#]/m.test(text)) return undefined;
+  let slow: ParsedFile | undefined;
+  const slowLocator = (ordinal: number): ManifestLocator | undefined => {
+    slow ??= parseManifest({ file, content: text }, limits);
+    return slow.documents[ordinal]?.locator;
+  };
+  const block = parseBlockSubset(text, limits.maxDepth, limits.maxDocuments);
+  if (block !== undefined) {
+    const documents = block.map((root, index) => ({ file, index, value: root.value, locator: new FastLocator(file, lines, root, () => slowLocator(index)) }));
+    return { file, lines, documents, diagnostics: [] };
+  }
   const roots: PosNode[] = [];
   const stack: OpenFrame[] = [];
   let values: unknown[];
@@ -192,11 +193,6 @@ export function fastParseText(file: string, text: string, lines: LineIndex, limi
   }
   const nonEmpty = values.filter((v) => v !== null && v !== undefined);
   if (nonEmpty.length === 0 || values.length > limits.maxDocuments) return undefined;
-  let slow: ParsedFile | undefined;
-  const slowLocator = (ordinal: number): ManifestLocator | undefined => {
-    slow ??= parseManifest({ file, content: text }, limits);
-    return slow.documents[ordinal]?.locator;
-  };
   const documents: ParsedDocument[] = [];
   let ordinal = 0;
   let nextRoot = 0;

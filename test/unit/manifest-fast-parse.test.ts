@@ -14,6 +14,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkManifests } from '../../src/manifest/check.ts';
+import { parseBlockSubset } from '../../src/manifest/block-subset.ts';
 import { fastParseText } from '../../src/manifest/fast-parse.ts';
 import { DEFAULT_PARSE_LIMITS, parseManifest, type ManifestLocator } from '../../src/manifest/parse.ts';
 import { LineIndex, type PathSegment } from '../../src/manifest/source.ts';
@@ -52,7 +53,7 @@ function compareParsers(file: string, text: string): boolean {
     expect(at(doc.locator.start()), `${file} document ${i} start`).toBe(at(other.start()));
     for (const path of paths(doc.value)) {
       for (const part of ['key', 'value'] as const) {
-        expect(at(doc.locator.locate(path, part)), `${file} document ${i} ${part} of ${path.join('.')}`).toBe(at(other.locate(path, part)));
+        expect(at(doc.locator.locate(path, part)), `${file} document ${i} ${part} of ${path.join('.')}\n${text}`).toBe(at(other.locate(path, part)));
       }
     }
   });
@@ -139,5 +140,75 @@ describe('the fast parser agrees with the exact one', () => {
     expect(fallBack(`${'['.repeat(70)}${']'.repeat(70)}\n`)).toBe(true); // deeper than the limit
     expect(fallBack(Array.from({ length: 1001 }, (_, i) => `a: ${i}`).join('\n---\n'))).toBe(true); // more documents than the limit
     expect(fallBack('a: [1, 2\n')).toBe(true); // a syntax error
+    expect(fallBack('--- a: 1\n')).toBe(true); // a mapping on the marker line: js-yaml takes it, yaml refuses it
+  });
+});
+
+describe('the block subset reader (block-subset.ts), the first fast path', () => {
+  const inSubset = (text: string) => parseBlockSubset(text, DEFAULT_PARSE_LIMITS.maxDepth, DEFAULT_PARSE_LIMITS.maxDocuments) !== undefined;
+
+  it('takes 400 generated files of the subset, with the values and positions of the exact parser', () => {
+    const rnd = mulberry32(7);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const scalars = [
+      '12', '+7', '-0', '007', '0o17', '0x1F', '1_000', '1.5', '1.', '.5', '1e3', '-2.5E-3', '.inf', '-.Inf', '.NaN', 'nan', '~', 'null',
+      'Null', 'NULL', 'true', 'True', 'FALSE', 'yes', 'off', '2026-11-26T10:00:00Z', 'plain words', 'a#b', 'x # comment', 'with:colon',
+      'a - b', 'trailing   ', "'single ''quoted'''", '"double"', '"12"', "'true'", "'a: b # c'", '"x: y"', "'q'  # c", '""', "''",
+      'ünïcödé', 'http://example.com/a?b=c', '-dash', '-1',
+    ];
+    const keys = ['name', 'kind', 'spec', 'server', 'vmName', 'frequency', 'x-y_z', 'a.b', 'k/v', '_u', 'yes', 'on'];
+    const comment = (indent: string) => (rnd() < 0.08 ? `${indent}# a comment\n` : '') + (rnd() < 0.05 ? '\n' : '');
+    /** A mapping at `indent`; its first key is written after `first` (a sequence item's `- `) when given. */
+    const mapping = (depth: number, indent: string, first?: string): string => {
+      const n = 1 + Math.floor(rnd() * 4);
+      const used = new Set<string>();
+      const lines: string[] = [];
+      for (let i = 0; i < n; i++) {
+        let k = pick(keys);
+        while (used.has(k)) k = `${k}${i}`;
+        used.add(k);
+        const lead = i === 0 && first !== undefined ? first : `${comment(indent)}${indent}`;
+        const r = rnd();
+        if (depth < 4 && r < 0.25) lines.push(`${lead}${k}:${rnd() < 0.2 ? ' # trailing' : ''}\n${mapping(depth + 1, `${indent}  `)}`);
+        else if (depth < 4 && r < 0.45) lines.push(`${lead}${k}:\n${sequence(depth + 1, rnd() < 0.5 ? indent : `${indent}  `)}`);
+        else lines.push(`${lead}${k}: ${pick(scalars)}`);
+      }
+      return lines.join('\n');
+    };
+    const sequence = (depth: number, indent: string): string =>
+      Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => {
+        const r = rnd();
+        const gap = rnd() < 0.2 ? '   ' : ' ';
+        if (depth < 4 && r < 0.3) return mapping(depth + 1, `${indent} ${gap}`, `${indent}-${gap}`);
+        if (depth < 4 && r < 0.4) return `${indent}-\n${mapping(depth + 1, `${indent}  `)}`;
+        return `${indent}-${gap}${pick(scalars)}`;
+      }).join('\n');
+    for (let f = 0; f < 400; f++) {
+      const docs = Array.from({ length: 1 + Math.floor(rnd() * 6) }, () => mapping(0, ''));
+      const text = (rnd() < 0.3 ? '# head\n---\n' : '') + docs.join(rnd() < 0.5 ? '\n---\n' : '\n--- # next\n') + '\n';
+      expect(inSubset(text), text).toBe(true);
+      expect(compareParsers(`subset-${f}.yaml`, text)).toBe(true);
+    }
+  });
+
+  it('takes most fixture and example files that are valid YAML', () => {
+    const files = [...yamlFiles(join(REPO_ROOT, 'test/fixtures/manifests/valid')), ...yamlFiles(join(REPO_ROOT, 'examples'))];
+    const taken = files.filter((f) => inSubset(readFileSync(f, 'utf8')));
+    expect(taken.length).toBeGreaterThan(files.length / 2);
+  });
+
+  it('declines what it does not read, and the other paths still agree with the exact parser', () => {
+    const outside = [
+      'a: [1, 2]\n', 'a: {b: 1}\n', 'a: |\n  x\n', 'a: >-\n  x\n', 'a: &x 1\n', 'a: *x\n', 'a: !!str 1\n', 'a: "esc\\n"\n',
+      'a: plain\n  continued\n', "a: 'multi\n  line'\n", 'a:\n', 'a:\nb: 1\n', 'a: 1\na: 2\n', '"a": 1\n', "'a': 1\n", '12: x\n',
+      'true: x\n', 'a b: 1\n', 'a : 1\n', 'a: b: c\n', 'a: b:\n', '? a\n: 1\n', 'a:\n- - x\n', 'a:\n-\n', 'a: 1\n...\n',
+      '--- a: 1\n', 'a: 1\n---\n', '---\n---\na: 1\n', 'a: 1\r\n', '- a\n- b\n', 'just a scalar\n', 'a:\n  b: 1\n c: 2\n',
+      'a: 1\n  b: 2\n', '__proto__: 1\n', 'a: @x\n', 'a: `x`\n', 'a: ,x\n', 'a: - x\n', 'a: "x" y\n', "a: 'x' y\n", 'a: "open\n',
+      '  a: 1\n',
+    ];
+    for (const text of outside) {
+      expect(inSubset(text), JSON.stringify(text)).toBe(false);
+      compareParsers('outside.yaml', text);
+    }
   });
 });
