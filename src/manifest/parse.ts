@@ -87,9 +87,9 @@ export class DocumentLocator implements ManifestLocator {
   /** The span of a range of offsets of a file, as a position. */
   static spanIn(file: string, lines: LineIndex, start: number, end: number, pointer?: string): DiagnosticPosition {
     const s = lines.position(start);
-    const e = lines.position(Math.max(start, end));
-    const pos: DiagnosticPosition = { file, line: s.line, column: s.column, endLine: e.line, endColumn: e.column };
-    return pointer === undefined ? pos : { ...pos, pointer };
+    const e = end > start ? lines.position(end) : s;
+    if (pointer === undefined) return { file, line: s.line, column: s.column, endLine: e.line, endColumn: e.column };
+    return { file, line: s.line, column: s.column, endLine: e.line, endColumn: e.column, pointer };
   }
 
   /** Where the document's content starts. */

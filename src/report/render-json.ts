@@ -119,11 +119,12 @@ function valueJson(value: unknown): FieldValueJson {
 
 function specJson(spec: JobSpec | undefined): JobSpecJson | null {
   if (spec === undefined) return null;
-  const out: JobSpecJson = {};
+  const out: Record<string, unknown> = {};
   for (const f of JOB_SPEC_FIELDS) {
-    if (spec[f] !== undefined) Object.assign(out, { [f]: spec[f] });
+    const v = spec[f];
+    if (v !== undefined) out[f] = v;
   }
-  return out;
+  return out as JobSpecJson;
 }
 
 function sourceJson(source: SourcePosition | undefined): SourceJson | null {

@@ -15,6 +15,7 @@ import schema from '../../schemas/state.v1.schema.json' with { type: 'json' };
 import { parseAddress, type Address, type ManifestKind } from '../model/address.ts';
 import { createAjv, lazyValidators, type ValidatorSet } from '../model/json-schema.ts';
 import type { JobSpec, ReplicationJobState } from '../model/job.ts';
+import { cloneJson } from '../model/objects.ts';
 import { stateError } from './errors.ts';
 
 /** The format this build writes. Older documents are upgraded on read; newer ones are refused. */
@@ -509,7 +510,7 @@ export function toStateDocument(state: WorkingState): StateDocument {
     const record = state.resources.get(key);
     if (record) resources[key] = record;
   }
-  return structuredClone({
+  return cloneJson({
     formatVersion: state.formatVersion,
     lineage: state.lineage,
     serial: state.serial,
