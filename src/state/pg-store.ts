@@ -28,8 +28,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import pg from 'pg';
-import type { ClientConfig, PoolClient } from 'pg';
+import type { Client, ClientBase, ClientConfig, Pool, PoolClient } from 'pg';
 import { SmsReconcileError } from '../model/errors.ts';
 import {
   STATE_FORMAT_VERSION,
@@ -55,6 +54,23 @@ import type { CommitInfo, LockHolder, LockInfo, LockRequest, ReplaceOptions, Sta
 
 export const DEFAULT_PG_SCHEMA = 'sms_reconcile';
 export const DEFAULT_PG_WORKSPACE = 'default';
+/** What this store uses of the pg module (its CommonJS exports, `import pg from 'pg'`). */
+interface PgDriver {
+  readonly Pool: typeof Pool;
+  readonly Client: typeof Client;
+}
+
+let driver: Promise<PgDriver> | undefined;
+
+/**
+ * The pg driver, loaded on first use: loading it costs ~20 ms (it probes for Cloudflare's runtime,
+ * which loads Node's fetch), which commands on a file state should not pay at every start.
+ */
+function loadPg(): Promise<PgDriver> {
+  driver ??= import('pg').then((m) => m.default);
+  return driver;
+}
+
 export const DEFAULT_PG_CONNECT_TIMEOUT_MS = 5_000;
 /** How long breaking a lock waits for the holder's backend to end. */
 const TERMINATE_WAIT_MS = 5_000;
@@ -260,7 +276,7 @@ interface HeadRow {
 interface LockSession {
   /** Set once the lock is acquired. */
   lock: LeasedLock | undefined;
-  readonly client: pg.Client;
+  readonly client: Client;
   /** The lock's connection ended or failed: the server has freed the advisory lock. */
   connectionLost: boolean;
   /** A write or a check found the lock row taken by another lock (takeover or force-unlock). */
@@ -284,7 +300,7 @@ export class PgStateStore implements StateStore {
   readonly #issued = new WeakSet<StateLock>();
   readonly #sessions = new Map<LeasedLock, LockSession>();
   readonly #writes = new Mutex();
-  #pool: pg.Pool | undefined;
+  #pool: Pool | undefined;
   #ready: Promise<void> | undefined;
   #serverVersion = 0;
 
@@ -321,8 +337,10 @@ export class PgStateStore implements StateStore {
     };
   }
 
-  #getPool(): pg.Pool {
+  async #getPool(): Promise<Pool> {
     if (!this.#pool) {
+      const pg = await loadPg();
+      if (this.#pool) return this.#pool;
       const pool = new pg.Pool({ ...this.#clientConfig(), max: this.#poolSize, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
       // An idle connection that fails (server restart) is dropped by the pool; the next use reconnects.
       pool.on('error', () => undefined);
@@ -412,7 +430,7 @@ export class PgStateStore implements StateStore {
     if (migrated) await this.#ensureReady();
     let client: PoolClient;
     try {
-      client = await this.#getPool().connect();
+      client = await (await this.#getPool()).connect();
     } catch (err) {
       throw this.#dbError(err, 'connect', 'connecting');
     }
@@ -463,7 +481,7 @@ export class PgStateStore implements StateStore {
   }
 
   /** The lock row (if any) and the advisory lock's holder. */
-  async #lockStatus(client: pg.ClientBase): Promise<LockStatus> {
+  async #lockStatus(client: ClientBase): Promise<LockStatus> {
     const r = await client.query<LockRow>(
       `SELECT l.lock_id, l.holder_host, l.holder_pid, l.operation, l.created, l.expires, l.backend_pid,
               (${this.#advisoryHolderSql()}) AS advisory_pid
@@ -478,7 +496,7 @@ export class PgStateStore implements StateStore {
    * In a transaction: creates the lock row on the first lock ever, and row-locks it until the
    * transaction ends. Lock attempts, releases and force-unlocks all queue here.
    */
-  async #lockRow(client: pg.ClientBase): Promise<void> {
+  async #lockRow(client: ClientBase): Promise<void> {
     await client.query(`INSERT INTO ${this.#t.locks} (workspace) VALUES ($1) ON CONFLICT (workspace) DO UPDATE SET workspace = EXCLUDED.workspace`, [
       this.workspace,
     ]);
@@ -555,7 +573,7 @@ export class PgStateStore implements StateStore {
 
   async lock(request: LockRequest): Promise<StateLock> {
     await this.#ensureReady();
-    const client = new pg.Client(this.#clientConfig());
+    const client = new (await loadPg()).Client(this.#clientConfig());
     const session: LockSession = { lock: undefined, client, connectionLost: false, taken: false };
     // The server ends the session (and frees the advisory lock) when this connection fails.
     client.on('error', () => {
@@ -600,7 +618,7 @@ export class PgStateStore implements StateStore {
    * One attempt, on the lock's own connection, under the lock row's row lock: take the advisory
    * lock and record it; or take over a stale holder (terminating its backend); or report the holder.
    */
-  async #tryLock(client: pg.Client, request: LockRequest): Promise<LockAttempt<LockInfo>> {
+  async #tryLock(client: Client, request: LockRequest): Promise<LockAttempt<LockInfo>> {
     const t = this.#t;
     await client.query('BEGIN');
     try {
@@ -646,7 +664,7 @@ export class PgStateStore implements StateStore {
    * server can (PostgreSQL 14+). A refusal (another role, without pg_signal_backend) is not an
    * error here: the lock row is still cleared, so the holder can no longer write.
    */
-  async #terminate(client: pg.ClientBase, pid: number): Promise<void> {
+  async #terminate(client: ClientBase, pid: number): Promise<void> {
     await client.query('SAVEPOINT sms_terminate');
     try {
       if (this.#serverVersion >= 140000) {
@@ -754,7 +772,7 @@ export class PgStateStore implements StateStore {
     });
   }
 
-  async #clearRow(client: pg.ClientBase, lockId: string): Promise<void> {
+  async #clearRow(client: ClientBase, lockId: string): Promise<void> {
     await client.query(
       `UPDATE ${this.#t.locks}
           SET lock_id = NULL, holder_host = NULL, holder_pid = NULL, operation = NULL, created = NULL, expires = NULL, backend_pid = NULL
