@@ -36,6 +36,8 @@ function out(): never {
 }
 
 const KEY_LINE = /^([A-Za-z_][A-Za-z0-9_./-]*):(?:$| +(.*)$)/;
+/** The keys KEY_LINE takes that the core schema does not read as strings (resolvePlain: null and bool). */
+const NON_STRING_KEY = /^(?:[Nn]ull|NULL|[Tt]rue|TRUE|[Ff]alse|FALSE)$/;
 /** Starts a scalar this reader does not take: flow, block scalar, anchor, alias, tag, directive, reserved. */
 const OTHER_START = /^(?:[[\]{}|>&*!%@`,]|[?:](?: |$))/;
 
@@ -152,7 +154,7 @@ class Reader {
       const m = KEY_LINE.exec(line.content);
       if (m === null) out();
       const key = m[1] as string;
-      if (pairs.has(key) || key === '__proto__' || typeof resolvePlain(key) !== 'string') out();
+      if (pairs.has(key) || key === '__proto__' || NON_STRING_KEY.test(key)) out();
       this.i++;
       const keyNode: PosNode = { start: line.at, value: key, exact: true };
       const rest = m[2];

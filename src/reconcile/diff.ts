@@ -669,13 +669,20 @@ export function fingerprint(j: ReplicationJobInfo): string {
   if (known === undefined) {
     const s = liveSpec(j);
     known = `${j.replicationJobId}|${j.serverId}`;
-    for (const f of FINGERPRINT_FIELDS) known += `|${f}=${JSON.stringify(comparable(f, s))}`;
+    for (const f of FINGERPRINT_FIELDS) known += `|${f}=${fingerprintValue(comparable(f, s))}`;
     fingerprints.set(j, known);
   }
   return known;
 }
 
 const FINGERPRINT_FIELDS: readonly JobSpecField[] = JOB_SPEC_FIELDS.filter((f) => !NOT_DRIFT.has(f));
+
+/** A field value as `${JSON.stringify(v)}` writes it (undefined as "undefined"), without JSON.stringify for the common scalars. */
+function fingerprintValue(v: unknown): string {
+  if (typeof v === 'boolean' || v === undefined || v === null) return String(v);
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null';
+  return String(JSON.stringify(v));
+}
 
 function driftOf(address: Address, rec: ResourceRecord, live: ReplicationJobInfo): Drift[] {
   // A FAILED or COMPLETED job takes no update: what it holds is history, not drift.
