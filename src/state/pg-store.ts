@@ -19,6 +19,8 @@
  * - Leases, as in the file store: the holder renews `expires` (heartbeat); a contender that finds
  *   the lease expired by its clock, or the holder a dead process on this host, terminates the
  *   holder's backend (pg_terminate_backend) and takes the lock. force-unlock does the same.
+ * - The journal is bounded: releasing a lock deletes the rows of finished work older than the last
+ *   `journalKeep` serials (a pending intent stays whatever its age; nothing else reads them).
  * - Durability. A write resolves after COMMIT returned. A connection lost during a write is
  *   `state-db-connection-lost`: the change may or may not have committed; the journal tells the
  *   next run which.
@@ -72,6 +74,8 @@ function loadPg(): Promise<PgDriver> {
 }
 
 export const DEFAULT_PG_CONNECT_TIMEOUT_MS = 5_000;
+/** Serials whose resolved journal rows are kept (see PgStateStoreOptions.journalKeep). */
+export const DEFAULT_JOURNAL_KEEP = 1_000;
 /** How long breaking a lock waits for the holder's backend to end. */
 const TERMINATE_WAIT_MS = 5_000;
 /** The id shown for a backend that holds the advisory lock without a lock record (never ours). */
@@ -89,6 +93,11 @@ export interface PgStateStoreOptions extends StateStoreOptions {
   readonly connectTimeoutMs?: number;
   /** Connections for reads and writes; the lock has its own. Default 3. */
   readonly poolSize?: number;
+  /**
+   * How many of the latest serials keep their resolved journal rows (default 1,000). Older rows of
+   * finished work are deleted when a lock is released; pending intents are always kept.
+   */
+  readonly journalKeep?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,6 +303,7 @@ export class PgStateStore implements StateStore {
   readonly #leaseMs: number;
   readonly #connectTimeoutMs: number;
   readonly #poolSize: number;
+  readonly #journalKeep: number;
   readonly #localHost = hostname();
   readonly #keys: readonly [number, number];
   readonly #t: { readonly workspaces: string; readonly resources: string; readonly journal: string; readonly locks: string; readonly backups: string };
@@ -316,6 +326,7 @@ export class PgStateStore implements StateStore {
     this.#leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_PG_CONNECT_TIMEOUT_MS;
     this.#poolSize = options.poolSize ?? 3;
+    this.#journalKeep = options.journalKeep ?? DEFAULT_JOURNAL_KEEP;
     this.#keys = advisoryKeys(`sms-reconcile\0${loc.schema}\0${loc.workspace}`);
     const s = quoteIdent(loc.schema);
     this.#t = { workspaces: `${s}.workspaces`, resources: `${s}.resources`, journal: `${s}.journal`, locks: `${s}.locks`, backups: `${s}.backups` };
@@ -732,6 +743,7 @@ export class PgStateStore implements StateStore {
     if (session.lock) this.#sessions.delete(session.lock);
     try {
       if (!session.connectionLost && !session.taken) {
+        await this.#pruneJournal(session.client);
         await session.client.query(
           `WITH cleared AS (
              UPDATE ${this.#t.locks}
@@ -747,6 +759,26 @@ export class PgStateStore implements StateStore {
       // lock row whose backend holds nothing counts for nothing.
     } finally {
       await session.client.end().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Deletes the journal rows of finished work older than the latest `journalKeep` serials, under
+   * the lock being released: the journal stays bounded as the file store's is by compaction.
+   * Nothing reads those rows (a state is its resources and its pending intents); a pending intent
+   * is never deleted, whatever its age. Best effort: a failure leaves rows for the next release.
+   */
+  async #pruneJournal(client: Client): Promise<void> {
+    try {
+      await client.query(
+        `DELETE FROM ${this.#t.journal}
+          WHERE workspace = $1
+            AND serial <= (SELECT w.serial FROM ${this.#t.workspaces} w WHERE w.name = $1) - $2
+            AND (kind <> 'intent' OR resolved_serial IS NOT NULL)`,
+        [this.workspace, this.#journalKeep],
+      );
+    } catch {
+      // kept for the next release
     }
   }
 

@@ -166,6 +166,41 @@ describePg('pg store: schema, workspaces, cost and cross-process locks', (url) =
     await lock.release();
   });
 
+  it('keeps the journal bounded: a release deletes the rows of finished work older than the last journalKeep serials, never a pending intent', async () => {
+    const store = open({ workspace: 'prune', journalKeep: 5 });
+    const lock = await store.lock({ operation: 'prune' });
+    await store.replace(lock, stateWith(2));
+    const pending = await store.appendIntent(lock, { address: 'ReplicationJob/web', operation: 'CreateReplicationJob', serverId: 's-0000abcd' });
+    for (let i = 0; i < 10; i++) {
+      const record = jobRecord(100 + i);
+      const intent = await store.appendIntent(lock, { address: record.address, operation: 'UpdateReplicationJob', replicationJobId: record.replicationJobId });
+      await store.appendResult(lock, intent.id, { status: 'succeeded' }, [{ address: record.address, record }]);
+    }
+    await store.writeResources(lock, [{ address: 'ReplicationJob/db', record: namedJob('db') }]);
+    const before = await store.read();
+    const rows = () =>
+      sql<{ serial: string; kind: string; intent_id: string | null; resolved_serial: string | null }>(
+        url,
+        `SELECT serial::text, kind, intent_id::text, resolved_serial::text FROM "${schema}".journal WHERE workspace = 'prune' ORDER BY serial`,
+      );
+    const rowsBefore = await rows();
+    await lock.release();
+    const rowsAfter = await rows();
+    const serial = before?.serial ?? 0;
+    expect(serial).toBeGreaterThan(20);
+    // Kept: the last 5 serials, and the pending intent however old; everything else went.
+    const expected = rowsBefore.filter((r) => Number(r.serial) > serial - 5 || (r.kind === 'intent' && r.resolved_serial === null));
+    expect(rowsAfter).toEqual(expected);
+    expect(rowsAfter.length).toBeLessThan(rowsBefore.length / 3);
+    expect(rowsAfter.some((r) => r.intent_id === pending.id)).toBe(true);
+    expect(await store.read()).toEqual(before);
+    // The store works on: the pending intent resolves, and a new lock writes.
+    const again = await store.lock({ operation: 'prune' });
+    await store.appendResult(again, pending.id, { status: 'failed', error: { code: 'X', message: 'x' } }, []);
+    expect((await store.read())?.pending).toEqual([]);
+    await again.release();
+  });
+
   it('a lock of a process that dies is freed by the server, without waiting for its lease', async () => {
     const workspace = 'dies';
     const child = await startLockChild(url, schema, workspace, 'build-agent-7');
