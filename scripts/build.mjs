@@ -11,8 +11,11 @@
  *   built from is newer than it (build-info.json lists them), so an edited checkout never runs stale
  *   code. When it cannot be built (a read-only install, esbuild missing), the bin runs the sources
  *   through tsx, as before.
- * - Dynamic imports (the embedded server, the PostgreSQL store) become chunks of their own, loaded
+ * - Dynamic imports (the embedded server, the PostgreSQL driver) become chunks of their own, loaded
  *   only by the commands that need them.
+ * - The JSON-schema validators are precompiled: Ajv standalone code, generated from the sources'
+ *   own validator sets (src/precompile.ts), replaces src/model/precompiled-validators.ts in the
+ *   bundle, so no schema is compiled at run time (see src/model/json-schema.ts).
  * - Every output file sits directly in dist/, one level below the root like src/paths.ts, so the
  *   package-relative paths of src/paths.ts hold in the bundle too.
  * - The output is written to a temporary directory and renamed into place, so concurrent builds (a
