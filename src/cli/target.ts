@@ -7,8 +7,8 @@ import type { AdaptiveRateLimiter } from '../sms/retry.ts';
 import type { TargetIdentity } from '../state/codec.ts';
 import type { GlobalOptions } from './context.ts';
 import type { CliIo } from './io.ts';
+import { DEFAULT_REGION } from '../server/defaults.ts';
 
-export const DEFAULT_REGION = 'us-east-1';
 export const DEFAULT_EMBEDDED_DIR = '.sms-reconcile/embedded';
 
 /** The SMS service a command talks to, always through the real SDK client over HTTP. */

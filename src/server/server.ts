@@ -13,6 +13,7 @@ import type { Input } from './handlers/input.ts';
 import { loadInventoryFile, type Inventory, type ServerSettings } from './inventory.ts';
 import { createRequestListener, type ControlHandler } from './protocol.ts';
 import { Rng, seedRng } from './random.ts';
+import { DEFAULT_PORT, DEFAULT_REGION } from './defaults.ts';
 
 export interface ServerOptions {
   readonly host?: string;
@@ -47,8 +48,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export const DEFAULT_PORT = 4573;
-export const DEFAULT_REGION = 'us-east-1';
+export { DEFAULT_PORT, DEFAULT_REGION };
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const region = opts.region ?? DEFAULT_REGION;

@@ -1,8 +1,7 @@
 import { Option } from 'commander';
 import { userError } from '../../model/errors.ts';
 import { createLogger } from '../../report/logger.ts';
-import { InventoryError } from '../../server/inventory.ts';
-import { DEFAULT_PORT, DEFAULT_REGION, loadFaultsFile, startServer } from '../../server/server.ts';
+import { DEFAULT_PORT, DEFAULT_REGION } from '../../server/defaults.ts';
 import type { RegisterCommand } from '../context.ts';
 import { ExitCode } from '../io.ts';
 
@@ -42,6 +41,8 @@ Examples:
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw userError('bad-port', `--port ${flags.port} is not a port number`, 'use 0..65535');
       const logger = createLogger({ level: g.logLevel === 'warn' ? 'info' : g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
+      // The server's modules (SQLite, handlers) are loaded by this command only.
+      const [{ loadFaultsFile, startServer }, { InventoryError }] = await Promise.all([import('../../server/server.ts'), import('../../server/inventory.ts')]);
       let server;
       try {
         server = await startServer({
