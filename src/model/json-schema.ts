@@ -1,15 +1,26 @@
-import { Ajv2020, type CodeOptions, type Options, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import { createRequire } from 'node:module';
+import type * as ajv2020 from 'ajv/dist/2020.js';
+import type { Ajv2020, CodeOptions, Options, ValidateFunction } from 'ajv/dist/2020.js';
+import type addFormatsModule from 'ajv-formats';
 import { PRECOMPILED } from './precompiled-validators.ts';
+
+/**
+ * Ajv and ajv-formats are required when a schema is first compiled, not imported: the bundle
+ * validates with precompiled code (below) and so never loads the compiler (~280 KB of JavaScript
+ * at every start). The sources and the build load them from node_modules.
+ */
+const requireFromHere = createRequire(import.meta.url);
 
 /**
  * The one way this project builds a JSON Schema (2020-12) validator for the schemas in schemas/:
  * strict mode, plus the string formats those schemas use.
  */
 export function createAjv(options: Options = {}): Ajv2020 {
-  const ajv = new Ajv2020({ strict: true, ...options });
-  // ajv-formats is CommonJS: under NodeNext its default import is module.exports, the plugin is `.default`.
-  addFormatsModule.default(ajv, ['date-time', 'uuid']);
+  const ajvModule = requireFromHere('ajv/dist/2020.js') as typeof ajv2020;
+  // ajv-formats is CommonJS: module.exports is the plugin, also as `.default`.
+  const addFormats = requireFromHere('ajv-formats') as typeof addFormatsModule;
+  const ajv = new ajvModule.Ajv2020({ strict: true, ...options });
+  addFormats.default(ajv, ['date-time', 'uuid']);
   return ajv;
 }
 
