@@ -48,7 +48,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const region = opts.region ?? DEFAULT_REGION;
   const logger = opts.logger ?? silentLogger;
