@@ -84,6 +84,19 @@ export interface StateLock {
   release(): Promise<void>;
 }
 
+/**
+ * Runs `body` under the state lock, released afterwards whatever happens (the file store compacts
+ * its journal then).
+ */
+export async function underLock<T>(store: StateStore, request: LockRequest, body: (lock: StateLock) => Promise<T>): Promise<T> {
+  const lock = await store.lock(request);
+  try {
+    return await body(lock);
+  } finally {
+    await lock.release();
+  }
+}
+
 /** What a write committed. */
 export interface CommitInfo {
   /** The serial after the change. */

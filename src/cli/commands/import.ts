@@ -5,7 +5,7 @@ import { createLogger } from '../../report/logger.ts';
 import type { ReplicationJobInfo } from '../../sms/api.ts';
 import type { ResourceRecord } from '../../state/codec.ts';
 import { openStateStore } from '../../state/open.ts';
-import type { StateLock, StateStore } from '../../state/store.ts';
+import { underLock, type StateLock, type StateStore } from '../../state/store.ts';
 import type { RegisterCommand } from '../context.ts';
 import { parseDuration } from '../duration.ts';
 import { ExitCode } from '../io.ts';
@@ -37,16 +37,13 @@ export async function withLockedState<T>(
   lockTimeoutMs: number,
   body: (lock: StateLock, ensureState: () => Promise<void>) => Promise<T>,
 ): Promise<T> {
-  const lock = await store.lock({ operation, timeoutMs: lockTimeoutMs });
-  try {
+  return underLock(store, { operation, timeoutMs: lockTimeoutMs }, async (lock) => {
     let exists = (await readPrior(store, target)) !== undefined;
-    return await body(lock, async () => {
+    return body(lock, async () => {
       if (!exists) await store.initialize(lock, target.identity);
       exists = true;
     });
-  } finally {
-    await lock.release();
-  }
+  });
 }
 
 export const registerImport: RegisterCommand = (program, ctx) => {

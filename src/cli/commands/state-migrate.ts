@@ -15,7 +15,7 @@ import type { Command } from 'commander';
 import type { StateDocument } from '../../state/codec.ts';
 import { stateError } from '../../state/errors.ts';
 import { openStateStore } from '../../state/open.ts';
-import type { StateLock, StateStore } from '../../state/store.ts';
+import { underLock, type StateStore } from '../../state/store.ts';
 import type { CommandContext } from '../context.ts';
 import { parseDuration } from '../duration.ts';
 
@@ -72,14 +72,6 @@ function refusal(current: StateDocument, incoming: StateDocument, to: StateStore
   return undefined;
 }
 
-async function underLock<T>(store: StateStore, operation: string, timeoutMs: number, body: (lock: StateLock) => Promise<T>): Promise<T> {
-  const lock = await store.lock({ operation, timeoutMs });
-  try {
-    return await body(lock);
-  } finally {
-    await lock.release();
-  }
-}
 
 async function migrate(ctx: CommandContext, flags: MigrateFlags): Promise<void> {
   const g = ctx.globals();
@@ -100,10 +92,10 @@ async function migrate(ctx: CommandContext, flags: MigrateFlags): Promise<void> 
         hint: 'check --from (default: --state or SMS_RECONCILE_STATE); nothing was written',
       });
     if (!(await source.head())) throw missing(); // before locking: a lock would create files or rows
-    await underLock(source, 'state migrate (source)', timeoutMs, async () => {
+    await underLock(source, { operation: 'state migrate (source)', timeoutMs }, async () => {
       const doc = await source.read();
       if (!doc) throw missing();
-      await underLock(target, 'state migrate', timeoutMs, async (lock) => {
+      await underLock(target, { operation: 'state migrate', timeoutMs }, async (lock) => {
         const current = await target.read();
         if (current && canonical(current) === canonical(doc)) {
           ctx.io.stdout.write(`${target.location} already holds this state (lineage ${doc.lineage}, serial ${doc.serial}); nothing to do.\n`);

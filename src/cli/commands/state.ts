@@ -4,7 +4,7 @@ import { parseAddress } from '../../model/address.ts';
 import { decodeState, encodeState, type StateDocument } from '../../state/codec.ts';
 import { stateError } from '../../state/errors.ts';
 import { openStateStore } from '../../state/open.ts';
-import type { StateLock, StateStore } from '../../state/store.ts';
+import { underLock, type StateStore } from '../../state/store.ts';
 import type { CommandContext, RegisterCommand } from '../context.ts';
 import type { CliIo } from '../io.ts';
 import { parseDuration } from '../duration.ts';
@@ -33,15 +33,6 @@ export async function withStore<T>(ctx: CommandContext, body: (store: StateStore
   }
 }
 
-/** Runs `body` under the state lock, released (and the journal compacted) afterwards. */
-async function underLock<T>(store: StateStore, operation: string, timeoutMs: number, body: (lock: StateLock) => Promise<T>): Promise<T> {
-  const lock = await store.lock({ operation, timeoutMs });
-  try {
-    return await body(lock);
-  } finally {
-    await lock.release();
-  }
-}
 
 async function readState(store: StateStore): Promise<StateDocument> {
   const doc = await store.read();
@@ -133,7 +124,7 @@ export const registerState: RegisterCommand = (program, ctx) => {
       for (const a of addresses) checkAddress(a);
       const timeoutMs = parseDuration(opts.lockTimeout);
       await withStore(ctx, (store) =>
-        underLock(store, 'state rm', timeoutMs, async (lock) => {
+        underLock(store, { operation: 'state rm', timeoutMs }, async (lock) => {
           const doc = await readState(store);
           const unique = [...new Set(addresses)];
           for (const a of unique) if (!doc.resources[a]) throw missingResource(a, store);
@@ -172,7 +163,7 @@ export const registerState: RegisterCommand = (program, ctx) => {
       const { text, source } = await readInput(file, ctx.io);
       const doc = decodeState(text, { source });
       await withStore(ctx, (store) =>
-        underLock(store, 'state push', timeoutMs, async (lock) => {
+        underLock(store, { operation: 'state push', timeoutMs }, async (lock) => {
           const { serial } = await store.replace(lock, doc, { force: opts.force === true });
           ctx.io.stdout.write(`Pushed ${source} to ${store.location}: lineage ${doc.lineage}, serial ${serial}.\n`);
         }),
