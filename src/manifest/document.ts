@@ -3,24 +3,13 @@
  * schemas/manifest.v1.schema.json. A value has one of these types only after it passed the schema
  * (validate.ts); timestamps are still RFC 3339 strings here.
  */
-import type { LicenseType } from '../model/job.ts';
+import type { JobSpec, JobTimestampField } from '../model/job.ts';
 
 export const API_VERSION = 'sms-reconcile/v1';
 export const SUPPORTED_API_VERSIONS: readonly string[] = [API_VERSION];
 
-/** Job fields as a manifest writes them (timestamps as RFC 3339 strings). */
-export interface ManifestJobFields {
-  frequency?: number;
-  runOnce?: boolean;
-  seedReplicationTime?: string;
-  nextReplicationRunStartTime?: string;
-  licenseType?: LicenseType;
-  roleName?: string;
-  description?: string;
-  numberOfRecentAmisToKeep?: number;
-  encrypted?: boolean;
-  kmsKeyId?: string;
-}
+/** Job fields as a manifest writes them: JobSpec, with the timestamps as RFC 3339 strings. */
+export type ManifestJobFields = Omit<JobSpec, JobTimestampField> & { [F in JobTimestampField]?: string };
 
 export type ManifestServerSelector =
   | { serverId: string }

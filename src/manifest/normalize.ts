@@ -27,7 +27,7 @@ import {
   type OnDemandRunRequest,
 } from '../model/desired.ts';
 import type { SourcePosition } from '../model/errors.ts';
-import { JOB_SPEC_FIELDS, type JobSpec } from '../model/job.ts';
+import { isJobTimestampField, JOB_SPEC_FIELDS, type JobSpec } from '../model/job.ts';
 import type { ServerMatch, ServerSelector } from '../model/server.ts';
 import { diagnostic, type Diagnostic, type DiagnosticPosition } from './diagnostics.ts';
 import {
@@ -226,7 +226,7 @@ export class DesiredSetBuilder {
     for (const f of JOB_SPEC_FIELDS) {
       const v = fields[f];
       if (v === undefined) continue;
-      if (f === 'seedReplicationTime' || f === 'nextReplicationRunStartTime') {
+      if (isJobTimestampField(f)) {
         const parsed = parseRfc3339(String(v));
         if (parsed.ok) {
           spec[f] = parsed.epochSeconds;
@@ -272,7 +272,7 @@ function toManifestFields(spec: Readonly<JobSpec>): ManifestJobFields {
   for (const f of JOB_SPEC_FIELDS) {
     const v = spec[f];
     if (v === undefined) continue;
-    out[f] = f === 'seedReplicationTime' || f === 'nextReplicationRunStartTime' ? formatRfc3339(v as number) : v;
+    out[f] = isJobTimestampField(f) ? formatRfc3339(v as number) : v;
   }
   return out as ManifestJobFields;
 }

@@ -16,7 +16,7 @@ import type { ErrorObject } from 'ajv/dist/2020.js';
 import { createAjv, lazyValidators, type ValidatorSet } from '../model/json-schema.ts';
 import { MANIFEST_KINDS, NAME_MAX_LENGTH } from '../model/address.ts';
 import { FIELD_POLICIES } from '../model/field-policy.ts';
-import { JOB_SPEC_FIELDS, type JobSpecField } from '../model/job.ts';
+import { isJobTimestampField, JOB_SPEC_FIELDS, type JobSpecField } from '../model/job.ts';
 import { diagnostic, type Diagnostic, type DiagnosticCode, type DiagnosticPosition } from './diagnostics.ts';
 import { API_VERSION, SUPPORTED_API_VERSIONS, type ManifestDocument, type ManifestJobFields } from './document.ts';
 import type { ManifestLocator, ParsedDocument } from './parse.ts';
@@ -58,7 +58,6 @@ const SELECTOR_FORMS: readonly { readonly label: string; readonly keys: readonly
   { label: 'vmName', keys: ['vmName', 'vmManagerName', 'vmPath'] },
 ];
 const SELECTOR_HINT = 'pick the server one way: {serverId: s-...}, or {vmId, vmManagerId}, or {vmName} optionally with vmManagerName and/or vmPath';
-const TIMESTAMP_FIELDS: readonly string[] = ['seedReplicationTime', 'nextReplicationRunStartTime'];
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
@@ -205,7 +204,7 @@ function mapErrors(m: Mapper, errors: readonly ErrorObject[]): void {
       if (e.keyword === 'required' && ['servers', 'match'].includes(String(e.params['missingProperty']))) continue;
     }
     const last = segs[segs.length - 1];
-    if (last !== undefined && TIMESTAMP_FIELDS.includes(last) && (e.keyword === 'format' || e.keyword === 'pattern')) {
+    if (last !== undefined && isJobTimestampField(last) && (e.keyword === 'format' || e.keyword === 'pattern')) {
       if (handledPointers.has(e.instancePath)) continue;
       handledPointers.add(e.instancePath);
       timestampError(m, segs, valueAt(m.doc.value, segs));
@@ -325,7 +324,7 @@ function requiredHint(parent: readonly string[], missing: string): string | unde
 
 function typeHint(segs: readonly string[], expected: string, value: unknown, schema: SchemaNode): string | undefined {
   const last = segs[segs.length - 1] ?? '';
-  if (TIMESTAMP_FIELDS.includes(last)) return 'write an RFC 3339 date-time with a timezone, e.g. 2026-03-01T02:00:00Z';
+  if (isJobTimestampField(last)) return 'write an RFC 3339 date-time with a timezone, e.g. 2026-03-01T02:00:00Z';
   if (expected === 'integer' && typeof value === 'number') return `use a whole number ${rangeText(schema)}`;
   if (expected === 'integer' && typeof value === 'string' && /^\s*-?\d+\s*$/.test(value)) return 'remove the quotes: numbers are written without them';
   if (expected === 'boolean' && typeof value === 'string' && /^(true|false|yes|no|on|off)$/i.test(value)) {

@@ -52,3 +52,11 @@ export const JOB_SPEC_FIELDS = [
   'description', 'numberOfRecentAmisToKeep', 'encrypted', 'kmsKeyId',
 ] as const satisfies readonly (keyof JobSpec)[];
 export type JobSpecField = (typeof JOB_SPEC_FIELDS)[number];
+
+/** The JobSpec fields that are timestamps: epoch seconds here, RFC 3339 strings in manifests. */
+export const JOB_TIMESTAMP_FIELDS = ['seedReplicationTime', 'nextReplicationRunStartTime'] as const satisfies readonly JobSpecField[];
+export type JobTimestampField = (typeof JOB_TIMESTAMP_FIELDS)[number];
+
+export function isJobTimestampField(field: string): field is JobTimestampField {
+  return (JOB_TIMESTAMP_FIELDS as readonly string[]).includes(field);
+}
