@@ -3,8 +3,6 @@
  * killed with SIGKILL at a random moment, several times over. After each kill the state must
  * decode (schema-valid), hold every result the child acknowledged, and let the next writer resume.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeState } from '../../src/state/codec.ts';
 import { FileStateStore } from '../../src/state/file-store.ts';
+import { acksOf, killAfterFirstAck } from '../helpers/crash-child.ts';
 import { jobRecord } from '../helpers/state-fixtures.ts';
 
 const CHILD = fileURLToPath(new URL('../helpers/state-crash-child.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TRIALS = 5;
 
 let dir: string;
@@ -28,24 +26,9 @@ afterAll(async () => {
 
 /** Runs the child until it has acknowledged something, waits a random while, kills it; returns the acks. */
 async function killedRun(path: string): Promise<{ start: number; acked: number[] }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, path], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = once(child, 'exit');
-  const deadline = Date.now() + 15_000;
-  while (!/ack \d+\n/.test(out)) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`child did not start: ${err}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  await new Promise((r) => setTimeout(r, 20 + Math.random() * 180));
-  child.kill('SIGKILL');
-  const [, signal] = await exited;
+  const { out, signal } = await killAfterFirstAck(CHILD, [path], 15_000);
   expect(signal).toBe('SIGKILL');
-  const start = Number(/ready (\d+)/.exec(out)?.[1]);
-  const acked = [...out.matchAll(/ack (\d+)\n/g)].map((m) => Number(m[1]));
-  return { start, acked };
+  return acksOf(out());
 }
 
 describe('file store: kill -9 at random moments', () => {

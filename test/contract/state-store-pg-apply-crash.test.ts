@@ -8,19 +8,18 @@
  * A database may still commit a change that a killed client had sent: each trial's CLI names its
  * sessions (application_name), and the test waits for the server to end them before it reads.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ControlClient } from '../../src/server/control-client.ts';
+import type { ControlClient } from '../../src/server/control-client.ts';
 import type { SdkSmsApi } from '../../src/sms/client.ts';
 import { PgStateStore } from '../../src/state/pg-store.ts';
-import { apiFor, cliEnv, killAll, liveJobsByServer, spawnCli, workspace, type Endpoint } from '../helpers/apply-cli.ts';
+import { cliEnv, killAll, liveJobsByServer, spawnCli, workspace, type Endpoint } from '../helpers/apply-cli.ts';
+import { startCrashServer } from '../helpers/apply-crash-server.ts';
 import { catalogDoc, genVm, jobsFor } from '../helpers/apply-harness.ts';
 import { describePg, dropSchema, sql, uniqueName } from '../helpers/pg.ts';
-import { generatedInventory } from '../helpers/sms-world.ts';
-import { killAllCliProcesses, startCliServer, type CliServer } from '../helpers/subprocess.ts';
+import { killAllCliProcesses } from '../helpers/subprocess.ts';
 import { mulberry32 } from '../helpers/random.ts';
 
 const TRIALS = 10;
@@ -38,7 +37,6 @@ const ENV = { SMS_SERVER_ACCESS_KEY_ID: 'AKIAPGAPPLYCRASH0001', SMS_SERVER_SECRE
 describePg('pg state: kill -9 of the CLI mid-apply', (url) => {
   const schema = uniqueName('applycrash');
   let root: string;
-  let server: CliServer;
   let endpoint: Endpoint;
   let api: SdkSmsApi;
   let control: ControlClient;
@@ -46,22 +44,7 @@ describePg('pg state: kill -9 of the CLI mid-apply', (url) => {
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'sms-pg-apply-crash-'));
-    const inventory = generatedInventory({ vms: JOBS });
-    const inventoryFile = join(root, 'inventory.yaml');
-    await writeFile(
-      inventoryFile,
-      stringify({
-        apiVersion: 'sms-reconcile/v1',
-        kind: 'Inventory',
-        vmManagers: inventory.vmManagers,
-        connectors: inventory.connectors,
-        settings: { catalogImportSeconds: 0, deleteSeconds: 0, maxConcurrentJobs: 1000, seed: SEED },
-      }),
-    );
-    server = await startCliServer({ dataDir: join(root, 'server'), args: ['--inventory', inventoryFile, '--control'], env: ENV });
-    endpoint = { url: server.url, region: server.region, credentials: server.credentials };
-    api = apiFor(endpoint);
-    control = new ControlClient(server.url, server.region, server.credentials);
+    ({ endpoint, api, control } = await startCrashServer(root, { vms: JOBS, seed: SEED, env: ENV }));
   });
 
   afterAll(async () => {

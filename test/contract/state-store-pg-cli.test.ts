@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { main } from '../../src/cli/main.ts';
@@ -16,6 +16,7 @@ import { encodeState, type StateDocument } from '../../src/state/codec.ts';
 import { PgStateStore } from '../../src/state/pg-store.ts';
 import { apiFor, cliEnv, killAll, liveJobsByServer, spawnCli, type Endpoint } from '../helpers/apply-cli.ts';
 import { catalogDoc, genVm, jobDoc, manifests, type ManifestDoc } from '../helpers/apply-harness.ts';
+import { collector } from '../helpers/cli.ts';
 import { describePg, dropSchema, passwordOf, sql, uniqueName } from '../helpers/pg.ts';
 import { generatedInventory } from '../helpers/sms-world.ts';
 import { namedJob, stateWith } from '../helpers/state-fixtures.ts';
@@ -25,17 +26,6 @@ interface Run {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
-}
-
-function collector(): { stream: Writable; text: () => string } {
-  const chunks: Buffer[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _enc, done) {
-      chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-      done();
-    },
-  });
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
 }
 
 /** Runs `main` in this process with its own streams, working directory and environment. */

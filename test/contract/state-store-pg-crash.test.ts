@@ -7,16 +7,14 @@
  * (Unlike a file, a database may still commit a change after its client died: the COMMIT was sent.
  * So the test reads the state once the server has ended the child's sessions.)
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import { PgStateStore } from '../../src/state/pg-store.ts';
+import { acksOf, killAfterFirstAck } from '../helpers/crash-child.ts';
 import { describePg, dropSchema, sql, uniqueName } from '../helpers/pg.ts';
 import { jobRecord } from '../helpers/state-fixtures.ts';
 
 const CHILD = fileURLToPath(new URL('../helpers/pg-crash-child.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TRIALS = 10;
 
 /** Runs the child until it has acknowledged something, waits a random while, kills it; returns the acks. */
@@ -25,23 +23,7 @@ async function killedRun(url: string, schema: string, workspace: string, trial: 
   const name = `sms-crash-${process.pid}-${trial}`;
   const childUrl = new URL(url);
   childUrl.searchParams.set('application_name', name);
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, childUrl.toString(), schema, workspace], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = once(child, 'exit');
-  const deadline = Date.now() + 20_000;
-  while (!/ack \d+\n/.test(out)) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`child did not start: ${err}`);
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  await new Promise((r) => setTimeout(r, 20 + Math.random() * 180));
-  child.kill('SIGKILL');
-  const [, signal] = await exited;
+  const { out, signal } = await killAfterFirstAck(CHILD, [childUrl.toString(), schema, workspace], 20_000);
   expect(signal).toBe('SIGKILL');
   // A COMMIT the child sent just before dying is still carried out by its backend: wait for the
   // server to end the child's sessions, so that what we read next is final.
@@ -50,9 +32,7 @@ async function killedRun(url: string, schema: string, workspace: string, trial: 
     if (Number(row?.n) === 0) break;
     await new Promise((r) => setTimeout(r, 25));
   }
-  const start = Number(/ready (\d+)/.exec(out)?.[1]);
-  const acked = [...out.matchAll(/ack (\d+)\n/g)].map((m) => Number(m[1]));
-  return { start, acked };
+  return acksOf(out());
 }
 
 describePg('pg store: kill -9 at random moments', (url) => {

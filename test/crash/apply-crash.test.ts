@@ -13,19 +13,18 @@
  * "created" line on the CLI's stdout, k uniform in 0..99 - so kills land before, between and
  * during creates, with intents journaled but not yet resolved.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ControlClient } from '../../src/server/control-client.ts';
+import type { ControlClient } from '../../src/server/control-client.ts';
 import type { SdkSmsApi } from '../../src/sms/client.ts';
 import { decodeState } from '../../src/state/codec.ts';
 import { FileStateStore } from '../../src/state/file-store.ts';
-import { apiFor, killAll, removeWorkspaces, liveJobsByServer, workspace, type Endpoint } from '../helpers/apply-cli.ts';
+import { killAll, removeWorkspaces, liveJobsByServer, workspace, type Endpoint } from '../helpers/apply-cli.ts';
+import { startCrashServer } from '../helpers/apply-crash-server.ts';
 import { catalogDoc, genVm, jobsFor } from '../helpers/apply-harness.ts';
-import { generatedInventory } from '../helpers/sms-world.ts';
-import { killAllCliProcesses, startCliServer, type CliServer } from '../helpers/subprocess.ts';
+import { killAllCliProcesses, type CliServer } from '../helpers/subprocess.ts';
 import { mulberry32 } from '../helpers/random.ts';
 
 const TRIALS = 20;
@@ -77,22 +76,7 @@ const suiteStarted = performance.now();
 describe('crash (tagged)', () => {
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'sms-apply-crash-'));
-    const inventory = generatedInventory({ vms: JOBS });
-    const inventoryFile = join(root, 'inventory.yaml');
-    await writeFile(
-      inventoryFile,
-      stringify({
-        apiVersion: 'sms-reconcile/v1',
-        kind: 'Inventory',
-        vmManagers: inventory.vmManagers,
-        connectors: inventory.connectors,
-        settings: { catalogImportSeconds: 0, deleteSeconds: 0, maxConcurrentJobs: 1000, seed: SEED },
-      }),
-    );
-    server = await startCliServer({ dataDir: join(root, 'server'), args: ['--inventory', inventoryFile, '--control'], env: ENV });
-    endpoint = { url: server.url, region: server.region, credentials: server.credentials };
-    api = apiFor(endpoint);
-    control = new ControlClient(server.url, server.region, server.credentials);
+    ({ server, endpoint, api, control } = await startCrashServer(root, { vms: JOBS, seed: SEED, env: ENV }));
   });
 
   afterAll(async () => {

@@ -7,37 +7,27 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SdkSmsApi } from '../../src/sms/client.ts';
 import { decodeState, encodeState, type StateDocument } from '../../src/state/codec.ts';
-import { apiFor, holdLock, killAll, removeWorkspaces, liveJobsByServer, workspace, type Endpoint, type Workspace } from '../helpers/apply-cli.ts';
+import { closeImportedServer, holdLock, removeWorkspaces, liveJobsByServer, startImportedServer, workspace, type Endpoint, type ImportedServer, type Workspace } from '../helpers/apply-cli.ts';
 import { jobsFor } from '../helpers/apply-harness.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { connectorId, generatedInventory } from '../helpers/sms-world.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { connectorId } from '../helpers/sms-world.ts';
 
 let t: TestServer;
 let endpoint: Endpoint;
 let api: SdkSmsApi;
 const extra: TestServer[] = [];
 
-async function server(): Promise<{ t: TestServer; endpoint: Endpoint; api: SdkSmsApi }> {
-  const s = await startTestServer({ inventory: generatedInventory({ vms: 40 }), settings: { maxConcurrentJobs: 1000 } });
-  const e = { url: s.server.url, region: s.server.region, credentials: s.server.credentials };
-  const a = apiFor(e);
-  await a.importServerCatalog();
-  await s.advance(5);
-  return { t: s, endpoint: e, api: a };
-}
+/** A server of 40 VMs, its catalog imported. */
+const server = (): Promise<ImportedServer> => startImportedServer(40);
 
 beforeEach(async () => {
   ({ t, endpoint, api } = await server());
 });
 
-afterAll(async () => {
-  await removeWorkspaces();
-});
+afterAll(() => removeWorkspaces());
 
 afterEach(async () => {
-  await killAll();
-  api.destroy();
-  await t.close();
+  await closeImportedServer({ t, api });
   for (const s of extra.splice(0)) await s.close();
 });
 

@@ -10,32 +10,21 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SdkSmsApi } from '../../src/sms/client.ts';
 import { decodeState } from '../../src/state/codec.ts';
-import { apiFor, killAll, removeWorkspaces, liveJobsByServer, workspace, type Endpoint, type Workspace } from '../helpers/apply-cli.ts';
+import { closeImportedServer, removeWorkspaces, liveJobsByServer, startImportedServer, workspace, type Endpoint, type Workspace } from '../helpers/apply-cli.ts';
 import { catalogDoc, genVm, jobDoc, jobsFor } from '../helpers/apply-harness.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { generatedInventory } from '../helpers/sms-world.ts';
+import type { TestServer } from '../helpers/server.ts';
 
 let t: TestServer;
 let endpoint: Endpoint;
 let api: SdkSmsApi;
 
 beforeEach(async () => {
-  t = await startTestServer({ inventory: generatedInventory({ vms: 64 }), settings: { maxConcurrentJobs: 1000 } });
-  endpoint = { url: t.server.url, region: t.server.region, credentials: t.server.credentials };
-  api = apiFor(endpoint);
-  await api.importServerCatalog();
-  await t.advance(5);
+  ({ t, endpoint, api } = await startImportedServer(64));
 });
 
-afterAll(async () => {
-  await removeWorkspaces();
-});
+afterAll(() => removeWorkspaces());
 
-afterEach(async () => {
-  await killAll();
-  api.destroy();
-  await t.close();
-});
+afterEach(() => closeImportedServer({ t, api }));
 
 const createdLines = (out: string): number => (out.match(/: created \(sms-job-/g) ?? []).length;
 

@@ -9,10 +9,9 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SdkSmsApi } from '../../src/sms/client.ts';
 import { decodeState } from '../../src/state/codec.ts';
-import { apiFor, killAll, removeWorkspaces, liveJobsByServer, requestLog, workspace, type Endpoint, type RequestLog } from '../helpers/apply-cli.ts';
+import { closeImportedServer, removeWorkspaces, liveJobsByServer, requestLog, startImportedServer, workspace, type Endpoint, type RequestLog } from '../helpers/apply-cli.ts';
 import { genVm, jobDoc } from '../helpers/apply-harness.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { generatedInventory } from '../helpers/sms-world.ts';
+import type { TestServer } from '../helpers/server.ts';
 
 const JOBS = 200;
 const PARALLELISM = process.env['APPLY_FAULTS_PARALLELISM'] ?? '8';
@@ -24,22 +23,12 @@ let log: RequestLog;
 
 beforeEach(async () => {
   log = requestLog();
-  t = await startTestServer({ inventory: generatedInventory({ vms: JOBS + 10 }), settings: { maxConcurrentJobs: 1000 }, extra: { logger: log.logger } });
-  endpoint = { url: t.server.url, region: t.server.region, credentials: t.server.credentials };
-  api = apiFor(endpoint);
-  await api.importServerCatalog();
-  await t.advance(5);
+  ({ t, endpoint, api } = await startImportedServer(JOBS + 10, { logger: log.logger }));
 });
 
-afterAll(async () => {
-  await removeWorkspaces();
-});
+afterAll(() => removeWorkspaces());
 
-afterEach(async () => {
-  await killAll();
-  api.destroy();
-  await t.close();
-});
+afterEach(() => closeImportedServer({ t, api }));
 
 describe('apply under faults', () => {
   it(`creates ${JOBS} jobs exactly once under 20% ThrottlingException and 5% InternalError`, { timeout: 180_000 }, async () => {

@@ -8,11 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { encodeState, type StateDocument } from '../../src/state/codec.ts';
+import { collector } from '../helpers/cli.ts';
 import { namedJob, stateWith } from '../helpers/state-fixtures.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/sms-reconcile.mjs', import.meta.url));
@@ -41,17 +42,6 @@ function spawnCli(cwd: string, args: readonly string[], input?: string): Promise
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(input ?? '');
   });
-}
-
-function collector(): { stream: Writable; text: () => string } {
-  const chunks: Buffer[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _enc, done) {
-      chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-      done();
-    },
-  });
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
 }
 
 /** Runs `main` in this process with its own streams and working directory. */

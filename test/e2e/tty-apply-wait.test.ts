@@ -11,7 +11,7 @@
  */
 import { afterAll, expect, it } from 'vitest';
 import { copyRepo, removeAllCopies, type RepoCopy } from '../helpers/repo-copy.ts';
-import { describeTmux, killAllTmux, normalizeScreen, startTmux, tableOf, ttyFixture } from '../helpers/tmux.ts';
+import { describeTmux, expectSameTable, killAllTmux, normalizeScreen, startTmux, tableOf, ttyFixture } from '../helpers/tmux.ts';
 
 const HEADER = ['ADDRESS', 'JOB', 'STATE', 'RUN', 'STAGE', 'PROGRESS', 'LATEST AMI', 'NEXT RUN'];
 const ADDRESSES = ['ReplicationJob/app-01', 'ReplicationJob/web-01', 'ReplicationJob/web-02'];
@@ -22,18 +22,6 @@ afterAll(async () => {
   await killAllTmux();
   await removeAllCopies();
 });
-
-/** Same header, same rows (addresses, cell count), same lines after the table. */
-function expectSameStructure(actual: string, fixture: string, what: string): void {
-  const a = tableOf(actual);
-  const f = tableOf(fixture);
-  expect(a, `${what}: no progress table in\n${actual}`).toBeDefined();
-  expect(f, `${what}: no progress table in the fixture`).toBeDefined();
-  expect(a!.header, what).toEqual(f!.header);
-  expect(a!.rows.map((r) => r[0]), what).toEqual(f!.rows.map((r) => r[0]));
-  expect(a!.rows.map((r) => r.length), what).toEqual(f!.rows.map((r) => r.length));
-  expect(a!.after, what).toEqual(f!.after);
-}
 
 const headerLines = (screen: string) => screen.split('\n').filter((l) => /^ADDRESS {2,}JOB {2,}STATE/.test(l)).length;
 const inProgress = (screen: string) => tableOf(screen)?.rows.some((r) => r[3] === 'ACTIVE') === true;
@@ -97,10 +85,10 @@ describeTmux('apply --wait on a terminal', () => {
     const first = normalizeScreen(progress[0]!);
     const last = normalizeScreen(final);
     const all = normalizeScreen(history);
-    expectSameStructure(first, ttyFixture('apply-wait.progress', first), 'apply-wait.progress');
-    expectSameStructure(last, ttyFixture('apply-wait.final', last), 'apply-wait.final');
+    expectSameTable(first, ttyFixture('apply-wait.progress', first), 'apply-wait.progress');
+    expectSameTable(last, ttyFixture('apply-wait.final', last), 'apply-wait.final');
     const recorded = ttyFixture('apply-wait.history', all);
-    expectSameStructure(all, recorded, 'apply-wait.history');
+    expectSameTable(all, recorded, 'apply-wait.history');
     // The transcript holds the same lines (parallel operations may finish in another order).
     expect([...all.split('\n')].sort()).toEqual([...recorded.split('\n')].sort());
   });

@@ -9,7 +9,7 @@
  */
 import { afterAll, expect, it } from 'vitest';
 import { copyRepo, removeAllCopies } from '../helpers/repo-copy.ts';
-import { describeTmux, killAllTmux, normalizeScreen, startTmux, tableOf, ttyFixture } from '../helpers/tmux.ts';
+import { describeTmux, expectSameTable, killAllTmux, normalizeScreen, startTmux, tableOf, ttyFixture } from '../helpers/tmux.ts';
 
 const HEADER = ['ADDRESS', 'JOB', 'STATE', 'RUN', 'STAGE', 'PROGRESS', 'LATEST AMI', 'NEXT RUN'];
 const ADDRESSES = ['ReplicationJob/app-01', 'ReplicationJob/web-01', 'ReplicationJob/web-02'];
@@ -24,16 +24,10 @@ const headerLines = (screen: string) => screen.split('\n').filter((l) => /^ADDRE
 const titleLines = (screen: string) => screen.split('\n').filter((l) => TITLE.test(l)).length;
 const runs = (screen: string) => tableOf(screen)?.rows.map((r) => r[3]) ?? [];
 
+/** The same table as the fixture's (see expectSameTable), and the same lines above it. */
 function expectSameStructure(actual: string, fixture: string, what: string): void {
-  const a = tableOf(actual);
-  const f = tableOf(fixture);
-  expect(a, `${what}: no progress table in\n${actual}`).toBeDefined();
-  expect(f, `${what}: no progress table in the fixture`).toBeDefined();
-  expect(a!.header, what).toEqual(f!.header);
-  expect(a!.rows.map((r) => r[0]), what).toEqual(f!.rows.map((r) => r[0]));
-  expect(a!.rows.map((r) => r.length), what).toEqual(f!.rows.map((r) => r.length));
-  expect(a!.after, what).toEqual(f!.after);
-  expect(actual.split('\n').slice(0, a!.at), what).toEqual(fixture.split('\n').slice(0, f!.at));
+  expectSameTable(actual, fixture, what);
+  expect(actual.split('\n').slice(0, tableOf(actual)!.at), what).toEqual(fixture.split('\n').slice(0, tableOf(fixture)!.at));
 }
 
 describeTmux('status --watch on a terminal', () => {

@@ -15,11 +15,14 @@ import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/main.ts';
 import { createLogger, type Logger } from '../../src/report/logger.ts';
 import type { Credential } from '../../src/server/auth.ts';
+import type { ServerOptions } from '../../src/server/server.ts';
 import type { ReplicationJobInfo } from '../../src/sms/api.ts';
 import { SdkSmsApi } from '../../src/sms/client.ts';
 import { manifests, type ManifestDoc } from './apply-harness.ts';
-import { awsEnv, cleanCliEnv, CLI_ENTRY } from './cli.ts';
+import { awsEnv, cleanCliEnv, CLI_ENTRY, collector } from './cli.ts';
 import { trackProcess, type Finished, type Proc } from './process.ts';
+import { startTestServer, type TestServer } from './server.ts';
+import { generatedInventory } from './sms-world.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const LOCK_HOLDER = fileURLToPath(new URL('./apply-lock-holder.ts', import.meta.url));
@@ -160,6 +163,35 @@ export function apiFor(endpoint: Endpoint): SdkSmsApi {
   return new SdkSmsApi({ endpoint: endpoint.url, region: endpoint.region, credentials: endpoint.credentials });
 }
 
+/** The endpoint of a running server (embedded or subprocess). */
+export function endpointOf(server: Endpoint): Endpoint {
+  return { url: server.url, region: server.region, credentials: server.credentials };
+}
+
+/** An embedded server the tests apply against, its endpoint, and the SDK adapter for checks. */
+export interface ImportedServer {
+  readonly t: TestServer;
+  readonly endpoint: Endpoint;
+  readonly api: SdkSmsApi;
+}
+
+/** Starts an embedded server (manual clock) on `vms` generated VMs with maxConcurrentJobs 1000, and imports its catalog. */
+export async function startImportedServer(vms: number, extra?: Partial<ServerOptions>): Promise<ImportedServer> {
+  const t = await startTestServer({ inventory: generatedInventory({ vms }), settings: { maxConcurrentJobs: 1000 }, extra });
+  const endpoint = endpointOf(t.server);
+  const api = apiFor(endpoint);
+  await api.importServerCatalog();
+  await t.advance(5);
+  return { t, endpoint, api };
+}
+
+/** SIGKILLs every CLI started here, then closes the SDK adapter and the server (call from afterEach). */
+export async function closeImportedServer(s: Pick<ImportedServer, 't' | 'api'>): Promise<void> {
+  await killAll();
+  s.api.destroy();
+  await s.t.close();
+}
+
 /** Live jobs (not DELETED) grouped by serverId. */
 export async function liveJobsByServer(api: SdkSmsApi): Promise<Map<string, ReplicationJobInfo[]>> {
   const out = new Map<string, ReplicationJobInfo[]>();
@@ -209,15 +241,3 @@ export function requestLog(): RequestLog {
     },
   };
 }
-
-function collector(): { stream: Writable; text: () => string } {
-  const chunks: Buffer[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _enc, done) {
-      chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-      done();
-    },
-  });
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
-}
-

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 export const CLI_ENTRY = fileURLToPath(new URL('../../bin/sms-reconcile.mjs', import.meta.url));
@@ -85,4 +86,16 @@ export function runCli(args: readonly string[], opts: CliOptions): Promise<CliRe
 /** The text of a result, for assertion messages. */
 export function show(r: CliResult): string {
   return `exit ${String(r.code)}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+}
+
+/** A writable stream that keeps what is written to it, for the CLI's `main` run in-process; `text()` reads it as UTF-8. */
+export function collector(): { stream: Writable; text: () => string } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer | string, _enc, done) {
+      chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+      done();
+    },
+  });
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
 }

@@ -8,7 +8,7 @@ import {
   type ReplicationRun, type Server,
 } from '@aws-sdk/client-sms';
 import type { Inventory, InventoryVm } from '../../src/server/inventory.ts';
-import type { TestServer } from './server.ts';
+import { startTestServer, type TestServer } from './server.ts';
 
 /** The demo inventory (examples/inventory.yaml), as the tests rely on it. */
 export const DEMO = {
@@ -51,6 +51,14 @@ export async function importCatalog(t: TestServer, importSeconds = 3): Promise<S
   await t.sms.send(new ImportServerCatalogCommand({}));
   await t.advance(importSeconds);
   return allServers(t);
+}
+
+/** A new server (demo inventory) with its catalog imported, then the clock aligned: the server, every catalog server and the time. */
+export async function startWithCatalog(): Promise<{ t: TestServer; servers: Server[]; now: number }> {
+  const t = await startTestServer();
+  const servers = await importCatalog(t);
+  const now = await alignClock(t);
+  return { t, servers, now };
 }
 
 export async function allServers(t: TestServer): Promise<Server[]> {

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inCi } from './pg.ts';
 
 const run = promisify(execFile);
@@ -174,6 +174,18 @@ export function tableOf(screen: string): ScreenTable | undefined {
   let i = at + 1;
   for (; i < lines.length && /^(ReplicationJob|ReplicationJobSet)\//.test(lines[i]!); i++) rows.push(lines[i]!.trim().split(/ {2,}/));
   return { header, rows, at, after: lines.slice(i) };
+}
+
+/** Asserts that two screens have the same progress table: header, rows (addresses, cell count), lines after it. */
+export function expectSameTable(actual: string, fixture: string, what: string): void {
+  const a = tableOf(actual);
+  const f = tableOf(fixture);
+  expect(a, `${what}: no progress table in\n${actual}`).toBeDefined();
+  expect(f, `${what}: no progress table in the fixture`).toBeDefined();
+  expect(a!.header, what).toEqual(f!.header);
+  expect(a!.rows.map((r) => r[0]), what).toEqual(f!.rows.map((r) => r[0]));
+  expect(a!.rows.map((r) => r.length), what).toEqual(f!.rows.map((r) => r.length));
+  expect(a!.after, what).toEqual(f!.after);
 }
 
 /** Where the terminal recordings live: test/fixtures/tty/NAME.txt (normalized screens). */

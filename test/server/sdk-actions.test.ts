@@ -14,7 +14,7 @@ import {
 import { loadInventoryFile } from '../../src/server/inventory.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import {
-  alignClock, allJobs, allServers, date, DEMO, epoch, HOUR, importCatalog, jobOf, nowOf, runsOf, serverNamed,
+  alignClock, allJobs, allServers, date, DEMO, epoch, HOUR, importCatalog, jobOf, nowOf, runsOf, serverNamed, startWithCatalog,
 } from '../helpers/sms-world.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -226,9 +226,7 @@ describe('replication jobs', () => {
   let servers: Server[];
   let now: number;
   beforeAll(async () => {
-    t = await startTestServer();
-    servers = await importCatalog(t);
-    now = await alignClock(t);
+    ({ t, servers, now } = await startWithCatalog());
   });
   afterAll(() => t.close());
 

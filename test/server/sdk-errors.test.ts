@@ -12,7 +12,7 @@ import {
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { rawCall, type RawResponse } from '../helpers/sms-raw.ts';
 import {
-  alignClock, allJobs, allServers, date, DAY, DEMO, expectSmsError, importCatalog, jobOf, nowOf, runsOf, serverNamed,
+  alignClock, allJobs, allServers, date, DAY, DEMO, expectSmsError, importCatalog, jobOf, nowOf, runsOf, serverNamed, startWithCatalog,
 } from '../helpers/sms-world.ts';
 
 const INVALID = 'InvalidParameterException';
@@ -62,9 +62,7 @@ describe('InvalidParameterException', () => {
   let jobId: string;
   let now: number;
   beforeAll(async () => {
-    t = await startTestServer();
-    servers = await importCatalog(t);
-    now = await alignClock(t);
+    ({ t, servers, now } = await startWithCatalog());
     jobId = (await t.sms.send(new CreateReplicationJobCommand({ serverId: serverNamed(servers, 'web-01').serverId, seedReplicationTime: date(now + 3600) })))
       .replicationJobId!;
   });
@@ -176,9 +174,7 @@ describe('ReplicationJobNotFoundException, ReplicationJobAlreadyExistsException,
   let servers: Server[];
   let now: number;
   beforeAll(async () => {
-    t = await startTestServer();
-    servers = await importCatalog(t);
-    now = await alignClock(t);
+    ({ t, servers, now } = await startWithCatalog());
   });
   afterAll(() => t.close());
 

@@ -10,7 +10,7 @@
  * - What the fast path must not take (anchors, tags, tabs, directives, duplicate keys, complex or
  *   null keys, too deep, too many documents) falls back to the exact parser.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkManifests } from '../../src/manifest/check.ts';
@@ -20,16 +20,7 @@ import { DEFAULT_PARSE_LIMITS, parseManifest, type ManifestLocator } from '../..
 import { LineIndex, type PathSegment } from '../../src/manifest/source.ts';
 import { mulberry32 } from '../helpers/random.ts';
 import { REPO_ROOT } from '../helpers/repo-copy.ts';
-
-function yamlFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...yamlFiles(p));
-    else if (/\.ya?ml$/.test(name)) out.push(p);
-  }
-  return out;
-}
+import { yamlFiles } from '../helpers/yaml-files.ts';
 
 /** Every path to a key or value in a plain value. */
 function paths(value: unknown, prefix: PathSegment[] = []): PathSegment[][] {

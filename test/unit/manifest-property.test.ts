@@ -1,7 +1,7 @@
 // Round trips: every valid example parses and normalizes deterministically, and the normalized form,
 // written back as manifests, normalizes to the same DesiredSet. Then the same properties over
 // randomly generated manifest sets (seeded, so a failure reproduces).
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -12,19 +12,10 @@ import type { ManifestSource } from '../../src/manifest/parse.ts';
 import { formatRfc3339 } from '../../src/manifest/timestamp.ts';
 import { canonicalJson, type DesiredSet } from '../../src/model/desired.ts';
 import { mulberry32 as rng } from '../helpers/random.ts';
+import { yamlFiles } from '../helpers/yaml-files.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const MODELINE = /^# yaml-language-server: \$schema=(\S+)$/m;
-
-function yamlFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const p = path.join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...yamlFiles(p));
-    else if (/\.ya?ml$/.test(name)) out.push(p);
-  }
-  return out;
-}
 
 /** The example files that declare the manifest schema (examples/inventory.yaml is the server's). */
 function exampleSets(): Map<string, string[]> {

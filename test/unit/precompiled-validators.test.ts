@@ -5,7 +5,7 @@
  * from those errors. Checked here on every fixture and example document and on mutated ones, for
  * the manifest, state and inventory validator sets.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,16 +18,7 @@ import { mulberry32 } from '../helpers/random.ts';
 import { REPO_ROOT } from '../helpers/repo-copy.ts';
 import type { PendingIntent } from '../../src/state/codec.ts';
 import { stateWith } from '../helpers/state-fixtures.ts';
-
-function yamlFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...yamlFiles(p));
-    else if (/\.ya?ml$/.test(name)) out.push(p);
-  }
-  return out;
-}
+import { yamlFiles } from '../helpers/yaml-files.ts';
 
 function yamlValues(files: readonly string[]): unknown[] {
   const out: unknown[] = [];

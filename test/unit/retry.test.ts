@@ -1,23 +1,8 @@
 /** withRetries (full-jitter backoff within a budget) and the shared AIMD rate limiter, on fake time. */
 import { describe, expect, it } from 'vitest';
 import { isSmsApiError, SmsApiError } from '../../src/sms/errors.ts';
-import { AdaptiveRateLimiter, withRetries, type RetryPolicy, type RetryStats, type Timing } from '../../src/sms/retry.ts';
-
-/** Time that moves only when someone sleeps (or the test says so). */
-function fakeTiming(randoms: readonly number[] = [0.5]) {
-  let t = 1_000;
-  let i = 0;
-  const sleeps: number[] = [];
-  const timing: Timing = {
-    now: () => t,
-    sleep: async (ms) => {
-      sleeps.push(ms);
-      t += ms;
-    },
-    random: () => randoms[i++ % randoms.length] ?? 0.5,
-  };
-  return { timing, sleeps, advance: (ms: number) => (t += ms), now: () => t };
-}
+import { AdaptiveRateLimiter, withRetries, type RetryPolicy, type RetryStats } from '../../src/sms/retry.ts';
+import { fakeTiming } from '../helpers/fake-timing.ts';
 
 const POLICY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 1_000, budgetMs: 60_000 };
 const throttle = () => new SmsApiError('GetServers', 'ThrottlingException', 'Rate exceeded', { httpStatus: 400 });
@@ -40,14 +25,14 @@ const newStats = (): RetryStats => ({ retries: 0, throttles: 0 });
 
 describe('withRetries', () => {
   it('returns at once on success, without sleeping', async () => {
-    const f = fakeTiming();
+    const f = fakeTiming({ start: 1_000 });
     const c = failing([]);
     expect(await withRetries(c.fn, POLICY, f.timing, undefined, newStats())).toBe('ok');
     expect(f.sleeps).toEqual([]);
   });
 
   it('retries throttling and 5xx with full-jitter exponential backoff: random(0, min(cap, base * 2^attempt))', async () => {
-    const f = fakeTiming([0.5, 1, 0.25, 0.9]);
+    const f = fakeTiming({ start: 1_000, randoms: [0.5, 1, 0.25, 0.9] });
     const c = failing([throttle, internal, throttle, throttle]);
     const stats = newStats();
     expect(await withRetries(c.fn, POLICY, f.timing, undefined, stats)).toBe('ok');
@@ -57,14 +42,14 @@ describe('withRetries', () => {
   });
 
   it('caps each delay at maxDelayMs', async () => {
-    const f = fakeTiming([1]);
+    const f = fakeTiming({ start: 1_000, randoms: [1] });
     const c = failing(Array.from({ length: 6 }, () => internal));
     await withRetries(c.fn, { ...POLICY, maxAttempts: 10, maxDelayMs: 300 }, f.timing, undefined, newStats());
     expect(f.sleeps).toEqual([100, 200, 300, 300, 300, 300]);
   });
 
   it('gives up after maxAttempts with a typed, non-retryable error that keeps the code, status and cause', async () => {
-    const f = fakeTiming([1]);
+    const f = fakeTiming({ start: 1_000, randoms: [1] });
     const c = failing(Array.from({ length: 10 }, () => throttle));
     const err = await withRetries(c.fn, POLICY, f.timing, undefined, newStats()).catch((e: unknown) => e);
     expect(c.calls()).toBe(5);
@@ -80,7 +65,7 @@ describe('withRetries', () => {
   });
 
   it('gives up when the next delay would pass the time budget', async () => {
-    const f = fakeTiming([1]);
+    const f = fakeTiming({ start: 1_000, randoms: [1] });
     const c = failing(Array.from({ length: 10 }, () => internal));
     const err = (await withRetries(c.fn, { ...POLICY, maxAttempts: 100, budgetMs: 350 }, f.timing, undefined, newStats()).catch((e: unknown) => e)) as SmsApiError;
     // 100 + 200 = 300 <= 350; 300 + 400 > 350.
@@ -96,7 +81,7 @@ describe('withRetries', () => {
       () => new SmsApiError('GetServers', 'endpoint-unreachable', 'nobody there', { retryable: false }),
       () => new Error('a bug'),
     ]) {
-      const f = fakeTiming();
+      const f = fakeTiming({ start: 1_000 });
       const c = failing([make]);
       const err = await withRetries(c.fn, POLICY, f.timing, undefined, newStats()).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(Error);
@@ -119,7 +104,7 @@ describe('SmsApiError retryability', () => {
 
 describe('AdaptiveRateLimiter', () => {
   it('is unlimited until the first throttle', async () => {
-    const f = fakeTiming();
+    const f = fakeTiming({ start: 1_000 });
     const l = new AdaptiveRateLimiter(f.timing);
     for (let i = 0; i < 50; i++) await l.acquire();
     expect(l.currentRate()).toBe(Number.POSITIVE_INFINITY);
@@ -127,7 +112,7 @@ describe('AdaptiveRateLimiter', () => {
   });
 
   it('a throttle drops the rate below what was observed; requests are then spaced; successes raise it again', async () => {
-    const f = fakeTiming();
+    const f = fakeTiming({ start: 1_000 });
     const l = new AdaptiveRateLimiter(f.timing);
     for (let i = 0; i < 20; i++) await l.acquire(); // 20 requests within the last second
     l.onThrottle();
@@ -153,7 +138,7 @@ describe('AdaptiveRateLimiter', () => {
   });
 
   it('never goes below the minimum rate', async () => {
-    const f = fakeTiming();
+    const f = fakeTiming({ start: 1_000 });
     const l = new AdaptiveRateLimiter(f.timing, 2);
     await l.acquire();
     for (let i = 0; i < 30; i++) {
@@ -167,7 +152,7 @@ describe('AdaptiveRateLimiter', () => {
   });
 
   it('is shared: a throttle seen by one caller slows every caller (through withRetries)', async () => {
-    const f = fakeTiming([0]);
+    const f = fakeTiming({ start: 1_000, randoms: [0] });
     const l = new AdaptiveRateLimiter(f.timing);
     for (let i = 0; i < 10; i++) await l.acquire();
     const a = failing([throttle]);

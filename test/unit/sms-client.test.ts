@@ -11,28 +11,13 @@ import type { Credential } from '../../src/server/auth.ts';
 import { SdkSmsApi } from '../../src/sms/client.ts';
 import { isSmsApiError, SmsApiError } from '../../src/sms/errors.ts';
 import { AdaptiveRateLimiter, type RetryPolicy, type Timing } from '../../src/sms/retry.ts';
+import { fakeTiming } from '../helpers/fake-timing.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { allJobs, allServers, generatedInventory, importCatalog } from '../helpers/sms-world.ts';
 
 const SERVERS = 250;
 const JOBS = 230;
 const CONNECTORS = 120;
-
-/** Fake time: sleeping records the delay and moves the clock; `onSleep` may change the world. */
-function fakeTiming(onSleep: (n: number) => Promise<void> = async () => {}) {
-  let t = 0;
-  const sleeps: number[] = [];
-  const timing: Timing = {
-    now: () => t,
-    sleep: async (ms) => {
-      sleeps.push(ms);
-      t += ms;
-      await onSleep(sleeps.length);
-    },
-    random: () => 0.5,
-  };
-  return { timing, sleeps };
-}
 
 const POLICY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000, budgetMs: 60_000 };
 
@@ -125,8 +110,10 @@ describe('retries (fake time)', () => {
   it('throttling is retried with backoff, then succeeds', async () => {
     // One token, never refilled: the first list call drains it, the next ones are throttled until the storm ends.
     await t.control.setFaults({ throttle: { read: { ratePerSecond: 0.001, burst: 1 } }, actions: ['GetConnectors'] });
-    const f = fakeTiming(async (n) => {
-      if (n === 2) await t.control.setFaults({});
+    const f = fakeTiming({
+      onSleep: async (n) => {
+        if (n === 2) await t.control.setFaults({});
+      },
     });
     const api = client({ timing: f.timing });
     expect(await api.getConnectors()).toHaveLength(CONNECTORS); // page 1 takes the token, page 2 is throttled twice
@@ -153,8 +140,10 @@ describe('retries (fake time)', () => {
 
   it('500s are retried; past the budget they are a typed error too', async () => {
     await t.control.setFaults({ errors: { InternalError: 1 } });
-    const f = fakeTiming(async (n) => {
-      if (n === 1) await t.control.setFaults({});
+    const f = fakeTiming({
+      onSleep: async (n) => {
+        if (n === 1) await t.control.setFaults({});
+      },
     });
     const api = client({ timing: f.timing });
     expect((await api.getServers()).servers).toHaveLength(SERVERS);
