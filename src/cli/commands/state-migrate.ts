@@ -72,7 +72,6 @@ function refusal(current: StateDocument, incoming: StateDocument, to: StateStore
   return undefined;
 }
 
-
 async function migrate(ctx: CommandContext, flags: MigrateFlags): Promise<void> {
   const g = ctx.globals();
   if (flags.from !== undefined && (g.stateSchema !== undefined || g.workspace !== undefined)) {

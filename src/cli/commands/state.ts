@@ -33,7 +33,6 @@ export async function withStore<T>(ctx: CommandContext, body: (store: StateStore
   }
 }
 
-
 async function readState(store: StateStore): Promise<StateDocument> {
   const doc = await store.read();
   if (!doc) {
