@@ -22,7 +22,6 @@ import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
@@ -30,6 +29,7 @@ import { createLogger } from '../src/report/logger.ts';
 import { startServer } from '../src/server/server.ts';
 import { SdkSmsApi } from '../src/sms/client.ts';
 import { decodeState } from '../src/state/codec.ts';
+import { requestLineSink, type LoggedRequest } from '../test/helpers/cli.ts';
 import { generatedInventory } from '../test/helpers/sms-world.ts';
 
 const { values } = parseArgs({
@@ -47,10 +47,7 @@ const BURST = values.burst === undefined ? RATE : Number(values.burst);
 const RUNS = Number(values.runs);
 const BIN = fileURLToPath(new URL('../bin/sms-reconcile.mjs', import.meta.url));
 
-interface Answer {
-  readonly action: string;
-  readonly status: number;
-  readonly error?: string;
+interface Answer extends LoggedRequest {
   readonly at: number;
 }
 
@@ -69,20 +66,7 @@ interface RunResult {
 async function runOnce(n: number): Promise<RunResult> {
   const dir = await mkdtemp(join(tmpdir(), 'sms-apply-bench-'));
   const answers: Answer[] = [];
-  let partial = '';
-  const sink = new Writable({
-    write(chunk: Buffer | string, _enc, done) {
-      partial += chunk.toString();
-      let nl: number;
-      while ((nl = partial.indexOf('\n')) >= 0) {
-        const line = partial.slice(0, nl);
-        partial = partial.slice(nl + 1);
-        const o = JSON.parse(line) as { msg?: string; action?: string; status?: number; error?: string };
-        if (o.msg === 'request' && o.action && o.status) answers.push({ action: o.action, status: o.status, ...(o.error ? { error: o.error } : {}), at: performance.now() });
-      }
-      done();
-    },
-  });
+  const sink = requestLineSink((r) => answers.push({ ...r, at: performance.now() }));
   const inventory = generatedInventory({ vms: JOBS });
   const server = await startServer({
     dataDir: join(dir, 'server'),

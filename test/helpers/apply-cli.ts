@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/main.ts';
 import { createLogger, type Logger } from '../../src/report/logger.ts';
@@ -19,7 +19,7 @@ import type { ServerOptions } from '../../src/server/server.ts';
 import type { ReplicationJobInfo } from '../../src/sms/api.ts';
 import { SdkSmsApi } from '../../src/sms/client.ts';
 import { manifests, type ManifestDoc } from './apply-harness.ts';
-import { awsEnv, cleanCliEnv, CLI_ENTRY, collector } from './cli.ts';
+import { awsEnv, cleanCliEnv, CLI_ENTRY, collector, requestLineSink, type LoggedRequest } from './cli.ts';
 import { trackProcess, type Finished, type Proc } from './process.ts';
 import { startTestServer, type TestServer } from './server.ts';
 import { generatedInventory } from './sms-world.ts';
@@ -208,29 +208,12 @@ export interface RequestLog {
   /** Answers by `action status errorCode`. */
   count(action: string, filter?: { status?: number; error?: string }): number;
   reset(): void;
-  readonly entries: { action: string; status: number; error?: string }[];
+  readonly entries: LoggedRequest[];
 }
 
 export function requestLog(): RequestLog {
-  const entries: { action: string; status: number; error?: string }[] = [];
-  let partial = '';
-  const stream = new Writable({
-    write(chunk: Buffer | string, _enc, done) {
-      partial += chunk.toString();
-      let nl: number;
-      while ((nl = partial.indexOf('\n')) >= 0) {
-        const line = partial.slice(0, nl);
-        partial = partial.slice(nl + 1);
-        try {
-          const o = JSON.parse(line) as { msg?: string; action?: string; status?: number; error?: string };
-          if (o.msg === 'request' && typeof o.action === 'string' && typeof o.status === 'number') entries.push({ action: o.action, status: o.status, ...(o.error ? { error: o.error } : {}) });
-        } catch {
-          // not a log line
-        }
-      }
-      done();
-    },
-  });
+  const entries: LoggedRequest[] = [];
+  const stream = requestLineSink((r) => entries.push(r));
   return {
     logger: createLogger({ level: 'debug', format: 'json', stream }),
     entries,

@@ -88,6 +88,38 @@ export function show(r: CliResult): string {
   return `exit ${String(r.code)}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 }
 
+/** A request the embedded server logged (its debug log has one `request` line per answer). */
+export interface LoggedRequest {
+  readonly action: string;
+  readonly status: number;
+  readonly error?: string;
+}
+
+/**
+ * A writable stream for the embedded server's JSON log: calls `onRequest` for each `request`
+ * line, whole lines only (a line may arrive in several chunks); other lines are passed over.
+ */
+export function requestLineSink(onRequest: (r: LoggedRequest) => void): Writable {
+  let partial = '';
+  return new Writable({
+    write(chunk: Buffer | string, _enc, done) {
+      partial += chunk.toString();
+      let nl: number;
+      while ((nl = partial.indexOf('\n')) >= 0) {
+        const line = partial.slice(0, nl);
+        partial = partial.slice(nl + 1);
+        try {
+          const o = JSON.parse(line) as { msg?: string; action?: string; status?: number; error?: string };
+          if (o.msg === 'request' && typeof o.action === 'string' && typeof o.status === 'number') onRequest({ action: o.action, status: o.status, ...(o.error ? { error: o.error } : {}) });
+        } catch {
+          // not a log line
+        }
+      }
+      done();
+    },
+  });
+}
+
 /** A writable stream that keeps what is written to it, for the CLI's `main` run in-process; `text()` reads it as UTF-8. */
 export function collector(): { stream: Writable; text: () => string } {
   const chunks: Buffer[] = [];
