@@ -15,9 +15,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ControlClient } from '../../src/server/control-client.ts';
 import type { SdkSmsApi } from '../../src/sms/client.ts';
 import { PgStateStore } from '../../src/state/pg-store.ts';
-import { cliEnv, killAll, liveJobsByServer, spawnCli, workspace, type Endpoint } from '../helpers/apply-cli.ts';
+import { cliEnv, killAll, expectOneJobPerGeneratedServer, spawnCli, workspace, type Endpoint } from '../helpers/apply-cli.ts';
 import { startCrashServer } from '../helpers/apply-crash-server.ts';
-import { catalogDoc, genVm, jobsFor } from '../helpers/apply-harness.ts';
+import { catalogDoc, jobsFor } from '../helpers/apply-harness.ts';
 import { describePg, dropSchema, sql, uniqueName } from '../helpers/pg.ts';
 import { killAllCliProcesses } from '../helpers/subprocess.ts';
 import { mulberry32 } from '../helpers/random.ts';
@@ -101,18 +101,12 @@ describePg('pg state: kill -9 of the CLI mid-apply', (url) => {
       expect(recovered).toBe(pendingAtKill);
       expect(second.stdout).not.toContain(': adopt recorded');
 
-      const byServer = await liveJobsByServer(api);
-      const names = [...byServer.values()].map((jobs) => {
-        expect(jobs.length, `server ${jobs[0]?.serverId ?? ''} has ${jobs.length} jobs`).toBe(1);
-        return jobs[0]?.vmServer?.vmName ?? '';
-      });
-      expect(names.sort()).toEqual(Array.from({ length: JOBS }, (_, i) => genVm(i + 1)));
+      const live = await expectOneJobPerGeneratedServer(api, JOBS);
       const store = new PgStateStore(stateUrl('sms-crash-check'));
       try {
         const state = await store.read(); // validates
         expect(state?.pending).toEqual([]);
         const recorded = new Set(Object.values(state?.resources ?? {}).map((r) => r.replicationJobId));
-        const live = [...byServer.values()].map((jobs) => jobs[0]?.replicationJobId);
         expect(live.filter((id) => !recorded.has(id))).toEqual([]);
         expect(recorded.size).toBe(JOBS);
       } finally {

@@ -21,9 +21,9 @@ import type { ControlClient } from '../../src/server/control-client.ts';
 import type { SdkSmsApi } from '../../src/sms/client.ts';
 import { decodeState } from '../../src/state/codec.ts';
 import { FileStateStore } from '../../src/state/file-store.ts';
-import { killAll, removeWorkspaces, liveJobsByServer, workspace, type Endpoint } from '../helpers/apply-cli.ts';
+import { killAll, removeWorkspaces, expectOneJobPerGeneratedServer, workspace, type Endpoint } from '../helpers/apply-cli.ts';
 import { startCrashServer } from '../helpers/apply-crash-server.ts';
-import { catalogDoc, genVm, jobsFor } from '../helpers/apply-harness.ts';
+import { catalogDoc, jobsFor } from '../helpers/apply-harness.ts';
 import { killAllCliProcesses, type CliServer } from '../helpers/subprocess.ts';
 import { mulberry32 } from '../helpers/random.ts';
 
@@ -138,17 +138,11 @@ describe('crash (tagged)', () => {
       expect(second.stdout).not.toContain(': adopt recorded');
 
       // Exactly one job per declared server, and no other job.
-      const byServer = await liveJobsByServer(api);
-      const names = [...byServer.values()].map((jobs) => {
-        expect(jobs.length, `server ${jobs[0]?.serverId ?? ''} has ${jobs.length} jobs`).toBe(1);
-        return jobs[0]?.vmServer?.vmName ?? '';
-      });
-      expect(names.sort()).toEqual(Array.from({ length: JOBS }, (_, i) => genVm(i + 1)));
+      const live = await expectOneJobPerGeneratedServer(api, JOBS);
       // The state file decodes and validates, has nothing pending, and records every live job.
       const state = decodeState(await readFile(ws.statePath, 'utf8'), { source: ws.statePath });
       expect(state.pending).toEqual([]);
       const recorded = new Set(Object.values(state.resources).map((r) => r.replicationJobId));
-      const live = [...byServer.values()].map((jobs) => jobs[0]?.replicationJobId);
       expect(live.filter((id) => !recorded.has(id))).toEqual([]);
       expect(recorded.size).toBe(JOBS);
       // A re-plan has nothing to do (the CLI's main in this process: the same code, without a third start-up per trial).

@@ -12,13 +12,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { createLogger, type Logger } from '../../src/report/logger.ts';
 import type { Credential } from '../../src/server/auth.ts';
 import type { ServerOptions } from '../../src/server/server.ts';
 import type { ReplicationJobInfo } from '../../src/sms/api.ts';
 import { SdkSmsApi } from '../../src/sms/client.ts';
-import { manifests, type ManifestDoc } from './apply-harness.ts';
+import { genVm, manifests, type ManifestDoc } from './apply-harness.ts';
 import { awsEnv, cleanCliEnv, CLI_ENTRY, collector, requestLineSink, type LoggedRequest } from './cli.ts';
 import { trackProcess, type Finished, type Proc } from './process.ts';
 import { startTestServer, type TestServer } from './server.ts';
@@ -200,6 +201,20 @@ export async function liveJobsByServer(api: SdkSmsApi): Promise<Map<string, Repl
     out.set(j.serverId, [...(out.get(j.serverId) ?? []), j]);
   }
   return out;
+}
+
+/**
+ * Asserts that each live job is alone on its server and that the servers with a job are exactly
+ * gen-0001..gen-`count`: the live jobs' ids, one per server.
+ */
+export async function expectOneJobPerGeneratedServer(api: SdkSmsApi, count: number): Promise<string[]> {
+  const byServer = await liveJobsByServer(api);
+  const names = [...byServer.values()].map((jobs) => {
+    expect(jobs.length, `server ${jobs[0]?.serverId ?? ''} has ${jobs.length} jobs`).toBe(1);
+    return jobs[0]?.vmServer?.vmName ?? '';
+  });
+  expect(names.sort()).toEqual(Array.from({ length: count }, (_, i) => genVm(i + 1)));
+  return [...byServer.values()].map((jobs) => jobs[0]?.replicationJobId ?? '');
 }
 
 /** Counts the embedded server's answers, from its debug log (one line per request). */
