@@ -11,9 +11,8 @@
 import type { DesiredSet } from '../model/desired.ts';
 import { countDiagnostics, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.ts';
 import { DesiredSetBuilder } from './normalize.ts';
-import { fastParseText } from './fast-parse.ts';
-import { decodeSource, DEFAULT_PARSE_LIMITS, parseManifest, type ManifestSource, type ParsedFile, type ParseLimits } from './parse.ts';
-import { LineIndex } from './source.ts';
+import { DEFAULT_PARSE_LIMITS, parseManifest, type ManifestSource, type ParseLimits } from './parse.ts';
+import type { LineIndex } from './source.ts';
 import { validateDocument } from './validate.ts';
 
 export interface ManifestSummary {
@@ -29,23 +28,17 @@ export interface ManifestCheckResult {
   readonly summary: ManifestSummary;
   /** The decoded text of each file, by display name, for rendering source lines. */
   readonly sources: ReadonlyMap<string, LineIndex>;
+  /** Documents composed by the parser over all files: the work done (see ParsedFile.composed). */
+  readonly composed: number;
 }
 
 export interface CheckOptions {
   readonly limits?: Partial<ParseLimits>;
-  /**
-   * 'auto' (the default) parses with fast-parse.ts where it can and keeps that result only when the
-   * whole set has no diagnostic; 'exact' parses every file with parse.ts.
-   */
-  readonly parser?: 'auto' | 'exact';
   /** Diagnostics found before parsing (by load.ts: missing or unreadable paths). */
   readonly priorDiagnostics?: readonly Diagnostic[];
 }
 
-/**
- * Runs the pipeline over `sources` in the order given (load.ts gives a stable order). A set with a
- * diagnostic is always checked again with the exact parser, so every diagnostic comes from it.
- */
+/** Runs the pipeline over `sources` in the order given (load.ts gives a stable order). */
 export function checkManifests(sources: readonly ManifestSource[], options: CheckOptions = {}): ManifestCheckResult {
   const steps = checkManifestsStepwise(sources, options);
   for (;;) {
@@ -54,42 +47,25 @@ export function checkManifests(sources: readonly ManifestSource[], options: Chec
   }
 }
 
+/** Documents validated between two steps of checkManifestsStepwise (~1 ms of work). */
+const STEP_DOCUMENTS = 50;
+
 /**
  * checkManifests as steps: the generator yields after parsing each file and after every
  * STEP_DOCUMENTS documents checked, so a caller with other work in flight (load.ts, while plan reads
  * the SMS API) can let it run every millisecond or so.
  */
 export function* checkManifestsStepwise(sources: readonly ManifestSource[], options: CheckOptions = {}): Generator<void, ManifestCheckResult> {
-  if (options.parser !== 'exact') {
-    const fast = yield* runPipeline(sources, options, parseFast);
-    if (fast.diagnostics.length === 0) return fast;
-  }
-  return yield* runPipeline(sources, options, parseManifest);
-}
-
-/** Documents validated between two steps of checkManifestsStepwise (~1 ms of work). */
-const STEP_DOCUMENTS = 50;
-
-/** fast-parse.ts where it applies, else parse.ts. */
-function parseFast(source: ManifestSource, limits: ParseLimits): ParsedFile {
-  const text = decodeSource(source, limits);
-  if (typeof text !== 'string') return parseManifest(source, limits);
-  return fastParseText(source.file, text, new LineIndex(text), limits) ?? parseManifest(source, limits);
-}
-
-function* runPipeline(
-  sources: readonly ManifestSource[],
-  options: CheckOptions,
-  parse: (s: ManifestSource, l: ParseLimits) => ParsedFile,
-): Generator<void, ManifestCheckResult> {
   const limits: ParseLimits = { ...DEFAULT_PARSE_LIMITS, ...options.limits };
   const diagnostics: Diagnostic[] = [...(options.priorDiagnostics ?? [])];
   const builder = new DesiredSetBuilder();
   const texts = new Map<string, LineIndex>();
   let documents = 0;
+  let composed = 0;
   // File by file: each file's YAML tree is garbage once its documents are added.
   for (const source of sources) {
-    const parsed = parse(source, limits);
+    const parsed = parseManifest(source, limits);
+    composed += parsed.composed;
     if (parsed.lines !== undefined) texts.set(source.file, parsed.lines);
     diagnostics.push(...parsed.diagnostics);
     documents += parsed.documents.length;
@@ -112,5 +88,6 @@ function* runPipeline(
     diagnostics: sorted,
     summary: { files: sources.length, documents, errors: counts.errors, warnings: counts.warnings },
     sources: texts,
+    composed,
   };
 }

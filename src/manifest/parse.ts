@@ -9,6 +9,8 @@
  *   depth `maxDepth` + 1 instead of reaching yaml's recursive composer;
  * - documents: parsing stops at document `maxDocuments` + 1;
  * - aliases: yaml's `maxAliasCount` stops an alias bomb at the first expansion over the budget.
+ * In each case no token past the decision is read (`ParsedFile.composed` counts what was composed),
+ * and line positions are found lazily (LineIndex), so the cost is bounded by where the report is.
  *
  * Invariants of a ParsedFile: `documents` holds, in file order, exactly the documents that parsed
  * without YAML errors and are not empty; each has its 0-based index in the file. A document with
@@ -60,7 +62,7 @@ export interface ManifestSource {
   readonly byteLength?: number;
 }
 
-/** Positions inside one parsed document (see DocumentLocator; fast-parse.ts has another). */
+/** Positions inside one parsed document (DocumentLocator). */
 export interface ManifestLocator {
   readonly file: string;
   /** The span of a range of offsets, as a position. */
@@ -159,6 +161,8 @@ export interface ParsedFile {
   readonly lines: LineIndex | undefined;
   readonly documents: readonly ParsedDocument[];
   readonly diagnostics: readonly Diagnostic[];
+  /** Documents composed (empty ones included): the work done, which stops where the file is decided. */
+  readonly composed: number;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
@@ -201,97 +205,133 @@ function isCollectionToken(t: CST.Token): boolean {
   return t.type === 'block-map' || t.type === 'block-seq' || t.type === 'flow-collection';
 }
 
-/** Parses one file into documents and diagnostics. Never throws on bad input. */
+/**
+ * Parses one file into documents and diagnostics. Never throws on bad input.
+ *
+ * Documents are composed one at a time as the lexer reaches them, and each is judged (YAML errors,
+ * alias expansion) as soon as it is complete. Once the file is decided (the document limit, the
+ * depth limit or an alias bomb), no further token is pulled: the work done is bounded by where the
+ * report is, not by the size of the file. `composed` counts the documents composed.
+ */
 export function parseManifest(source: ManifestSource, limits: ParseLimits = DEFAULT_PARSE_LIMITS): ParsedFile {
   const { file } = source;
   const decoded = decodeSource(source, limits);
-  if (typeof decoded !== 'string') return { file, lines: undefined, documents: [], diagnostics: [decoded] };
-  const text = decoded;
-  const lines = new LineIndex(text);
-  const diagnostics: Diagnostic[] = [];
-  const at = (offset: number): DiagnosticPosition => {
-    const p = lines.position(offset);
-    return { file, line: p.line, column: p.column };
-  };
-
+  if (typeof decoded !== 'string') return { file, lines: undefined, documents: [], diagnostics: [decoded], composed: 0 };
+  const lines = new LineIndex(decoded);
+  const state: FileParse = { file, lines, limits, documents: [], diagnostics: [], composed: 0, stopped: false };
+  const at = atOffset(state);
   const lexer = new Lexer();
   const parser = new Parser();
   const composer = new Composer({ uniqueKeys: true, version: '1.2', schema: 'core' });
-  const composed: Document.Parsed[] = [];
   let documentTokens = 0;
   // The stack holds the document, the open collections and at most one scalar.
   const stackAlarm = limits.maxDepth + 2;
-  let stopped = false;
 
-  lexing: for (const lexeme of lexer.lex(text)) {
+  lexing: for (const lexeme of lexer.lex(decoded)) {
     for (const token of parser.next(lexeme)) {
       if (token.type === 'document' && ++documentTokens > limits.maxDocuments) {
-        diagnostics.push(
-          diagnostic('SMSR-M013', `more than ${limits.maxDocuments} documents in one file`, at(token.offset), {
-            hint: 'split the manifests into several files',
-          }),
-        );
-        stopped = true;
+        stop(state, diagnostic('SMSR-M013', `more than ${limits.maxDocuments} documents in one file`, at(token.offset), {
+          hint: 'split the manifests into several files',
+        }));
         break lexing;
       }
-      for (const doc of composer.next(token)) composed.push(doc);
+      for (const doc of composer.next(token)) if (!judgeDocument(state, doc)) break lexing;
     }
     if (parser.stack.length > stackAlarm) {
-      const collections = parser.stack.filter(isCollectionToken);
-      const culprit = collections[limits.maxDepth];
+      const culprit = parser.stack.filter(isCollectionToken)[limits.maxDepth];
       if (culprit !== undefined) {
-        diagnostics.push(
-          diagnostic('SMSR-M014', `collections nested more than ${limits.maxDepth} deep`, at(culprit.offset), {
-            hint: 'manifests nest a few levels only; this looks generated or corrupted',
-          }),
-        );
-        stopped = true;
+        stop(state, diagnostic('SMSR-M014', `collections nested more than ${limits.maxDepth} deep`, at(culprit.offset), {
+          hint: 'manifests nest a few levels only; this looks generated or corrupted',
+        }));
         break lexing;
       }
     }
   }
-  if (!stopped) for (const token of parser.end()) for (const doc of composer.next(token)) composed.push(doc);
-  for (const doc of composer.end()) composed.push(doc);
-  for (const e of composer.streamInfo().errors) diagnostics.push(yamlErrorDiagnostic(e, file, at, undefined));
+  if (!state.stopped) {
+    finish: {
+      for (const token of parser.end()) for (const doc of composer.next(token)) if (!judgeDocument(state, doc)) break finish;
+      for (const doc of composer.end()) if (!judgeDocument(state, doc)) break finish;
+      for (const e of composer.streamInfo().errors) state.diagnostics.push(yamlErrorDiagnostic(e, file, at, undefined));
+    }
+  } else if (state.stopped === 'stream') {
+    // Stopped by a limit of the token stream: the document the composer holds was complete before
+    // it. (After an alias bomb, the composer still holds the bomb itself: nothing more to judge.)
+    for (const doc of composer.end()) if (!judgeDocument(state, doc)) break;
+  }
 
-  const documents: ParsedDocument[] = [];
-  composed.forEach((doc, index) => {
-    for (const w of doc.warnings) {
-      diagnostics.push(diagnostic('SMSR-M018', w.message, at(w.pos[0])));
-    }
-    if (doc.errors.length > 0) {
-      // One diagnostic per line: yaml often reports one mistake as several errors (a tab, then the
-      // odd structure it causes), and the first is the one to fix.
-      const lines = new Set<number>();
-      for (const e of doc.errors) {
-        const d = yamlErrorDiagnostic(e, file, at, doc);
-        if (lines.has(d.position.line ?? 0)) continue;
-        lines.add(d.position.line ?? 0);
-        diagnostics.push(d);
-      }
-      return;
-    }
-    if (doc.contents === null) return;
-    const locator = new DocumentLocator(file, doc, lines);
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: limits.maxAliasCount });
-    } catch (err) {
-      diagnostics.push(aliasDiagnostic(err, doc, locator));
-      return;
-    }
-    if (value === null || value === undefined) return;
-    documents.push({ file, index, value, locator });
-  });
-
-  if (documents.length === 0 && diagnostics.length === 0) {
-    diagnostics.push(
+  if (state.documents.length === 0 && state.diagnostics.length === 0) {
+    state.diagnostics.push(
       diagnostic('SMSR-M016', 'file holds no documents', { file, line: 1, column: 1 }, {
         hint: 'an empty file declares nothing; remove it, or add a document',
       }),
     );
   }
-  return { file, lines, documents, diagnostics };
+  return { file, lines, documents: state.documents, diagnostics: state.diagnostics, composed: state.composed };
+}
+
+/** What parseManifest has found so far in one file. */
+interface FileParse {
+  readonly file: string;
+  readonly lines: LineIndex;
+  readonly limits: ParseLimits;
+  readonly documents: ParsedDocument[];
+  readonly diagnostics: Diagnostic[];
+  composed: number;
+  /**
+   * Set once the file is decided, and by what: a limit of the token stream, or a composed document
+   * (an alias bomb). No further token is pulled.
+   */
+  stopped: false | 'stream' | 'document';
+}
+
+function atOffset(state: FileParse): (offset: number) => DiagnosticPosition {
+  return (offset) => {
+    const p = state.lines.position(offset);
+    return { file: state.file, line: p.line, column: p.column };
+  };
+}
+
+function stop(state: FileParse, d: Diagnostic, by: 'stream' | 'document' = 'stream'): void {
+  state.diagnostics.push(d);
+  state.stopped = by;
+}
+
+/**
+ * Judges one composed document: its YAML warnings and errors, then its value. Returns false when
+ * the file is decided by it (an alias bomb), so the caller stops pulling tokens.
+ */
+function judgeDocument(state: FileParse, doc: Document.Parsed): boolean {
+  const index = state.composed++;
+  const at = atOffset(state);
+  for (const w of doc.warnings) state.diagnostics.push(diagnostic('SMSR-M018', w.message, at(w.pos[0])));
+  if (doc.errors.length > 0) {
+    // One diagnostic per line: yaml often reports one mistake as several errors (a tab, then the
+    // odd structure it causes), and the first is the one to fix.
+    const seen = new Set<number>();
+    for (const e of doc.errors) {
+      const d = yamlErrorDiagnostic(e, state.file, at, doc);
+      if (seen.has(d.position.line ?? 0)) continue;
+      seen.add(d.position.line ?? 0);
+      state.diagnostics.push(d);
+    }
+    return true;
+  }
+  if (doc.contents === null) return true;
+  const locator = new DocumentLocator(state.file, doc, state.lines);
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: state.limits.maxAliasCount });
+  } catch (err) {
+    const d = aliasDiagnostic(err, doc, locator);
+    if (d.code !== 'SMSR-M015') {
+      state.diagnostics.push(d);
+      return true;
+    }
+    stop(state, d, 'document');
+    return false;
+  }
+  if (value !== null && value !== undefined) state.documents.push({ file: state.file, index, value, locator });
+  return true;
 }
 
 function yamlErrorDiagnostic(

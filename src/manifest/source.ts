@@ -1,6 +1,7 @@
 /**
- * Source text and positions. A LineIndex is built once per file (one scan for '\n') and answers
- * offset -> line:column by binary search, so mapping a diagnostic costs O(log lines).
+ * Source text and positions. A LineIndex finds line starts lazily, only as far into the text as the
+ * positions asked for, so a parse that stops early (a hostile file past its document or depth limit)
+ * never scans the rest; offset -> line:column is then a binary search, O(log lines).
  *
  * Invariants: lines and columns are 1-based; columns count UTF-16 code units (as editors do); a line's
  * text excludes its '\n' and a trailing '\r' (CRLF files give the same positions as LF files).
@@ -9,27 +10,38 @@
 export type PathSegment = string | number;
 
 export class LineIndex {
-  /** Offset of the first character of each line; lineStarts[0] === 0. */
-  readonly lineStarts: readonly number[];
+  /** Offset of the first character of each line found so far; starts[0] === 0. */
+  private readonly starts: number[] = [0];
+  /** Every '\n' before this offset has its line in `starts`. */
+  private scanned = 0;
 
-  constructor(readonly text: string) {
-    const starts = [0];
-    let i = text.indexOf('\n');
-    while (i !== -1) {
-      starts.push(i + 1);
-      i = text.indexOf('\n', i + 1);
+  constructor(readonly text: string) {}
+
+  /** Finds line starts until the line holding `offset` (or the end of the text) is known. */
+  private scanTo(offset: number): void {
+    const text = this.text;
+    while (this.scanned <= offset && this.scanned < text.length) {
+      const nl = text.indexOf('\n', this.scanned);
+      if (nl === -1) {
+        this.scanned = text.length;
+        return;
+      }
+      this.starts.push(nl + 1);
+      this.scanned = nl + 1;
     }
-    this.lineStarts = starts;
   }
 
+  /** The number of lines (scans the whole text). */
   get lineCount(): number {
-    return this.lineStarts.length;
+    this.scanTo(this.text.length);
+    return this.starts.length;
   }
 
   /** The 1-based line and column of a 0-based offset (clamped into the text). */
   position(offset: number): { line: number; column: number } {
     const o = Math.max(0, Math.min(offset, this.text.length));
-    const starts = this.lineStarts;
+    this.scanTo(o);
+    const starts = this.starts;
     let low = 0;
     let high = starts.length - 1;
     while (low < high) {
@@ -42,9 +54,10 @@ export class LineIndex {
 
   /** The text of a 1-based line without its line ending, or undefined past the end. */
   lineText(line: number): string | undefined {
-    const start = this.lineStarts[line - 1];
+    while (this.starts.length <= line && this.scanned < this.text.length) this.scanTo(this.scanned);
+    const start = this.starts[line - 1];
     if (start === undefined) return undefined;
-    const next = this.lineStarts[line];
+    const next = this.starts[line];
     let end = next === undefined ? this.text.length : next - 1;
     if (end > start && this.text.charCodeAt(end - 1) === 13) end--;
     return this.text.slice(start, end);

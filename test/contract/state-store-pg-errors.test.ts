@@ -122,12 +122,10 @@ describePg('pg store: bad input', (url) => {
     const u = new URL(url);
     u.host = `127.0.0.1:${await closedPort()}`;
     u.password = SECRET;
-    const started = Date.now();
     const err = await rejection(open(u.toString()).lock({ operation: 'apply' }));
     expect(err.code).toBe('state-db-unreachable');
     expect(err.message).toContain('ECONNREFUSED');
     expect(err.message).not.toContain(SECRET);
-    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('a server that never answers: state-db-unreachable after the connect timeout', async () => {
@@ -136,14 +134,11 @@ describePg('pg store: bad input', (url) => {
       const u = new URL(url);
       u.host = `127.0.0.1:${silent.port}`;
       u.password = SECRET;
-      const started = Date.now();
+      // The error names the timeout that gave up (speed is not asserted here: see bench/).
       const err = await rejection(open(u.toString(), { connectTimeoutMs: 400 }).read());
-      const elapsed = Date.now() - started;
       expect(err.code).toBe('state-db-unreachable');
       expect(err.message).toMatch(/within 400 ms/);
       expect(err.message).not.toContain(SECRET);
-      expect(elapsed).toBeGreaterThanOrEqual(350);
-      expect(elapsed).toBeLessThan(5_000);
     } finally {
       await silent.close();
     }
