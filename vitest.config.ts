@@ -1,10 +1,27 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Three projects, so a developer runs a part in seconds (`npx vitest --project unit`):
+ * - unit: pure modules and in-process checks; needs no bundle;
+ * - e2e: the CLI as a subprocess, the embedded server over HTTP, the state stores (PostgreSQL when
+ *   SMS_RECONCILE_TEST_PG_URL is set);
+ * - slow: crash and fuzz tests (many processes, seeded random kills).
+ * `npm test` runs all three.
+ */
+const SLOW = ['test/crash/**/*.test.ts', 'test/server/fuzz.test.ts', 'test/server/crash.test.ts', 'test/contract/*crash*.test.ts', 'test/e2e/apply-faults.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts', 'test/server/**/*.test.ts', 'test/contract/**/*.test.ts'], exclude: SLOW, globalSetup: ['test/global-setup.ts'] },
+      },
+      { extends: true, test: { name: 'slow', include: SLOW, globalSetup: ['test/global-setup.ts'] } },
+    ],
   },
 });

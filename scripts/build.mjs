@@ -7,10 +7,10 @@
  * resolving and transpiling ~130 modules); the bundle loads in a fraction of that, which matters to
  * a command run a hundred times per apply and to `plan` at scale (bench/plan.ts).
  *
- * - `npm ci` builds it (the `prepare` script), and the bin rebuilds it when any source file it was
- *   built from is newer than it (build-info.json lists them), so an edited checkout never runs stale
- *   code. When it cannot be built (a read-only install, esbuild missing), the bin runs the sources
- *   through tsx, as before.
+ * - `npm ci` builds it (the `prepare` script), and so does `npm pack` (`prepack`): the package ships
+ *   dist/ and the bin only runs it, never builds. The test suite's global setup
+ *   (test/helpers/global-setup.ts) rebuilds it when any source file it was built from is newer than
+ *   it (build-info.json lists them), so the end-to-end tests never run stale code.
  * - Dynamic imports (the embedded server, the PostgreSQL driver) become chunks of their own, loaded
  *   only by the commands that need them.
  * - The JSON-schema validators are precompiled: Ajv standalone code, generated from the sources'
@@ -21,9 +21,11 @@
  * - The output is written to a temporary directory and renamed into place, so concurrent builds (a
  *   test suite starting many CLIs on a fresh clone) never expose a half-written bundle.
  *
- *   node scripts/build.mjs          # build dist/
+ *   node scripts/build.mjs             # build dist/
+ *   node scripts/build.mjs --if-stale  # only when a source is newer than it (npm test)
+ *   node scripts/build.mjs --clean     # and remove every chunk of earlier builds (npm pack)
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -104,8 +106,11 @@ async function precompiledValidators(esbuild, staging) {
   return { plugin, inputs: Object.keys(result.metafile.inputs) };
 }
 
-/** Builds dist/ (see the module comment). Throws when esbuild fails. */
-export async function build() {
+/**
+ * Builds dist/ (see the module comment). Throws when esbuild fails. `clean` removes every chunk of
+ * earlier builds at once (for packing), instead of those older than ten minutes.
+ */
+export async function build({ clean = false } = {}) {
   const { build: esbuild } = await import('esbuild');
   const staging = mkdtempSync(join(ROOT, '.dist-'));
   try {
@@ -135,7 +140,7 @@ export async function build() {
     for (const f of readdirSync(DIST)) {
       if (!f.startsWith('chunk-') || chunks.has(f)) continue;
       try {
-        if (Date.now() - statSync(join(DIST, f)).mtimeMs > 10 * 60_000) rmSync(join(DIST, f), { force: true });
+        if (clean || Date.now() - statSync(join(DIST, f)).mtimeMs > 10 * 60_000) rmSync(join(DIST, f), { force: true });
       } catch {
         // removed by a concurrent build
       }
@@ -145,23 +150,11 @@ export async function build() {
   }
 }
 
-/**
- * The URL of a fresh bundle, building it first when needed; undefined when it cannot be built
- * (the caller then runs the sources). SMS_RECONCILE_FROM_SOURCE=1 skips the bundle.
- */
-export async function freshBundle() {
-  if (process.env.SMS_RECONCILE_FROM_SOURCE === '1') return undefined;
-  if (!bundleIsFresh()) {
-    try {
-      await build();
-    } catch {
-      return undefined;
-    }
-  }
-  return existsSync(ENTRY) ? pathToFileURL(ENTRY).href : undefined;
-}
-
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await build();
-  process.stdout.write(`built ${relative(process.cwd(), ENTRY) || ENTRY}\n`);
+  if (process.argv.includes('--if-stale') && bundleIsFresh()) {
+    process.stdout.write(`${relative(process.cwd(), ENTRY) || ENTRY} is up to date\n`);
+  } else {
+    await build({ clean: process.argv.includes('--clean') });
+    process.stdout.write(`built ${relative(process.cwd(), ENTRY) || ENTRY}\n`);
+  }
 }

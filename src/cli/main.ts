@@ -1,7 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isSmsReconcileError } from '../model/errors.ts';
-import { withStateScope } from '../state/open.ts';
-import { commands } from './commands/index.ts';
+import type { withStateScope as WithStateScope } from '../state/open.ts';
 import type { CommandContext, GlobalOptions } from './context.ts';
 import { ExitCode, processIo, type CliIo } from './io.ts';
 import { VERSION } from './version.ts';
@@ -13,11 +12,18 @@ import { VERSION } from './version.ts';
  */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   if (io === processIo) ignoreClosedPipes(io);
+  // The commands (and all they import) load only when one may run: `--version` alone is the CLI's
+  // cold start (bench/startup.ts), and loading every command's modules would be most of it.
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    io.stdout.write(`${VERSION}\n`);
+    return ExitCode.ok;
+  }
+  const [{ commands }, { withStateScope }] = await Promise.all([import('./commands/index.ts'), import('../state/open.ts')]);
   let exit: number = ExitCode.ok;
   const program = new Command('sms-reconcile');
   const ctx: CommandContext = {
     io,
-    globals: () => readGlobals(program, io),
+    globals: () => readGlobals(program, io, withStateScope),
     setExit: (code) => {
       exit = code;
     },
@@ -84,7 +90,7 @@ function ignoreClosedPipes(io: CliIo): void {
   }
 }
 
-function readGlobals(program: Command, io: CliIo): GlobalOptions {
+function readGlobals(program: Command, io: CliIo, withStateScope: typeof WithStateScope): GlobalOptions {
   const o = program.opts<{
     state?: string;
     endpointUrl?: string;

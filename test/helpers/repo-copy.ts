@@ -1,7 +1,7 @@
 /**
- * A temporary copy of the repository, as a new user has it after `git clone`: the files git knows
- * (working-tree contents, so uncommitted edits are tested too; ignored files left out) plus a
- * SYMLINK to the real node_modules, so that `npm ci` is not repeated for every copy. Commands run in the copy with an
+ * A temporary copy of the repository, as a new user has it after `git clone && npm ci`: the files git
+ * knows (working-tree contents, so uncommitted edits are tested too; ignored files left out), the
+ * built dist/, and a SYMLINK to the real node_modules, so that `npm ci` is not repeated for every copy. Commands run in the copy with an
  * environment that carries nothing from the developer's shell that could change the CLI's target
  * or state (AWS_*, SMS_*, NO_COLOR, ...), and with npm's cache inside the copy, offline (so `npx
  * sms-reconcile` resolves the copy's own bin and never reaches a registry).
@@ -83,7 +83,7 @@ function trackedFiles(): string[] | undefined {
 const NOT_COPIED = new Set(['node_modules', '.git', '.sms-reconcile', 'coverage', 'scratch', 'tmp']);
 
 /** Copies the repository into a new temporary directory; see the module comment. */
-export async function copyRepo(opts: { timings?: Timings | false; prefix?: string } = {}): Promise<RepoCopy> {
+export async function copyRepo(opts: { timings?: Timings | false; prefix?: string; dist?: boolean } = {}): Promise<RepoCopy> {
   const dir = await mkdtemp(join(tmpdir(), `${opts.prefix ?? 'smsr-copy'}-`));
   copies.add(dir);
   const files = trackedFiles();
@@ -105,6 +105,9 @@ export async function copyRepo(opts: { timings?: Timings | false; prefix?: strin
     cpSync(REPO_ROOT, dir, { recursive: true, verbatimSymlinks: true, filter: (src) => !NOT_COPIED.has(src.slice(REPO_ROOT.length + 1).split('/')[0] ?? '') });
   }
   if (!existsSync(join(REPO_ROOT, 'node_modules'))) throw new Error(`${REPO_ROOT}/node_modules is missing: run npm ci first`);
+  // The bundle the bin runs, as `npm ci` leaves it (kept fresh by test/global-setup.ts); `dist:
+  // false` leaves it out, as in a checkout that was never built.
+  if (opts.dist !== false) cpSync(join(REPO_ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
   // Instead of `npm ci` in every copy: the real node_modules, shared read-only.
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
   const timings = opts.timings === undefined ? FAST_TIMINGS : opts.timings;
