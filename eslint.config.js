@@ -1,5 +1,6 @@
 // Lint rules. The pure core (see ARCHITECTURE.md section 2) may not import I/O: that rule is enforced here.
 import js from '@eslint/js';
+import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 const ioModules = ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'http', 'node:http', 'https', 'node:https',
@@ -19,6 +20,18 @@ export default tseslint.config(
   {
     files: ['src/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'error', '@typescript-eslint/ban-ts-comment': 'error' },
+  },
+  {
+    // No import circle among the sources (ARCHITECTURE.md: rooms and what each may import). Type-only
+    // imports are not counted: they vanish at run time, and a type may name its neighbour's.
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.mjs'] })],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/extensions': ['.ts', '.js', '.mjs'],
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
