@@ -50,6 +50,7 @@ export function createRequestListener(opts: ProtocolOptions): (req: IncomingMess
       // Refused on its headers alone: answered at once, the body never read, the connection closed
       // (an unauthenticated client holds no buffer and no connection).
       res.shouldKeepAlive = false;
+      req.resume(); // what arrives meanwhile is discarded, not buffered
       finish(toErrorResult(err, opts.logger, requestId));
       return;
     }
