@@ -11,12 +11,9 @@
 // chunks each, one storm, a 60 s cap on the whole run).
 import { fork, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Hash } from '@smithy/hash-node';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { send, signedHeaders } from '../test/helpers/sms-raw.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -42,28 +39,11 @@ function kib(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 }
 
 async function signedCall(url: URL): Promise<{ status: number; ms: number }> {
-  const signer = new SignatureV4({ service: 'sms', region: REGION, credentials: KEY, sha256: Hash.bind(null, 'sha256') });
-  const body = '{}';
-  const signed = await signer.sign(
-    new HttpRequest({
-      method: 'POST',
-      protocol: 'http:',
-      hostname: url.hostname,
-      port: Number(url.port),
-      path: '/',
-      headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': TARGET },
-      body,
-    }),
-  );
+  const base = url.toString().replace(/\/$/, '');
+  const headers = await signedHeaders({ url: base, region: REGION, credentials: KEY }, { target: 'GetConnectors' });
   const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, method: 'POST', path: '/', headers: { ...signed.headers, 'content-length': '2' }, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - started }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  const res = await send(base, { method: 'POST', path: '/', headers, body: '{}' });
+  return { status: res.status, ms: performance.now() - started };
 }
 
 type Ending = 'answered 4xx' | 'answered other' | 'closed, no answer' | 'reset' | 'open at end';
