@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { userError } from '../model/errors.ts';
+import { stripUserinfo } from '../model/redact.ts';
 import type { Logger } from '../report/logger.ts';
 import type { RunningServer } from '../server/server.ts';
 import { SdkSmsApi } from '../sms/client.ts';
@@ -67,18 +68,23 @@ export async function openTarget(g: GlobalOptions, io: CliIo, opts: TargetOption
   try {
     url = new URL(endpoint);
   } catch {
-    throw userError('bad-endpoint', `--endpoint-url '${endpoint}' is not a URL`, "give a URL such as http://127.0.0.1:4573, or 'embedded'");
+    throw userError('bad-endpoint', `--endpoint-url '${stripUserinfo(endpoint)}' is not a URL`, "give a URL such as http://127.0.0.1:4573, or 'embedded'");
   }
+  // Userinfo (http://user:password@host) is never sent (SigV4 signs requests) and never shown or
+  // stored: the SDK, the state, the plan file and every message get the URL without it.
+  url.username = '';
+  url.password = '';
+  const bare = stripUserinfo(url.toString().replace(/\/$/, ''));
   // Keys in the command's environment are used as given; otherwise the SDK's standard credential chain.
   const key = io.env['AWS_ACCESS_KEY_ID'];
   const secret = io.env['AWS_SECRET_ACCESS_KEY'];
   const token = io.env['AWS_SESSION_TOKEN'];
   const credentials = key && secret ? { accessKeyId: key, secretAccessKey: secret, ...(token ? { sessionToken: token } : {}) } : undefined;
-  const api = new SdkSmsApi({ endpoint: url.toString().replace(/\/$/, ''), region, limiter: opts.limiter, credentials });
+  const api = new SdkSmsApi({ endpoint: bare, region, limiter: opts.limiter, credentials });
   return {
     api,
-    identity: { kind: 'remote', endpoint: url.toString().replace(/\/$/, ''), region },
-    description: `SMS endpoint ${url.toString().replace(/\/$/, '')} (${region})`,
+    identity: { kind: 'remote', endpoint: bare, region },
+    description: `SMS endpoint ${bare} (${region})`,
     embedded: undefined,
     close: async () => api.destroy(),
   };

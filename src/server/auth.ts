@@ -16,7 +16,8 @@ export interface Credential {
   readonly deniedActions?: readonly string[];
 }
 
-export interface AuthRequest {
+/** What is known of a request before its body is read: enough to check the signature's form, key, date and scope. */
+export interface AuthHead {
   readonly method: string;
   /** Path part of req.url, undecoded. */
   readonly rawPath: string;
@@ -24,12 +25,28 @@ export interface AuthRequest {
   readonly rawQuery: string;
   /** Lowercase names (node IncomingHttpHeaders). Pass req.headersDistinct to keep repeated headers apart. */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+export interface AuthRequest extends AuthHead {
   readonly body: Buffer;
 }
 
 export type AuthResult =
-  | { readonly ok: true; readonly credential: Credential }
+  | {
+      readonly ok: true;
+      readonly credential: Credential;
+      /** The X-Amz-Target the signature covers (signed header or presigned query); undefined when there is none. */
+      readonly target: string | undefined;
+    }
   | { readonly ok: false; readonly error: ApiError };
+
+/** A request that passed every check but the signature itself. */
+interface Prechecked {
+  readonly auth: ParsedAuth;
+  readonly query: readonly QueryPair[];
+  readonly credential: Credential;
+  readonly target: string | undefined;
+}
 
 export interface VerifierOptions {
   readonly service: string;
@@ -101,16 +118,31 @@ export class SigV4Verifier {
     this.#maxSkewMs = opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
   }
 
+  /**
+   * Every check that needs no body: the form of the Authorization header or presigned query, the
+   * x-amz-* headers signed, the key id known, the session token, the scope and the date. The server
+   * runs it before reading the body, so an unauthenticated request costs no buffering.
+   */
+  precheck(req: AuthHead): AuthResult {
+    return this.#result(() => this.#precheck(req));
+  }
+
+  /** The whole check: precheck, then the payload hash and the signature over the body. */
   verify(req: AuthRequest): AuthResult {
+    return this.#result(() => this.#verify(req));
+  }
+
+  #result(check: () => Prechecked): AuthResult {
     try {
-      return { ok: true, credential: this.#verify(req) };
+      const { credential, target } = check();
+      return { ok: true, credential, target };
     } catch (err) {
       if (err instanceof ApiError) return { ok: false, error: err };
       throw err;
     }
   }
 
-  #verify(req: AuthRequest): Credential {
+  #precheck(req: AuthHead): Prechecked {
     const query = parseQuery(req.rawQuery);
     const authorization = nonEmpty(headerValue(req.headers, 'authorization'));
     const queryAuth = query.some((p) => p.key === Q_ALGORITHM || p.key === Q_SIGNATURE);
@@ -125,6 +157,14 @@ export class SigV4Verifier {
       if (headerRaw(req.headers, name) === undefined) {
         throw incomplete(`Signed header '${name}' is not present in the request.`);
       }
+    }
+    checkAmzHeadersSigned(auth, req.headers);
+    const target = signedTarget(req.headers, query);
+    if (!auth.presigned && headerValue(req.headers, 'x-amz-content-sha256')?.trim() === UNSIGNED_PAYLOAD) {
+      // The body carries the parameters: a header-signed request must sign it (AWS JSON services
+      // do not take unsigned payloads; only S3 does). A presigned request may (smithy presigns
+      // stream bodies that way); its query says so and is signed.
+      throw incomplete(`'x-amz-content-sha256: ${UNSIGNED_PAYLOAD}' is not accepted: sign the request body.`);
     }
 
     const credential = this.#opts.lookup(auth.accessKeyId);
@@ -143,7 +183,12 @@ export class SigV4Verifier {
       );
     }
     this.#checkTime(auth);
+    return { auth, query, credential, target };
+  }
 
+  #verify(req: AuthRequest): Prechecked {
+    const checked = this.#precheck(req);
+    const { auth, query, credential } = checked;
     const payloadHashes = payloadHashCandidates(auth.presigned, req, query);
     const canonicalQueries = canonicalQueryCandidates(query);
     const head = `${req.method}\n${canonicalUri(req.rawPath)}\n`;
@@ -162,7 +207,7 @@ export class SigV4Verifier {
       }
     }
     if (!matched) throw mismatch();
-    return credential;
+    return checked;
   }
 
   #checkTime(auth: ParsedAuth): void {
@@ -295,6 +340,40 @@ function assemble(
   };
 }
 
+/**
+ * A header-signed request must sign every x-amz-* header it carries, x-amz-target (the action)
+ * always: an unsigned one could be added or changed by whoever replays the request. AWS answers
+ * the same for an unsigned x-amz-* header ("... must be signed"). A presigned request carries its
+ * x-amz-* values in the (signed) query; an x-amz-* header beside it must be listed in
+ * X-Amz-SignedHeaders too.
+ */
+function checkAmzHeadersSigned(auth: ParsedAuth, headers: AuthHead['headers']): void {
+  const signed = new Set(auth.signedHeaders);
+  const where = auth.presigned ? `'${Q_SIGNED_HEADERS}'` : "the Authorization header's SignedHeaders";
+  for (const name of Object.keys(headers)) {
+    if (!name.startsWith('x-amz-') || headerRaw(headers, name) === undefined) continue;
+    if (!signed.has(name)) throw incomplete(`Header '${name}' is not signed: every x-amz-* header must be listed in ${where}.`);
+  }
+}
+
+/**
+ * The action the signature covers: the x-amz-target header (signed, see checkAmzHeadersSigned) or
+ * X-Amz-Target in the query (the presigner hoists it there; the query is always signed). Both
+ * present and different: IncompleteSignature, since one of them is not what was meant.
+ */
+function signedTarget(headers: AuthHead['headers'], query: readonly QueryPair[]): string | undefined {
+  const fromQuery = query.filter((p) => p.key.toLowerCase() === 'x-amz-target');
+  if (fromQuery.length > 1) throw incomplete("AWS query-string parameter 'X-Amz-Target' must appear only once.");
+  const raw = headerRaw(headers, 'x-amz-target');
+  if (Array.isArray(raw) && raw.length > 1) throw incomplete("The request has more than one 'x-amz-target' header.");
+  const fromHeader = raw === undefined ? undefined : (Array.isArray(raw) ? raw.join(',') : raw).trim();
+  const q = fromQuery[0]?.value;
+  if (fromHeader !== undefined && q !== undefined && fromHeader !== q) {
+    throw incomplete("The 'x-amz-target' header and the 'X-Amz-Target' query parameter disagree; send the action once, signed.");
+  }
+  return fromHeader ?? q;
+}
+
 /** X-Amz-Date overrides Date; Date may be ISO 8601 basic or an HTTP date (botocore sends the latter). */
 function requestDate(headers: AuthRequest['headers']): { longDate: string; ms: number } | undefined {
   const amzDate = headerValue(headers, 'x-amz-date');
@@ -349,14 +428,14 @@ function constantTimeEqual(a: string, b: string): boolean {
 
 /**
  * The payload hash as the signer used it: x-amz-content-sha256 when sent (checked against the body unless
- * UNSIGNED-PAYLOAD), else the body's sha256; a presigned request may also have been signed over
+ * UNSIGNED-PAYLOAD on a presigned request; the precheck refuses it on a header-signed one), else the body's sha256; a presigned request may also have been signed over
  * UNSIGNED-PAYLOAD (smithy does that for stream bodies), which only matches if it was.
  */
 function payloadHashCandidates(presigned: boolean, req: AuthRequest, query: readonly QueryPair[]): readonly string[] {
   const declared = presigned
     ? query.find((p) => p.key.toLowerCase() === 'x-amz-content-sha256')?.value
     : headerValue(req.headers, 'x-amz-content-sha256')?.trim();
-  if (declared === UNSIGNED_PAYLOAD) return [UNSIGNED_PAYLOAD];
+  if (declared === UNSIGNED_PAYLOAD && presigned) return [UNSIGNED_PAYLOAD];
   const bodyHash = createHash('sha256').update(req.body).digest('hex');
   if (declared !== undefined) {
     if (declared !== bodyHash) {

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../atomic-file.ts';
 import type { Credential } from './auth.ts';
 
 export interface ServerCredentials {
@@ -95,36 +96,5 @@ function generateCredential(): Credential {
 /** Temp file opened 0600, fsynced, renamed into place, directory fsynced: never a partial or readable file. */
 function writeCredentialsFile(dataDir: string, file: string, cred: Credential): void {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const tmp = path.join(dataDir, `.${CREDENTIALS_FILE}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const text = `${JSON.stringify({ accessKeyId: cred.accessKeyId, secretAccessKey: cred.secretAccessKey }, null, 2)}\n`;
-  const fd = fs.openSync(tmp, 'wx', 0o600);
-  try {
-    fs.fchmodSync(fd, 0o600);
-    fs.writeFileSync(fd, text);
-    fs.fsyncSync(fd);
-  } catch (err) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  fs.closeSync(fd);
-  try {
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  syncDirectory(dataDir);
-}
-
-function syncDirectory(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // Not every platform can fsync a directory; the rename itself is still atomic.
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
+  writeFileAtomic(file, `${JSON.stringify({ accessKeyId: cred.accessKeyId, secretAccessKey: cred.secretAccessKey }, null, 2)}\n`, 0o600);
 }

@@ -36,16 +36,30 @@ export function createRequestListener(opts: ProtocolOptions): (req: IncomingMess
   return (req, res) => {
     const requestId = randomUUID();
     const started = performance.now();
+    const finish = (result: Result): void => {
+      send(res, requestId, result);
+      if (opts.logger.isLevelEnabled('debug')) opts.logger.debug(
+        { requestId, action: result.action, status: result.status, ms: Math.round(performance.now() - started), error: result.errorCode },
+        'request',
+      );
+    };
+    let head: Head;
+    try {
+      head = checkHead(opts, req);
+    } catch (err) {
+      // Refused on its headers alone: answered at once, the body never read, the connection closed
+      // (an unauthenticated client holds no buffer and no connection).
+      res.shouldKeepAlive = false;
+      req.resume(); // what arrives meanwhile is discarded, not buffered
+      finish(toErrorResult(err, opts.logger, requestId));
+      return;
+    }
     readBody(req, MAX_BODY_BYTES)
-      .then((body) => respond(opts, req, body))
+      .then((body) => respond(opts, req, head, body))
       .catch((err: unknown) => toErrorResult(err, opts.logger, requestId))
       .then(async (result) => {
         if (result.latencyMs > 0) await new Promise((r) => setTimeout(r, result.latencyMs));
-        send(res, requestId, result);
-        if (opts.logger.isLevelEnabled('debug')) opts.logger.debug(
-          { requestId, action: result.action, status: result.status, ms: Math.round(performance.now() - started), error: result.errorCode },
-          'request',
-        );
+        finish(result);
       })
       .catch((err: unknown) => {
         opts.logger.error({ requestId, err }, 'failed to write a response');
@@ -72,22 +86,42 @@ function toErrorResult(err: unknown, logger: Logger, requestId: string): Result 
   return errorResult(new ApiError('InternalError'));
 }
 
-function respond(opts: ProtocolOptions, req: IncomingMessage, body: Buffer): Result {
+interface Head {
+  readonly rawPath: string;
+  readonly rawQuery: string;
+}
+
+/** What can be refused before the body is read: path, method, and the signature's form, key, date and scope. */
+function checkHead(opts: ProtocolOptions, req: IncomingMessage): Head {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const rawPath = q < 0 ? url : url.slice(0, q);
   const rawQuery = q < 0 ? '' : url.slice(q + 1);
   if (rawPath !== '/') throw new ApiError('NotFoundException', `Nothing is served at ${rawPath.slice(0, 100)}: send POST / with an X-Amz-Target header.`);
   if (req.method !== 'POST') throw new ApiError('UnknownOperationException', `Only POST is supported (got ${req.method ?? '?'}).`);
+  if (Number(req.headers['content-length'] ?? '0') > MAX_BODY_BYTES) throw tooLarge(MAX_BODY_BYTES);
+  const pre = opts.verifier.precheck({ method: 'POST', rawPath, rawQuery, headers: req.headersDistinct });
+  if (!pre.ok) throw pre.error;
+  return { rawPath, rawQuery };
+}
 
-  const auth = opts.verifier.verify({ method: 'POST', rawPath, rawQuery, headers: req.headersDistinct, body });
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function respond(opts: ProtocolOptions, req: IncomingMessage, head: Head, body: Buffer): Result {
+  const auth = opts.verifier.verify({ method: 'POST', ...head, headers: req.headersDistinct, body });
   if (!auth.ok) return errorResult(auth.error);
 
-  // A presigned request carries its x-amz-* headers in the query string (as the SDK's presign does).
-  const target = header(req, 'x-amz-target') ?? queryParam(rawQuery, 'x-amz-target');
+  // The action is the one the signature covers: a signed x-amz-target header, or X-Amz-Target in a
+  // presigned query (auth.ts signedTarget).
+  const target = auth.target;
   if (target === undefined) throw new ApiError('UnknownOperationException', 'The request has no X-Amz-Target header.');
+  let text: string;
+  try {
+    text = UTF8.decode(body);
+  } catch {
+    throw new ApiError('SerializationException', 'The request body is not valid UTF-8.');
+  }
   let input: Input;
-  const text = body.toString('utf8');
   if (text.trim() === '') {
     input = {};
   } else {
@@ -122,25 +156,6 @@ function respond(opts: ProtocolOptions, req: IncomingMessage, body: Buffer): Res
   }
 }
 
-function queryParam(rawQuery: string, name: string): string | undefined {
-  for (const pair of rawQuery.split('&')) {
-    const eq = pair.indexOf('=');
-    const key = eq < 0 ? pair : pair.slice(0, eq);
-    if (key.toLowerCase() !== name) continue;
-    try {
-      return decodeURIComponent(eq < 0 ? '' : pair.slice(eq + 1));
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 function send(res: ServerResponse, requestId: string, result: Result): void {
   const headers: Record<string, string | number> = {
     'content-type': CONTENT_TYPE,
@@ -152,14 +167,12 @@ function send(res: ServerResponse, requestId: string, result: Result): void {
   res.end(result.body);
 }
 
-/** Reads the whole body, refusing one over `limit` bytes with a 413 that names the limit. */
+function tooLarge(limit: number): ApiError {
+  return new ApiError('RequestEntityTooLargeException', `The request body exceeds the limit of ${limit} bytes.`);
+}
+
+/** Reads the whole body, refusing one over `limit` bytes with a 413 that names the limit (a declared length over it is refused by checkHead). */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const tooLarge = () => new ApiError('RequestEntityTooLargeException', `The request body exceeds the limit of ${limit} bytes.`);
-  const declared = Number(req.headers['content-length'] ?? '0');
-  if (declared > limit) {
-    req.resume();
-    return Promise.reject(tooLarge());
-  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -169,7 +182,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       size += chunk.length;
       if (size > limit) {
         failed = true;
-        reject(tooLarge());
+        reject(tooLarge(limit));
         return;
       }
       chunks.push(chunk);
@@ -177,8 +190,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('end', () => {
       if (!failed) resolve(chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks));
     });
-    req.on('error', (err) => {
-      if (!failed) reject(err);
+    // The client went away (or was timed out) mid-body: nothing to answer, nothing worth an error log.
+    req.on('error', () => {
+      if (!failed) reject(new ApiError('SerializationException', 'The request body was cut off.'));
     });
   });
 }

@@ -11,7 +11,7 @@ import { ApiError } from './errors.ts';
 import { checkFaultSpec, Faults, type FaultSpec } from './faults.ts';
 import type { Input } from './handlers/input.ts';
 import { loadInventoryFile, type Inventory, type ServerSettings } from './inventory.ts';
-import { createRequestListener, type ControlHandler } from './protocol.ts';
+import { CONTROL_PREFIX, createRequestListener, type ControlHandler } from './protocol.ts';
 import { Rng, seedRng } from './random.ts';
 import { DEFAULT_PORT, DEFAULT_REGION } from './defaults.ts';
 
@@ -32,7 +32,16 @@ export interface ServerOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly logger?: Logger;
   readonly wallMs?: () => number;
+  /** Connections served at once; more are closed on arrival (default 1,000). */
+  readonly maxConnections?: number;
 }
+
+export const DEFAULT_MAX_CONNECTIONS = 1000;
+/** A client has this long to send its headers, and this long for the whole request (1 MiB at ~35 KB/s). */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** Control operations that change something: refused to read-only keys, like the mutating actions. */
+const MUTATING_CONTROL_OPS = new Set(['AdvanceClock', 'SetFaults', 'SetConnectorStatus', 'AddCredentials', 'Reset']);
 
 export interface RunningServer {
   readonly url: string;
@@ -62,7 +71,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const faults = new Faults(() => performance.now(), () => faultRng.next());
   if (opts.faults) faults.set(checkFaultSpec(opts.faults));
 
-  const control: ControlHandler = (op, input) => {
+  const control: ControlHandler = (op, input, credential) => {
+    if ((MUTATING_CONTROL_OPS.has(op) && credential.readOnly) || credential.deniedActions?.some((a) => a === op || a === `${CONTROL_PREFIX}${op}`)) {
+      throw new ApiError('UnauthorizedOperationException', `This user does not have permissions to perform ${CONTROL_PREFIX}${op.slice(0, 100)}.`);
+    }
     switch (op) {
       case 'GetInfo':
         return { ...app.info(), region, faults: faults.current() };
@@ -83,8 +95,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       }
       case 'AddCredentials': {
         const c = parseCredential(input);
+        if (lookup(c.accessKeyId) !== undefined) {
+          throw new ApiError('InvalidParameterException', `Access key id ${c.accessKeyId.slice(0, 128)} exists already; pick another id.`);
+        }
+        lookup = credentialLookup([...credentials, c]);
         credentials.push(c);
-        lookup = credentialLookup(credentials);
         return {};
       }
       case 'Reset':
@@ -98,16 +113,30 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const controlEnabled = clockMode === 'manual' || opts.control === true;
   const listener = createRequestListener({ app, verifier, faults, logger, control: controlEnabled ? control : undefined });
   // A request without Host reaches the handler (and fails SigV4 there, in the JSON error shape).
-  const server: Server = createServer({ keepAliveTimeout: 65_000, requireHostHeader: false }, listener);
+  // Bounded cost per client: headers within 10 s, the whole request within 30 s (checked every
+  // second), at most maxConnections at once; the signature is checked before the body is read
+  // (protocol.ts).
+  const server: Server = createServer(
+    { keepAliveTimeout: 65_000, requireHostHeader: false, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
+    listener,
+  );
+  server.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   // Requests too malformed for node:http to parse still get the service's error shape.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable || err.code === 'ECONNRESET') {
+    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (!socket.writable || err.code === 'ECONNRESET' || inFlight?.headersSent === true) {
       socket.destroy();
       return;
     }
-    const body = JSON.stringify({ __type: 'SerializationException', message: 'The request is not a well-formed HTTP request.' });
+    const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    const body = JSON.stringify(
+      timedOut
+        ? { __type: 'RequestTimeoutException', message: `The request was not received within ${REQUEST_TIMEOUT_MS / 1000} s.` }
+        : { __type: 'SerializationException', message: 'The request is not a well-formed HTTP request.' },
+    );
     socket.end(
-      `HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.1\r\nx-amzn-errortype: SerializationException\r\n` +
+      `HTTP/1.1 ${timedOut ? '408 Request Timeout' : '400 Bad Request'}\r\ncontent-type: application/x-amz-json-1.1\r\n` +
+        `x-amzn-errortype: ${timedOut ? 'RequestTimeoutException' : 'SerializationException'}\r\n` +
         `x-amzn-requestid: ${randomUUID()}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );
   });
@@ -120,6 +149,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
   });
   const port = (server.address() as AddressInfo).port;
+  if (!isLoopback(host)) {
+    logger.warn({ host }, `listening on ${host}, which is not a loopback address: other machines can reach this server, which is meant for tests and demos only`);
+  }
   const urlHost = host.includes(':') ? `[${host}]` : host;
   let closed = false;
   return {
@@ -142,6 +174,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       app.close();
     },
   };
+}
+
+/** 127.0.0.0/8, ::1 and localhost; anything else (0.0.0.0, ::, a LAN address) can be reached from elsewhere. */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || /^::ffff:127\./.test(h);
 }
 
 function parseCredential(input: Input): Credential {

@@ -16,6 +16,7 @@ import { parseAddress, type Address, type ManifestKind } from '../model/address.
 import { createAjv, lazyValidators, type ValidatorSet } from '../model/json-schema.ts';
 import type { JobSpec, ReplicationJobState } from '../model/job.ts';
 import { cloneJson } from '../model/objects.ts';
+import { stripUserinfo } from '../model/redact.ts';
 import { stateError } from './errors.ts';
 
 /** The format this build writes. Older documents are upgraded on read; newer ones are refused. */
@@ -628,11 +629,12 @@ export function writeChange(writes: readonly ResourceWrite[], reason: string | u
 export function sameTarget(a: TargetIdentity, b: TargetIdentity): boolean {
   if (a.kind !== b.kind || a.region !== b.region) return false;
   if (a.id !== undefined && b.id !== undefined) return a.id === b.id;
-  return a.endpoint === b.endpoint;
+  // Compared without userinfo: a state written before it was stripped still matches.
+  return stripUserinfo(a.endpoint) === stripUserinfo(b.endpoint);
 }
 
 export function describeTarget(t: TargetIdentity): string {
-  return `${t.kind} ${t.endpoint} (${t.region}${t.id === undefined ? '' : `, id ${t.id}`})`;
+  return `${t.kind} ${stripUserinfo(t.endpoint)} (${t.region}${t.id === undefined ? '' : `, id ${t.id}`})`;
 }
 
 /** Refuses (`state-target-mismatch`) a state recorded against another target. */

@@ -24,6 +24,7 @@
  * - Files are created 0600, a created directory 0700.
  */
 import { randomUUID } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -58,6 +59,9 @@ import { DEFAULT_LEASE_MS, LeasedLock, Mutex, acquireWithBackoff, localHolder, o
 import { forceUnlockFile, readLockFile, tryFileLock, type FileLockConfig, type FileLockHandle } from './lock.ts';
 import { checkReplace, missingState, stateExists } from './store-rules.ts';
 import type { CommitInfo, LockHolder, LockInfo, LockRequest, ReplaceOptions, StateLock, StateStore, StateStoreOptions, StateTimers } from './store.ts';
+
+/** 'a' plus O_NOFOLLOW: a symlink planted at the journal's name is refused (ELOOP), never appended through. */
+const JOURNAL_APPEND = fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW;
 
 export const DEFAULT_STATE_PATH = '.sms-reconcile/state.json';
 export const DEFAULT_COMPACT_THRESHOLD_BYTES = 1024 * 1024;
@@ -125,9 +129,12 @@ function isCode(err: unknown, code: string): boolean {
 
 function ioError(what: string, path: string, err: unknown): Error {
   if (err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('state-')) return err;
-  return stateError('state-io', `could not ${what} ${path}: ${(err as Error).message}`, {
+  const symlink = (err as NodeJS.ErrnoException).code === 'ELOOP';
+  return stateError('state-io', `could not ${what} ${path}: ${symlink ? 'it is a symbolic link, and state files are never written through one' : (err as Error).message}`, {
     cause: err,
-    hint: 'check that the directory exists, that you may write to it and that the disk is not full',
+    hint: symlink
+      ? 'remove the link (and check who planted it); the state folder should hold only files sms-reconcile wrote'
+      : 'check that the directory exists, that you may write to it and that the disk is not full',
   });
 }
 
@@ -502,7 +509,7 @@ export class FileStateStore implements StateStore {
     }
     let fh: FileHandle;
     try {
-      fh = await open(this.paths.journal, 'a', 0o600);
+      fh = await open(this.paths.journal, JOURNAL_APPEND, 0o600);
     } catch (err) {
       throw ioError('open', this.paths.journal, err);
     }
@@ -572,7 +579,7 @@ export class FileStateStore implements StateStore {
     const header: JournalHeader = { type: 'header', formatVersion: STATE_FORMAT_VERSION, lineage, baseSerial };
     const text = `${encodeJournalRecord(header)}\n`;
     await this.#writeAtomic(this.paths.journal, text);
-    const fh = await open(this.paths.journal, 'a', 0o600);
+    const fh = await open(this.paths.journal, JOURNAL_APPEND, 0o600);
     session.journalFh = fh;
     const st = await fh.stat();
     loaded.journal = stampOf(st);

@@ -7,7 +7,8 @@
 import { resolve } from 'node:path';
 import { stateError } from './errors.ts';
 import { DEFAULT_STATE_PATH, FileStateStore, type FileStateStoreOptions } from './file-store.ts';
-import { PgStateStore, parsePgLocation, redactUrlText, type PgStateStoreOptions } from './pg-store.ts';
+import { redactUrl } from '../model/redact.ts';
+import { PgStateStore, parsePgLocation, type PgStateStoreOptions } from './pg-store.ts';
 import type { StateStore } from './store.ts';
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//i;
@@ -76,6 +77,6 @@ export function describeLocation(location: string): string {
   try {
     return parsePgLocation(location).redacted;
   } catch {
-    return redactUrlText(location);
+    return redactUrl(location);
   }
 }

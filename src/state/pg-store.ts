@@ -32,6 +32,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Client, ClientBase, ClientConfig, Pool, PoolClient } from 'pg';
 import { SmsReconcileError } from '../model/errors.ts';
+import { isSecretParam, redactUrl } from '../model/redact.ts';
 import {
   STATE_FORMAT_VERSION,
   checkIntent,
@@ -115,13 +116,6 @@ export interface PgLocation {
   readonly secrets: readonly string[];
 }
 
-const SECRET_PARAMS = new Set(['password', 'sslpassword']);
-
-/** Replaces the password of a URL-looking text by ***, for messages about a URL we could not parse. */
-export function redactUrlText(text: string): string {
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):[^@/?#]*@/i, '$1:***@').replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
-}
-
 /**
  * Parses a postgres:// URL. `schema` and `workspace` come from the options, else from the URL's
  * own `schema`/`workspace` parameters, else the defaults; the other parameters (sslmode, ...) go to
@@ -132,12 +126,12 @@ export function parsePgLocation(location: string, options: { readonly schema?: s
   try {
     url = new URL(location);
   } catch {
-    throw stateError('state-location-invalid', `the state location ${redactUrlText(location)} is not a valid URL`, {
+    throw stateError('state-location-invalid', `the state location ${redactUrl(location)} is not a valid URL`, {
       hint: 'write it like postgres://user:password@host:5432/database?sslmode=require (percent-encode special characters in the password)',
     });
   }
   if (!/^postgres(ql)?:$/i.test(url.protocol)) {
-    throw stateError('state-location-invalid', `the state location ${redactUrlText(location)} is not a postgres:// URL`);
+    throw stateError('state-location-invalid', `the state location ${redactUrl(location)} is not a postgres:// URL`);
   }
   const schema = options.schema ?? url.searchParams.get('schema') ?? DEFAULT_PG_SCHEMA;
   const workspace = options.workspace ?? url.searchParams.get('workspace') ?? DEFAULT_PG_WORKSPACE;
@@ -166,23 +160,17 @@ export function parsePgLocation(location: string, options: { readonly schema?: s
     }
   }
   const shown = new URL(connectionString);
-  if (shown.password !== '') shown.password = '***';
-  for (const key of [...shown.searchParams.keys()]) {
-    if (SECRET_PARAMS.has(key.toLowerCase())) {
-      const value = shown.searchParams.get(key);
-      if (value) secrets.push(value);
-      shown.searchParams.set(key, '***');
-    }
-  }
+  for (const [key, value] of shown.searchParams) if (isSecretParam(key) && value) secrets.push(value);
   shown.searchParams.set('schema', schema);
   shown.searchParams.set('workspace', workspace);
-  let redacted = shown.toString();
+  // Redacted as text (model/redact.ts): a password with an unencoded '/' can parse as a port and a
+  // path, which the URL object would show.
+  let redacted = redactUrl(shown.toString());
   try {
     redacted = decodeURI(redacted);
   } catch {
     // A malformed escape elsewhere in the URL: show it encoded.
   }
-  redacted = redacted.replace(/%2A%2A%2A/g, '***');
   const envPassword = process.env['PGPASSWORD'];
   if (envPassword) secrets.push(envPassword);
   return { connectionString, redacted, schema, workspace, secrets: secrets.filter((s) => s.length >= 3) };

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { appendFile, copyFile, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, mkdtemp, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -170,6 +170,23 @@ describe('file store: torn writes and corruption', () => {
 });
 
 describe('file store: files', () => {
+  it('never appends through a symlink planted at the journal (O_NOFOLLOW): the write is refused, the link target untouched', async () => {
+    const { store, lock } = await withRecords(1);
+    await lock.release();
+    const elsewhere = join(dir, 'elsewhere.txt');
+    await copyFile(`${path}.journal`, elsewhere);
+    await rm(`${path}.journal`);
+    await symlink(elsewhere, `${path}.journal`);
+    const before = await readFile(elsewhere, 'utf8');
+    const lock2 = await store.lock({ operation: 'test' });
+    const err = await commitJob(store, lock2, 2).then(() => undefined, (e: unknown) => e as { code?: string; message?: string; hint?: string });
+    expect(err?.code).toBe('state-io');
+    expect(err?.message).toMatch(/symbolic link/);
+    expect(err?.hint).toMatch(/remove the link/);
+    expect(await readFile(elsewhere, 'utf8')).toBe(before);
+    await lock2.release().catch(() => undefined);
+  });
+
   it('creates its files 0600 and a missing directory 0700', async () => {
     path = join(dir, 'a', 'b', 'state.json');
     const store = openStore();

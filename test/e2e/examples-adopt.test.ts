@@ -106,9 +106,10 @@ describe('examples/adopt', { timeout: 120_000 }, () => {
     expect(readdirSync(copy.path(OUT)).sort()).toEqual(['catalog.yaml', 'db-01.yaml', 'web-03.yaml', 'web-04.yaml']);
     for (const f of readdirSync(copy.path(OUT))) {
       const text = copy.read(join(OUT, f));
-      // The editor hint points at the schema, from where the file is.
-      const hint = /^# yaml-language-server: \$schema=(\S+)$/m.exec(text.split('\n')[0] ?? '');
-      expect(hint, `${f}: ${text.split('\n')[0]}`).not.toBeNull();
+      // The export header (tool and digest), then the editor hint, which points at the schema from where the file is.
+      expect(text.split('\n')[0]).toMatch(/^# sms-reconcile export sha256:[0-9a-f]{64} /);
+      const hint = /^# yaml-language-server: \$schema=(\S+)$/m.exec(text.split('\n')[1] ?? '');
+      expect(hint, `${f}: ${text.split('\n')[1]}`).not.toBeNull();
       expect(existsSync(resolve(dirname(copy.path(OUT, f)), hint![1]!)), `${f}: ${hint![1]}`).toBe(true);
     }
     const spec = (f: string) => (parseDocument(copy.read(join(OUT, f))).toJS() as { spec: Record<string, unknown> }).spec;

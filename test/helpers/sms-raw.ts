@@ -32,6 +32,8 @@ export interface RawRequest {
   readonly service?: string;
   /** Send without content-length (chunked). */
   readonly chunked?: boolean;
+  /** Headers sent but left out of SignedHeaders. */
+  readonly unsignedHeaders?: readonly string[];
 }
 
 export interface RawTarget {
@@ -63,6 +65,7 @@ export async function signedHeaders(server: RawTarget, req: RawRequest): Promise
   });
   const signed = await signer.sign(
     new HttpRequest({ method: req.method ?? 'POST', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: req.path ?? '/', headers, body }),
+    req.unsignedHeaders ? { unsignableHeaders: new Set(req.unsignedHeaders) } : {},
   );
   return signed.headers;
 }
@@ -104,5 +107,34 @@ export function send(
     } else {
       req.end(body);
     }
+  });
+}
+
+export interface PromisedBodyResponse extends RawResponse {
+  /** Settles when the server has closed the connection. */
+  readonly closed: Promise<void>;
+}
+
+/**
+ * Sends the headers of a request that declares `declaredBytes` of body, and none of the body: the
+ * answer arrives only if the server decides on the headers alone.
+ */
+export function promiseBody(base: string, headers: Record<string, string>, declaredBytes: number): Promise<PromisedBodyResponse> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, method: 'POST', path: '/', headers: { ...headers, 'content-length': String(declaredBytes) }, agent: false });
+    req.on('socket', (socket) => {
+      const closed = new Promise<void>((done) => socket.once('close', () => done()));
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: text ? (JSON.parse(text) as Record<string, unknown>) : {}, closed });
+        });
+      });
+    });
+    req.on('error', reject);
+    req.flushHeaders();
   });
 }

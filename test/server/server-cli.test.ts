@@ -131,6 +131,15 @@ describe('sms-reconcile server (subprocess)', () => {
     expect(r.stderr).not.toContain('Internal error');
   });
 
+  it('exits 1 with a user error for a --max-connections that is not a positive whole number', async () => {
+    for (const value of ['0', 'many', '-5', '1.5']) {
+      const r = await runCli(['server', '--port', '0', '--data', ':memory:', '--max-connections', value]);
+      expect(r.code, value).toBe(1);
+      expect(r.stderr).toContain(`Error [bad-max-connections]: --max-connections ${value} is not a positive whole number`);
+      expect(r.stderr).not.toContain('Internal error');
+    }
+  });
+
   it('a missing --inventory file is not blamed on a valid --faults file', async () => {
     const dir = tempDir();
     const faults = join(dir, 'faults.yaml');
@@ -237,7 +246,7 @@ describe('sms-reconcile server (subprocess)', () => {
   it('--help lists every flag', async () => {
     const r = await runCli(['server', '--help']);
     expect(r.code).toBe(0);
-    for (const flag of ['--host <host>', '--port <port>', '--data <dir>', '--inventory <file>', '--clock <mode>', '--faults <file>', '--control', '--help']) {
+    for (const flag of ['--host <host>', '--port <port>', '--data <dir>', '--inventory <file>', '--clock <mode>', '--faults <file>', '--control', '--max-connections <n>', '--help']) {
       expect(r.stdout).toContain(flag);
     }
     // --region is the global option; the help says so.

@@ -148,6 +148,23 @@ describe('SigV4Verifier accepts what the real signers produce', () => {
     expectOk(verifier().verify(req), KEY);
   });
 
+  it('returns the target the signature covers: the signed header, or X-Amz-Target in a presigned query', async () => {
+    const header = verifier().verify(await signed());
+    expect(header.ok && header.target).toBe(TARGET);
+    const query = verifier().verify(await presigned());
+    expect(query.ok && query.target).toBe(TARGET);
+    const hoistless = toWire(
+      (await signer().presign(smsRequest(), { signingDate: SIGNING_DATE, expiresIn: 900, unhoistableHeaders: new Set(['x-amz-target']) })) as HttpRequest,
+    );
+    expect(hoistless.rawQuery).not.toContain('x-amz-target=');
+    const fromHeader = verifier().verify(hoistless);
+    expect(fromHeader.ok && fromHeader.target).toBe(TARGET);
+    // precheck needs no body, and agrees.
+    const { body: _body, ...head } = await signed();
+    const pre = verifier().precheck(head);
+    expect(pre.ok && pre.target).toBe(TARGET);
+  });
+
   it('query-string form with a session token', async () => {
     const req = await presigned({ cred: TEMP });
     expect(req.rawQuery).toContain('X-Amz-Security-Token=');
@@ -159,10 +176,6 @@ describe('SigV4Verifier accepts what the real signers produce', () => {
     expectOk(verifier().verify(req), KEY);
   });
 
-  it('header form with x-amz-content-sha256: UNSIGNED-PAYLOAD signs that value, not the body', async () => {
-    const req = await signed({ req: smsRequest({ headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } }) });
-    expectOk(verifier().verify({ ...req, body: Buffer.from('{"other":1}') }), KEY);
-  });
 
   it('extra headers added after signing (proxies, user agents) are ignored', async () => {
     const req = withHeaders(await signed(), {
@@ -235,6 +248,30 @@ describe('SigV4Verifier accepts what the real signers produce', () => {
 });
 
 describe('SigV4Verifier rejects', () => {
+  it('header form with x-amz-content-sha256: UNSIGNED-PAYLOAD (the body would not be covered): IncompleteSignature', async () => {
+    const req = await signed({ req: smsRequest({ headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } }) });
+    expectError(verifier().verify({ ...req, body: Buffer.from('{"other":1}') }), req, 'IncompleteSignature', 400, /UNSIGNED-PAYLOAD/);
+    expectError(verifier().precheck(req), req, 'IncompleteSignature', 400, /UNSIGNED-PAYLOAD/);
+  });
+
+  it('an x-amz-* header left out of SignedHeaders, x-amz-target included: IncompleteSignature naming it', async () => {
+    const req = toWire(
+      (await signer().sign(smsRequest(), { signingDate: SIGNING_DATE, unsignableHeaders: new Set(['x-amz-target']) })) as HttpRequest,
+    );
+    expect(String(req.headers.authorization)).not.toContain('x-amz-target');
+    expectError(verifier().verify(req), req, 'IncompleteSignature', 400, /'x-amz-target' is not signed/);
+    const added = withHeaders(await signed(), { 'x-amz-meta': 'added' });
+    expectError(verifier().verify(added), added, 'IncompleteSignature', 400, /'x-amz-meta' is not signed/);
+  });
+
+  it('a presigned request with a target header beside its query, unsigned or different: IncompleteSignature', async () => {
+    const req = await presigned();
+    const other = 'AWSServerMigrationService_V2016_10_24.ImportServerCatalog';
+    for (const target of [other, TARGET]) {
+      const swapped = withHeaders(req, { 'x-amz-target': target });
+      expectError(verifier().verify(swapped), swapped, 'IncompleteSignature', 400, /x-amz-target/);
+    }
+  });
   it('a request with no authentication at all: MissingAuthenticationToken', async () => {
     const req = withHeaders(await signed(), { authorization: undefined });
     expectError(verifier().verify(req), req, 'MissingAuthenticationToken', 403, /^Missing Authentication Token$/);

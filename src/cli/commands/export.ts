@@ -1,4 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../atomic-file.ts';
 import { join, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { NAME_MAX_LENGTH, type Address } from '../../model/address.ts';
@@ -23,6 +25,35 @@ const SCHEMA_PATH = packageFile('schemas/manifest.v1.schema.json');
 export function safeName(vmName: string): string {
   const s = vmName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
   return (s || 'job').slice(0, NAME_MAX_LENGTH).replace(/-+$/, '');
+}
+
+/** The first line of every exported file: the tool and a digest of the lines below it. */
+const HEADER = /^# sms-reconcile export sha256:([0-9a-f]{64})\b[^\n]*\n/;
+
+function exportedFile(body: string): string {
+  const digest = createHash('sha256').update(body).digest('hex');
+  return `# sms-reconcile export sha256:${digest} (export --out replaces this file only while it is unchanged)\n${body}`;
+}
+
+/**
+ * Why `file` may not be replaced without --force: it is not a regular file (a symlink, say), or it
+ * was not written by export, or it was edited since (its digest no longer matches). Undefined when
+ * it may be replaced, or does not exist.
+ */
+function notReplaceable(file: string): string | undefined {
+  let st;
+  try {
+    st = lstatSync(file);
+  } catch {
+    return undefined;
+  }
+  if (st.isSymbolicLink()) return 'it is a symbolic link';
+  if (!st.isFile()) return 'it is not a regular file';
+  const text = readFileSync(file, 'utf8');
+  const header = HEADER.exec(text);
+  if (header === null) return 'it was not written by sms-reconcile export';
+  const body = text.slice(header[0].length);
+  return createHash('sha256').update(body).digest('hex') === header[1] ? undefined : 'it was changed since sms-reconcile export wrote it';
 }
 
 interface ExportedJob {
@@ -57,6 +88,7 @@ export const registerExport: RegisterCommand = (program, ctx) => {
     .description('write manifests that describe the live jobs, and record them in state, to adopt an existing estate in one step')
     .option('--out <dir>', 'write one file per job (and catalog.yaml) into this directory; default: print to stdout')
     .option('--no-adopt', 'only write the manifests; do not record the jobs in state')
+    .option('--force', 'with --out: replace files that export did not write, or that were changed since')
     .option('--lock-timeout <duration>', 'how long to wait for a state lock', '0s')
     .option('--inventory <file>', 'inventory of the embedded server')
     .addHelpText('after', `
@@ -64,8 +96,11 @@ Examples:
   $ sms-reconcile export --out manifests/
   $ sms-reconcile plan -f manifests/        # no changes: the exported jobs are now managed
 
+Each file written by --out starts with a line naming sms-reconcile export and a digest of the rest;
+a later export replaces only files whose digest still matches (--force replaces any).
+
 Jobs that are DELETING, DELETED or FAILED are left out; jobs already in state keep their address.`)
-    .action(async (flags: { out?: string; adopt: boolean; lockTimeout: string; inventory?: string }) => {
+    .action(async (flags: { out?: string; adopt: boolean; force?: boolean; lockTimeout: string; inventory?: string }) => {
       const g = ctx.globals();
       const logger = createLogger({ level: g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
       const store = openStateStore(g.state, ctx.io.cwd);
@@ -100,8 +135,21 @@ Jobs that are DELETING, DELETED or FAILED are left out; jobs already in state ke
             const dir = resolve(ctx.io.cwd, flags.out);
             mkdirSync(dir, { recursive: true });
             const header = `# yaml-language-server: $schema=${relative(dir, SCHEMA_PATH)}\n`;
-            if (catalog) writeFileSync(join(dir, 'catalog.yaml'), header + stringify(catalog));
-            for (const e of exported) writeFileSync(join(dir, `${e.name}.yaml`), header + stringify(e.document));
+            const files: Array<[string, string]> = [
+              ...(catalog ? [[join(dir, 'catalog.yaml'), exportedFile(header + stringify(catalog))] as [string, string]] : []),
+              ...exported.map((e): [string, string] => [join(dir, `${e.name}.yaml`), exportedFile(header + stringify(e.document))]),
+            ];
+            // Every file is checked before any is written: a refusal changes nothing.
+            if (!flags.force) {
+              for (const [file] of files) {
+                const why = notReplaceable(file);
+                if (why !== undefined) {
+                  throw userError('export-would-overwrite', `refusing to replace ${relative(ctx.io.cwd, file) || file}: ${why}`, 'move it away, export into another --out directory, or pass --force to replace it');
+                }
+              }
+            }
+            // Temp file, fsync, rename: never half-written, never written through a symlink.
+            for (const [file, text] of files) writeFileAtomic(file, text, 0o644);
             ctx.io.stdout.write(`Wrote ${exported.length} job manifest(s)${catalog ? ' and catalog.yaml' : ''} to ${relative(ctx.io.cwd, dir) || '.'}.\n`);
           } else {
             ctx.io.stdout.write([...(catalog ? [catalog] : []), ...exported.map((e) => e.document)].map((d) => stringify(d)).join('---\n'));

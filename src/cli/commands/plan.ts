@@ -1,6 +1,7 @@
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option } from 'commander';
+import { writeFileAtomic } from '../../atomic-file.ts';
+import { userError } from '../../model/errors.ts';
 import { desiredToDocuments } from '../../manifest/normalize.ts';
 import { encodePlanFile } from '../../reconcile/plan-file.ts';
 import { detailedExitCode, type Plan } from '../../reconcile/plan.ts';
@@ -112,7 +113,12 @@ async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
       let saved: string | undefined;
       if (flags.out) {
         saved = resolve(ctx.io.cwd, flags.out);
-        writeFileSync(saved, encodePlanFile(plan, desiredToDocuments(desired), flags.filename), { mode: 0o600 });
+        // Atomic, and never through a symlink planted at that name.
+        try {
+          writeFileAtomic(saved, encodePlanFile(plan, desiredToDocuments(desired), flags.filename), 0o600);
+        } catch (err) {
+          throw userError('plan-out-unwritable', `cannot write the plan to ${flags.out}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'give --out a path in a directory that exists and that you can write');
+        }
       }
       const color = g.color && ctx.io.stdout.isTTY === true;
       ctx.io.stdout.write(renderPlan(plan, flags.format, color, flags.out));

@@ -15,6 +15,7 @@ interface ServerFlags {
   clock: 'real' | 'manual';
   faults?: string;
   control?: boolean;
+  maxConnections: string;
 }
 
 export const registerServer: RegisterCommand = (program, ctx) => {
@@ -28,6 +29,7 @@ export const registerServer: RegisterCommand = (program, ctx) => {
     .addOption(new Option('--clock <mode>', 'lifecycle clock: real, or manual (advanced through the control endpoint)').choices(['real', 'manual']).default('real'))
     .option('--faults <file>', 'fault injection file (throttling, 5xx, latency), YAML or JSON')
     .option('--control', 'serve the control endpoint with a real clock too')
+    .option('--max-connections <n>', 'connections served at once; more are closed on arrival', '1000')
     .addHelpText('after', `
 The region is the global --region (default ${DEFAULT_REGION}). Credentials: SMS_SERVER_ACCESS_KEY_ID and
 SMS_SERVER_SECRET_ACCESS_KEY, or a pair generated once into <data>/credentials.json (mode 0600).
@@ -40,6 +42,10 @@ Examples:
       const g = ctx.globals();
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw userError('bad-port', `--port ${flags.port} is not a port number`, 'use 0..65535');
+      const maxConnections = Number(flags.maxConnections);
+      if (!/^\d+$/.test(flags.maxConnections) || maxConnections < 1) {
+        throw userError('bad-max-connections', `--max-connections ${flags.maxConnections} is not a positive whole number`, 'the default is 1000');
+      }
       const logger = createLogger({ level: g.logLevel === 'warn' ? 'info' : g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
       // The server's modules (SQLite, handlers) are loaded by this command only.
       const [{ loadFaultsFile, startServer }, { InventoryError }] = await Promise.all([import('../../server/server.ts'), import('../../server/inventory.ts')]);
@@ -53,6 +59,7 @@ Examples:
           inventory: flags.inventory,
           clock: flags.clock,
           control: flags.control,
+          maxConnections,
           faults: flags.faults ? loadFaultsFile(flags.faults) : undefined,
           env: ctx.io.env,
           logger,
