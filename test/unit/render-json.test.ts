@@ -145,7 +145,7 @@ describe('--omit-unchanged (renderPlanJson omitUnchanged)', () => {
     const servers = Array.from({ length: n }, (_, i) => server(i + 1, { vmName: `vm-${i + 1}` }));
     const spec = (i: number): JobSpec => ({ frequency: 12, licenseType: 'AWS', description: `job ${i}` });
     const live = servers.map((s, i) => liveJob(s, spec(i), { n: i + 1 }));
-    const d = desired({ jobs: servers.map((s, i) => job(`job-${i}`, byName(s.vmServer.vmName), i % 100 === 42 ? { ...spec(i), frequency: 6 } : spec(i))) });
+    const d = desired({ jobs: servers.map((s, i) => job(`job-${i}`, byName(`vm-${i + 1}`), i % 100 === 42 ? { ...spec(i), frequency: 6 } : spec(i))) });
     const prior = state(live.map((j, i) => record(`ReplicationJob/job-${i}`, j, spec(i))));
     const r = diff(d, world({ servers, jobs: live }), prior, diffOptions({ maxConcurrentJobs: 2 * n }));
     expect(r.problems).toEqual([]);
