@@ -14,12 +14,16 @@ import { PLAN_FORMAT_VERSION, type Plan } from './plan.ts';
  * checksum over all of it, so a hand-edited file is refused. Pure: reading and writing the file is
  * the CLI's job.
  *
- * Unchanged jobs (no-op changes of a live job) are not kept in full: for each, `unchanged` holds
- * what the staleness check reads, `[address, replicationJobId, digest of the observed job]`. At
- * estate scale nearly every job is unchanged, and a full no-op entry is about 1.4 KB.
- * `decodePlanFile` gives them back as no-op changes whose `observedFingerprint` is that digest
- * (`staleReasons` compares it with the digest of the job as it is now). A file without
- * `unchanged` (written before it existed) holds its no-op changes in full, and is read as it is.
+ * Sized for artifacts (at estate scale nearly every job is unchanged, and a full no-op entry is
+ * about 1.4 KB):
+ * - Unchanged jobs (no-op changes of a live job) are not kept in full: for each, `unchanged` holds
+ *   what the staleness check reads, `[address, replicationJobId, digest of the observed job]`, one
+ *   a line. `decodePlanFile` gives them back as no-op changes whose `observedFingerprint` is that
+ *   digest (`observedDigest`; `staleReasons` compares it with the digest of the job as it is now).
+ * - `documents` are kept only when a change waits for a catalog import: re-resolving those jobs
+ *   after the import is the only use apply makes of them. Otherwise the list is empty, and apply
+ *   carries out the plan's changes as they are (the manifests are still checked by their digest).
+ * A file written before these rules (no `unchanged`; every document) is read as it is.
  */
 export interface PlanFile {
   readonly kind: 'sms-reconcile-plan';
@@ -28,7 +32,7 @@ export interface PlanFile {
   readonly plan: Plan;
   /** Unchanged jobs: address, job id, digest of the observed job (`observedDigest`). */
   readonly unchanged?: readonly UnchangedJob[];
-  /** The manifest documents, normalized (manifest/normalize.ts desiredToDocuments). */
+  /** The manifest documents, normalized (manifest/normalize.ts desiredToDocuments); see above for when. */
   readonly documents: readonly unknown[];
   /** The -f paths, relative to the working directory of the plan. */
   readonly manifestPaths: readonly string[];
@@ -36,6 +40,7 @@ export interface PlanFile {
   readonly checksum: string;
 }
 
+/** In the file the digest is written without DIGEST_PREFIX: 16 hex digits. */
 export type UnchangedJob = readonly [address: string, replicationJobId: string, observedDigest: string];
 
 /** How an `observedFingerprint` that is a digest (of an unchanged job read back) starts. */
@@ -64,10 +69,11 @@ export function encodePlanFile(plan: Plan, documents: readonly unknown[], manife
   const unchanged: UnchangedJob[] = [];
   const changes: Change[] = [];
   for (const c of plan.changes) {
-    if (isUnchangedJob(c)) unchanged.push([c.address, c.replicationJobId, observedDigest(c.observedFingerprint)]);
+    if (isUnchangedJob(c)) unchanged.push([c.address, c.replicationJobId, observedDigest(c.observedFingerprint).slice(DIGEST_PREFIX.length)]);
     else changes.push(c);
   }
-  const body = { kind: 'sms-reconcile-plan' as const, formatVersion: PLAN_FORMAT_VERSION, plan: { ...plan, changes }, unchanged, documents, manifestPaths };
+  const kept = plan.changes.some((c) => c.deferredUntilCatalog === true) ? documents : [];
+  const body = { kind: 'sms-reconcile-plan' as const, formatVersion: PLAN_FORMAT_VERSION, plan: { ...plan, changes }, unchanged, documents: kept, manifestPaths };
   // Indented but for the unchanged jobs, one a line: a reviewer can read the file, and it stays small.
   const text = JSON.stringify({ ...body, unchanged: [], checksum: checksumOf(body) }, null, 2);
   const rows = unchanged.map((u) => `    ${JSON.stringify(u)}`).join(',\n');
@@ -84,7 +90,7 @@ function unchangedChanges(unchanged: readonly UnchangedJob[]): Change[] {
     fields: [],
     reason: 'matches the manifest',
     preventDestroy: false,
-    observedFingerprint: digest,
+    observedFingerprint: `${DIGEST_PREFIX}${digest}`,
   }));
 }
 

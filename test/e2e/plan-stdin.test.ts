@@ -12,13 +12,10 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { awsEnv, collector, runCli, show, type CliResult } from '../helpers/cli.ts';
+import { APPS, CATALOG, doc, web } from '../helpers/manifest-docs.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { allJobs, importCatalog } from '../helpers/sms-world.ts';
 
-const doc = (kind: string, name: string, spec: string) => `apiVersion: sms-reconcile/v1\nkind: ${kind}\nmetadata:\n  name: ${name}\nspec:\n${spec}`;
-const CATALOG = doc('ServerCatalog', 'catalog', '  imported: true\n');
-const web = (frequency: number) => doc('ReplicationJob', 'web-01', `  server:\n    vmName: web-01\n    vmManagerName: vcenter-dc1.example.com\n  frequency: ${frequency}\n  description: front end\n`);
-const APPS = doc('ReplicationJobSet', 'apps', '  template:\n    frequency: 24\n    licenseType: BYOL\n  servers:\n    - server: {vmName: app-01}\n    - server: {vmName: app-02}\n');
 
 let a: TestServer;
 let dir: string;

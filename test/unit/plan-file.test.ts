@@ -105,8 +105,9 @@ describe('plan file encoding', () => {
         },
       ],
     });
-    expect(pf.unchanged).toEqual([['ReplicationJob/web-02', 'sms-job-00000002', observedDigest(web02.observedFingerprint!)]]);
-    expect(pf.documents).toEqual(JSON.parse(JSON.stringify(desiredToDocuments(DESIRED))));
+    expect(pf.unchanged).toEqual([['ReplicationJob/web-02', 'sms-job-00000002', observedDigest(web02.observedFingerprint!).replace('sha256/64:', '')]]);
+    // No change waits for a catalog import: apply has no use for the documents (see the next test).
+    expect(pf.documents).toEqual([]);
     expect(pf.manifestPaths).toEqual(['manifests']);
     expect(pf.checksum).toMatch(/^[0-9a-f]{64}$/);
     // Deterministic, and a decoded plan is as fresh as the one written.
@@ -248,8 +249,17 @@ describe('a saved plan keeps unchanged jobs in short: the staleness check still 
   it('the file holds no unchanged job in full, only its address, job id and a digest of the observed job', () => {
     const file = JSON.parse(TEXT) as { plan: Plan; unchanged: unknown[] };
     expect(file.plan.changes.filter((c) => c.action === 'no-op').map((c) => c.address)).toEqual(['ServerCatalog/catalog']);
-    expect(file.unchanged).toEqual([['ReplicationJob/web-02', 'sms-job-00000002', expect.stringMatching(/^sha256\/64:[0-9a-f]{16}$/)]]);
+    expect(file.unchanged).toEqual([['ReplicationJob/web-02', 'sms-job-00000002', expect.stringMatching(/^[0-9a-f]{16}$/)]]);
     expect(JSON.stringify(file.plan)).not.toContain('web 2');
+  });
+
+  it('keeps the manifest documents when a change waits for a catalog import (apply re-resolves it from them)', () => {
+    const d = desired({ catalogs: [catalogDoc()], jobs: [job('hr', byName('hr-01'))] });
+    const p = planOf(d, world({ servers: SERVERS, status: 'NOT_IMPORTED' }), undefined);
+    expect(p.changes.some((c) => c.deferredUntilCatalog)).toBe(true);
+    const pf = decodePlanFile(encodePlanFile(p, desiredToDocuments(d), ['manifests']), 'plan.json');
+    expect(pf.documents).toEqual(JSON.parse(JSON.stringify(desiredToDocuments(d))));
+    expect(pf.plan).toEqual(JSON.parse(JSON.stringify(p)));
   });
 
   it('the same reasons as the plan itself, for every stale world above', () => {
