@@ -330,13 +330,19 @@ export function renderPlanMarkdownWithin(plan: Plan, opts: PlanMarkdownOptions &
       used += sep + codePoints(full);
     } else {
       const addresses: Section = { ...destructive, items: l.destructiveAddresses.map((a) => `> - ${a}`) };
-      let fit = fitItems(addresses, opts.maxChars - used - sep - (codePoints(shortHeading(0)) - codePoints(l.heading)));
-      heading = shortHeading(fit.n);
-      used = headChars(heading);
-      fit = fitItems(addresses, opts.maxChars - used - sep);
-      if (fit.n > 0) {
-        blocks.push(fit.text);
-        used += sep + fit.chars;
+      // The heading names how many addresses follow, and its length decides how many fit: settle both.
+      let n = addresses.items.length;
+      for (;;) {
+        heading = shortHeading(n);
+        used = headChars(heading);
+        const fit = fitItems(addresses, opts.maxChars - used - sep);
+        if (fit.n >= n) break;
+        n = fit.n;
+      }
+      if (n > 0) {
+        const text = renderSection(addresses, addresses.items.slice(0, n));
+        blocks.push(text);
+        used += sep + codePoints(text);
       }
     }
   }
@@ -361,7 +367,7 @@ export function renderPlanMarkdownWithin(plan: Plan, opts: PlanMarkdownOptions &
       left.push(s.id === 'warnings' ? plural(s.items.length, 'warning') : s.id === 'drift' ? plural(s.items.length, 'drifted field') : 'the full diff');
     }
   }
-  return { ok: true, text: joinBlocks([heading, ...l.head, ...blocks, leftOutLine(left, opts.artifact)]) };
+  return { ok: true, text: joinBlocks([heading, ...l.head, ...blocks, ...(left.length === 0 ? [] : [leftOutLine(left, opts.artifact)])]) };
 }
 
 /** The last line of each part `--split` writes: how sms-reconcile knows the files it wrote. */
