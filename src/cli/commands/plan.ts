@@ -2,12 +2,12 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { basename, join, resolve } from 'node:path';
 import { Option } from 'commander';
 import { desiredToDocuments } from '../../manifest/normalize.ts';
+import { userError } from '../../model/errors.ts';
 import { encodePlanFile } from '../../reconcile/plan-file.ts';
 import { detailedExitCode, type Plan } from '../../reconcile/plan.ts';
 import { createLogger } from '../../report/logger.ts';
 import { renderPlanJsonString } from '../../report/render-json.ts';
 import { DEFAULT_MARKDOWN_MAX_CHARS, PART_MARKER, renderPlanMarkdownParts, renderPlanMarkdownWithin } from '../../report/render-markdown.ts';
-import { userError } from '../../model/errors.ts';
 import { renderPlanText } from '../../report/render-text.ts';
 import { openStateStore } from '../../state/open.ts';
 import type { CommandContext, RegisterCommand } from '../context.ts';
