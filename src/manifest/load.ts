@@ -208,7 +208,7 @@ class Loader {
     let size = 0;
     try {
       for await (const chunk of stream) {
-        const b = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk);
+        const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
         size += b.length;
         if (size <= this.maxFileBytes) chunks.push(b);
       }
