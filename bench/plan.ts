@@ -15,6 +15,13 @@
  * RSS (goal < 300 MB).
  *
  *   node --import tsx bench/plan.ts [--servers 10000] [--rounds 5] [--per-job-rounds 2] [--cpu-prof DIR] [--latency-ms 0] [--serve]
+ *   node --import tsx bench/plan.ts --sizes [--baseline DIR] [--servers 10000] [--rounds 3] [--files 50]
+ *
+ * --sizes (issue 23) measures, on the same world, the size and time of: the JSON plan, the JSON
+ * plan with --omit-unchanged, and the saved plan (--out, text on stdout); with --baseline DIR (a
+ * checkout of an earlier version, e.g. `git archive 6b3ed72 | tar -x -C DIR` plus a node_modules
+ * symlink) also that version's saved plan, for the ratio against today's. Each output is written
+ * to a file by the CLI's own stdout, never held by this process.
  *
  * --serve sets the world up, prints the plan command (with its environment) and keeps the server
  * up until Ctrl-C, for profiling by hand.
@@ -26,7 +33,7 @@
  * in-process ones do share it with the server: compare them with each other, not with (a)/(b).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -49,6 +56,8 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
     'latency-ms': { type: 'string', default: '0' },
     serve: { type: 'boolean', default: false },
+    sizes: { type: 'boolean', default: false },
+    baseline: { type: 'string' },
   },
 });
 const N = Number(values.servers);
@@ -294,8 +303,64 @@ async function setup() {
   return { dir, server, manifests, stateFile, idsFile, changed };
 }
 
+/** Runs `node CLI ...args` with stdout into `outFile`; wall time and the size of what it wrote. */
+function toFile(cli: string, args: readonly string[], env: NodeJS.ProcessEnv, outFile: string): Promise<{ ms: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const fd = openSync(outFile, 'w');
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [cli, ...args], { cwd: REPO, env, stdio: ['ignore', fd, 'pipe'] });
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const ms = performance.now() - t0;
+      closeSync(fd);
+      if (code !== 0) reject(new Error(`${args.join(' ')} exited ${code}: ${stderr}`));
+      else resolve({ ms, bytes: statSync(outFile).size });
+    });
+  });
+}
+
+const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(2)} MB`;
+
+/** --sizes: what the JSON plan, the JSON plan without no-ops, and the saved plan weigh and take. */
+async function runSizes(w: Awaited<ReturnType<typeof setup>>, env: NodeJS.ProcessEnv): Promise<void> {
+  const planArgs = ['plan', '-f', w.manifests, '--endpoint-url', w.server.url, '--state', w.stateFile];
+  const out = (name: string) => join(w.dir, name);
+  const cases: { name: string; cli: string; args: string[]; size: () => number }[] = [
+    { name: 'JSON (--format json)', cli: CLI, args: [...planArgs, '--format', 'json'], size: () => statSync(out('full.json')).size },
+    { name: 'JSON --omit-unchanged', cli: CLI, args: [...planArgs, '--format', 'json', '--omit-unchanged'], size: () => statSync(out('short.json')).size },
+    { name: 'saved plan (--out)', cli: CLI, args: [...planArgs, '--out', out('saved.plan')], size: () => statSync(out('saved.plan')).size },
+  ];
+  const files = ['full.json', 'short.json', 'saved.txt'];
+  if (values.baseline) {
+    cases.push({ name: 'saved plan, baseline', cli: join(values.baseline, 'bin/sms-reconcile.mjs'), args: [...planArgs, '--out', out('baseline.plan')], size: () => statSync(out('baseline.plan')).size });
+    files.push('baseline.txt');
+  }
+  const times: number[][] = cases.map(() => []);
+  const sizes: number[] = cases.map(() => 0);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [i, c] of cases.entries()) {
+      const t = await toFile(c.cli, c.args, env, out(files[i]!));
+      times[i]!.push(t.ms);
+      sizes[i] = c.size();
+    }
+    log(`round ${r + 1}/${ROUNDS}: ${cases.map((c, i) => `${c.name} ${fmt(times[i]!.at(-1)!)}`).join(', ')}`);
+  }
+  const full = JSON.parse(readFileSync(out('full.json'), 'utf8')) as { summary: Record<string, number> };
+  const lines = [
+    `bench/plan.ts --sizes: ${N} catalog servers, ${N} live jobs, ${N} ReplicationJob documents in ${FILES} files, ${w.changed.size} differing (${full.summary['update']} updates, ${full.summary['no-op']} no-ops); ${ROUNDS} rounds, median wall time of the CLI subprocess; node ${process.version}`,
+    `${'output'.padEnd(24)} ${'size'.padStart(10)} ${'of JSON'.padStart(8)} ${'time'.padStart(8)}`,
+    ...cases.map((c, i) => `${c.name.padEnd(24)} ${mb(sizes[i]!).padStart(10)} ${`${((100 * sizes[i]!) / sizes[0]!).toFixed(1)}%`.padStart(8)} ${fmt(median(times[i]!)).padStart(8)}`),
+    `--omit-unchanged / JSON = ${(sizes[1]! / sizes[0]!).toFixed(3)} (goal <= 0.05 at 10k jobs: ${sizes[1]! / sizes[0]! <= 0.05 ? 'met' : 'NOT met'})`,
+  ];
+  if (values.baseline) lines.push(`saved plan / baseline saved plan = ${(sizes[2]! / sizes[3]!).toFixed(3)} (goal <= 0.15 at 100k jobs: ${sizes[2]! / sizes[3]! <= 0.15 ? 'met' : 'NOT met'})`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
 async function run(): Promise<void> {
-  const { dir, server, manifests, stateFile, idsFile, changed } = await setup();
+  const world = await setup();
+  const { dir, server, manifests, stateFile, idsFile, changed } = world;
   if (LATENCY_MS > 0) server.faults.set({ latencyMs: LATENCY_MS });
   const creds = server.credentials;
   const childEnv: NodeJS.ProcessEnv = {
@@ -314,6 +379,12 @@ async function run(): Promise<void> {
   };
   // The in-process runs read credentials the way the CLI does: from the environment.
   Object.assign(process.env, { AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_EC2_METADATA_DISABLED: 'true' });
+  if (values.sizes) {
+    await runSizes(world, childEnv);
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
   const planArgs = ['plan', '-f', manifests, '--endpoint-url', server.url, '--state', stateFile, '--format', 'json'];
   if (values.serve) {
     // Keep the world up for profiling by hand; Ctrl-C ends it.

@@ -16,7 +16,7 @@ import type { Target } from './target.ts';
 
 /** Loads and checks the manifests; prints every diagnostic and fails on errors. */
 export async function loadDesired(ctx: CommandContext, files: readonly string[]): Promise<{ desired: DesiredSet; check: ManifestCheckResult }> {
-  const check = await loadManifests(files, { cwd: ctx.io.cwd });
+  const check = await loadManifests(files, { cwd: ctx.io.cwd, stdin: ctx.io.stdin });
   const color = ctx.globals().color && ctx.io.stderr.isTTY === true;
   if (check.diagnostics.length > 0 || check.desired === undefined) {
     const text = renderDiagnosticsText(check.diagnostics, check.summary, { color, sourceLine: (f, l) => check.sources.get(f)?.lineText(l) });

@@ -29,6 +29,7 @@ export const DIAGNOSTIC_CODES = {
   'SMSR-M003': { name: 'no-manifest-files', severity: 'error', meaning: 'A directory given with -f holds no *.yaml or *.yml file.' },
   'SMSR-M004': { name: 'file-too-large', severity: 'error', meaning: 'A file is larger than the limit (10 MiB).' },
   'SMSR-M005': { name: 'not-text', severity: 'error', meaning: 'A file is not UTF-8 text (binary content, NUL bytes or invalid UTF-8).' },
+  'SMSR-M006': { name: 'stdin-unusable', severity: 'error', meaning: '-f - reads standard input, but stdin is a terminal (refused at once) or the stream is empty.' },
   'SMSR-M010': { name: 'yaml-syntax', severity: 'error', meaning: 'The YAML is malformed.' },
   'SMSR-M011': { name: 'yaml-tab-indent', severity: 'error', meaning: 'A tab is used for indentation (YAML allows spaces only).' },
   'SMSR-M012': { name: 'yaml-duplicate-key', severity: 'error', meaning: 'A mapping has the same key twice.' },

@@ -13,6 +13,9 @@
  *   that is neither a regular file nor a directory (SMSR-M002; FIFOs and devices are never opened),
  *   a directory without manifests (SMSR-M003), a file over the size limit (SMSR-M004, not read).
  * - Display names are relative to `cwd` when the file is under it, with '/' separators.
+ * - `-` is standard input: a YAML stream (documents separated by `---`) read whole, once, in its
+ *   place among the paths, and named `<stdin>` in diagnostics. A terminal on stdin is refused at
+ *   once, without reading; an empty stream is an error (SMSR-M006 both).
  */
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -24,7 +27,15 @@ export interface LoadOptions {
   /** Directory relative paths are resolved against, and display names are relative to. */
   readonly cwd: string;
   readonly limits?: Partial<ParseLimits>;
+  /** What `-` reads; without it, `-` is an error. */
+  readonly stdin?: StdinStream;
 }
+
+export type StdinStream = NodeJS.ReadableStream & { readonly isTTY?: boolean };
+
+/** The path that means standard input, and the name diagnostics give it. */
+export const STDIN_PATH = '-';
+export const STDIN_NAME = '<stdin>';
 
 export interface LoadedSources {
   readonly sources: readonly ManifestSource[];
@@ -52,7 +63,8 @@ function ioMessage(err: unknown): string {
 }
 
 interface Candidate {
-  readonly absolute: string;
+  /** Absent for standard input. */
+  readonly absolute?: string;
   readonly display: string;
 }
 
@@ -62,16 +74,27 @@ class Loader {
   private readonly seenFiles = new Set<string>();
   private readonly seenDirs = new Set<string>();
 
+  private stdinTaken = false;
+
   constructor(
     private readonly cwd: string,
     private readonly maxFileBytes: number,
+    private readonly stdin: StdinStream | undefined,
   ) {}
 
-  private problem(code: 'SMSR-M001' | 'SMSR-M002' | 'SMSR-M003', file: string, summary: string, hint?: string): void {
+  private problem(code: 'SMSR-M001' | 'SMSR-M002' | 'SMSR-M003' | 'SMSR-M006', file: string, summary: string, hint?: string): void {
     this.diagnostics.push(diagnostic(code, summary, { file }, { hint }));
   }
 
   async expand(arg: string): Promise<void> {
+    if (arg === STDIN_PATH) {
+      if (this.stdinTaken) return;
+      this.stdinTaken = true;
+      if (this.stdin === undefined) this.problem('SMSR-M006', STDIN_NAME, '-f - reads standard input, which this command does not have');
+      else if (this.stdin.isTTY === true) this.problem('SMSR-M006', STDIN_NAME, '-f - reads a pipe, but stdin is a terminal', 'pipe the manifests in, e.g. `kustomize build overlays/prod | sms-reconcile plan -f -`');
+      else this.files.push({ display: STDIN_NAME });
+      return;
+    }
     const absolute = path.resolve(this.cwd, arg);
     const display = displayName(this.cwd, absolute);
     let info;
@@ -164,6 +187,7 @@ class Loader {
   }
 
   private async readOne(f: Candidate): Promise<ManifestSource | undefined> {
+    if (f.absolute === undefined) return this.readStdin();
     try {
       const info = await stat(f.absolute);
       if (info.size > this.maxFileBytes) {
@@ -176,12 +200,36 @@ class Loader {
       return undefined;
     }
   }
+
+  /** Reads stdin to its end; past the size limit the bytes are counted, not kept. */
+  private async readStdin(): Promise<ManifestSource | undefined> {
+    const stream = this.stdin as StdinStream;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of stream) {
+        const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+        size += b.length;
+        if (size <= this.maxFileBytes) chunks.push(b);
+      }
+    } catch (err) {
+      this.problem('SMSR-M002', STDIN_NAME, `cannot read standard input: ${ioMessage(err)}`);
+      return undefined;
+    }
+    if (size > this.maxFileBytes) return { file: STDIN_NAME, content: new Uint8Array(0), byteLength: size };
+    const content = Buffer.concat(chunks);
+    if (content.toString('utf8').trim() === '') {
+      this.problem('SMSR-M006', STDIN_NAME, '-f - read an empty stream: nothing was piped in', 'check the command before the pipe (its errors are on its own stderr)');
+      return undefined;
+    }
+    return { file: STDIN_NAME, content };
+  }
 }
 
 /** Expands and reads `paths`. Never throws for a bad path: problems come back as diagnostics. */
 export async function readManifestSources(paths: readonly string[], options: LoadOptions): Promise<LoadedSources> {
   const limits = { ...DEFAULT_PARSE_LIMITS, ...options.limits };
-  const loader = new Loader(options.cwd, limits.maxFileBytes);
+  const loader = new Loader(options.cwd, limits.maxFileBytes, options.stdin);
   for (const p of paths) await loader.expand(p);
   const sources = await loader.read();
   return { sources, diagnostics: loader.diagnostics };

@@ -4,6 +4,7 @@ import { SmsReconcileError } from '../model/errors.ts';
 import type { StateHead, TargetIdentity } from '../state/codec.ts';
 import { describeTarget, sameTarget } from '../state/codec.ts';
 import { fingerprintOf } from './diff.ts';
+import type { Change } from './change.ts';
 import { isTerminated, type ObservedSet } from './observed.ts';
 import { PLAN_FORMAT_VERSION, type Plan } from './plan.ts';
 
@@ -12,12 +13,26 @@ import { PLAN_FORMAT_VERSION, type Plan } from './plan.ts';
  * (apply re-resolves jobs that waited for a catalog import from them), the manifest paths, and a
  * checksum over all of it, so a hand-edited file is refused. Pure: reading and writing the file is
  * the CLI's job.
+ *
+ * Sized for artifacts (at estate scale nearly every job is unchanged, and a full no-op entry is
+ * about 1.4 KB):
+ * - Unchanged jobs (no-op changes of a live job) are not kept in full: for each, `unchanged` holds
+ *   what the staleness check reads, `[address, replicationJobId, digest of the observed job]`, one
+ *   a line. `decodePlanFile` gives them back as no-op changes whose `observedFingerprint` is that
+ *   digest (`observedDigest`; `staleReasons` compares it with the digest of the job as it is now).
+ * - `documents` are kept only when a change waits for a catalog import: re-resolving those jobs
+ *   after the import is the only use apply makes of them. Otherwise the list is empty, and apply
+ *   carries out the plan's changes as they are (the manifests are still checked by their digest).
+ * A file written before these rules (no `unchanged`; every document) is read as it is.
  */
 export interface PlanFile {
   readonly kind: 'sms-reconcile-plan';
   readonly formatVersion: typeof PLAN_FORMAT_VERSION;
+  /** The plan; when written, without the unchanged jobs that `unchanged` holds. */
   readonly plan: Plan;
-  /** The manifest documents, normalized (manifest/normalize.ts desiredToDocuments). */
+  /** Unchanged jobs: address, job id, digest of the observed job (`observedDigest`). */
+  readonly unchanged?: readonly UnchangedJob[];
+  /** The manifest documents, normalized (manifest/normalize.ts desiredToDocuments); see above for when. */
   readonly documents: readonly unknown[];
   /** The -f paths, relative to the working directory of the plan. */
   readonly manifestPaths: readonly string[];
@@ -25,13 +40,58 @@ export interface PlanFile {
   readonly checksum: string;
 }
 
+/** In the file the digest is written without DIGEST_PREFIX: 16 hex digits. */
+export type UnchangedJob = readonly [address: string, replicationJobId: string, observedDigest: string];
+
+/** How an `observedFingerprint` that is a digest (of an unchanged job read back) starts. */
+const DIGEST_PREFIX = 'sha256/64:';
+
+/** The digest of an observed job's fingerprint (diff.ts `fingerprintOf`): 64 bits of its sha256. */
+export function observedDigest(fingerprint: string): string {
+  return `${DIGEST_PREFIX}${createHash('sha256').update(fingerprint).digest('hex').slice(0, 16)}`;
+}
+
+/** Whether a change's recorded fingerprint (or digest of one) is the fingerprint `now`. */
+function sameObserved(recorded: string, now: string): boolean {
+  return recorded.startsWith(DIGEST_PREFIX) ? recorded === observedDigest(now) : recorded === now;
+}
+
+/** A no-op change of a live job: what `unchanged` keeps in short. */
+function isUnchangedJob(c: Change): c is Change & { replicationJobId: string; observedFingerprint: string } {
+  return c.action === 'no-op' && c.replicationJobId !== undefined && c.observedFingerprint !== undefined && c.deferredUntilCatalog !== true;
+}
+
 function checksumOf(body: Omit<PlanFile, 'checksum'>): string {
   return createHash('sha256').update(canonicalJson(body)).digest('hex');
 }
 
 export function encodePlanFile(plan: Plan, documents: readonly unknown[], manifestPaths: readonly string[]): string {
-  const body = { kind: 'sms-reconcile-plan' as const, formatVersion: PLAN_FORMAT_VERSION, plan, documents, manifestPaths };
-  return `${JSON.stringify({ ...body, checksum: checksumOf(body) }, null, 2)}\n`;
+  const unchanged: UnchangedJob[] = [];
+  const changes: Change[] = [];
+  for (const c of plan.changes) {
+    if (isUnchangedJob(c)) unchanged.push([c.address, c.replicationJobId, observedDigest(c.observedFingerprint).slice(DIGEST_PREFIX.length)]);
+    else changes.push(c);
+  }
+  const kept = plan.changes.some((c) => c.deferredUntilCatalog === true) ? documents : [];
+  const body = { kind: 'sms-reconcile-plan' as const, formatVersion: PLAN_FORMAT_VERSION, plan: { ...plan, changes }, unchanged, documents: kept, manifestPaths };
+  // Indented but for the unchanged jobs, one a line: a reviewer can read the file, and it stays small.
+  const text = JSON.stringify({ ...body, unchanged: [], checksum: checksumOf(body) }, null, 2);
+  const rows = unchanged.map((u) => `    ${JSON.stringify(u)}`).join(',\n');
+  return `${unchanged.length === 0 ? text : text.replace('\n  "unchanged": [],\n', `\n  "unchanged": [\n${rows}\n  ],\n`)}\n`;
+}
+
+/** The unchanged jobs as no-op changes again (see PlanFile). */
+function unchangedChanges(unchanged: readonly UnchangedJob[]): Change[] {
+  return unchanged.map(([address, replicationJobId, digest]) => ({
+    address,
+    action: 'no-op',
+    kind: address.startsWith('ReplicationJobSet/') ? 'ReplicationJobSet' : 'ReplicationJob',
+    replicationJobId,
+    fields: [],
+    reason: 'matches the manifest',
+    preventDestroy: false,
+    observedFingerprint: `${DIGEST_PREFIX}${digest}`,
+  }));
 }
 
 function planError(code: string, message: string, hint: string): SmsReconcileError {
@@ -57,7 +117,9 @@ export function decodePlanFile(text: string, file: string): PlanFile {
   if (typeof checksum !== 'string' || checksum !== checksumOf(body)) {
     throw planError('plan-file-modified', `${file} was modified after it was written (its checksum does not match)`, 'plans are not edited by hand: run plan again');
   }
-  return v as PlanFile;
+  const pf = v as PlanFile;
+  const unchanged = pf.unchanged ?? [];
+  return unchanged.length === 0 ? pf : { ...pf, plan: { ...pf.plan, changes: [...pf.plan.changes, ...unchangedChanges(unchanged)] } };
 }
 
 /** What apply sees now, to compare with what the plan saw. */
@@ -97,7 +159,7 @@ export function staleReasons(plan: Plan, now: CurrentWorld): string[] {
           ? blockingJob(now.observed, c.serverId)
           : undefined;
     const current = fingerprintOf(job);
-    if (current !== c.observedFingerprint) {
+    if (!sameObserved(c.observedFingerprint, current)) {
       reasons.push(
         c.observedFingerprint === 'absent'
           ? `${c.address}: server ${c.serverId ?? '?'} got job ${job?.replicationJobId ?? '?'} since the plan`

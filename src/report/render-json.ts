@@ -5,7 +5,8 @@
  * Invariants:
  * - Every member is always present, so consumers need no existence checks: an absent optional value
  *   is `null`, an absent list `[]`, an absent flag `false`. Key order is stable.
- * - `changes` holds every change of the plan, no-op included, in display order (destructive first,
+ * - `changes` holds every change of the plan, no-op included unless `omitUnchanged` (then
+ *   `summary['no-op']` alone says how many there are), in display order (destructive first,
  *   format.ts `displayOrder`), and each keeps every member of Change (the `satisfies` clauses below
  *   make a member added to Change, FieldChange, Drift, PlanWarning or Plan a compile error here
  *   until it is rendered), plus the derived `destructive` flag.
@@ -107,6 +108,8 @@ export interface PlanJson {
 export interface PlanJsonExtras {
   /** The file the plan was saved to with `--out`. */
   readonly planFile?: string;
+  /** `--omit-unchanged`: leave no-op entries out of `changes` (`summary` still counts them). */
+  readonly omitUnchanged?: boolean;
 }
 
 /** A field value as JSON: scalars as they are, absent as null (non-finite numbers too, as JSON.stringify would). */
@@ -205,7 +208,7 @@ export function renderPlanJson(plan: Plan, extras: PlanJsonExtras = {}): PlanJso
     options: { targets: [...plan.options.targets], replace: [...plan.options.replace], refreshOnly: plan.options.refreshOnly },
     summary: counts.byAction,
     destructive: { delete: counts.destructive.delete, replace: counts.destructive.replace },
-    changes: displayOrder(plan.changes).map(changeJson),
+    changes: (extras.omitUnchanged === true ? displayOrder(plan.changes).filter((c) => c.action !== 'no-op') : displayOrder(plan.changes)).map(changeJson),
     drift: plan.drift.map(driftJson),
     warnings: plan.warnings.map(warningJson),
     apiCalls: { ...plan.apiCalls },

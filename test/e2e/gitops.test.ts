@@ -15,9 +15,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { codePoints } from '../../src/report/render-markdown.ts';
 import { assertReachable, dropSchema, inCi, PG_URL_ENV, pgTestUrl, sql, uniqueName } from '../helpers/pg.ts';
-import { copyRepo, REPO_ROOT, removeAllCopies, type RepoCopy } from '../helpers/repo-copy.ts';
+import { copyRepo, FAST_TIMINGS, REPO_ROOT, removeAllCopies, type RepoCopy } from '../helpers/repo-copy.ts';
+import { generatedInventory } from '../helpers/sms-world.ts';
 
 const MANIFESTS = 'examples/gitops/manifests';
 const TARGET = 'embedded SMS server (us-east-1, data .sms-reconcile/embedded)';
@@ -178,6 +180,71 @@ describe('examples/gitops/pipeline.sh', () => {
   }
 });
 
+describe('examples/gitops/pipeline.sh at estate scale: a world of 400 VMs', { timeout: 180_000 }, () => {
+  const STATE = '.sms-reconcile/wave-state.json';
+  let copy: RepoCopy;
+  const expectExit = (r: { code: number | null; stdout: string; stderr: string }, code: number) =>
+    expect(r.code, `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`).toBe(code);
+
+  it('pr: the first wave (400 creates) gives a comment body within the limit: the summary, the changes that fit, and what was left out', async () => {
+    copy = await copyRepo({ prefix: 'smsr-gitops-400' });
+    copy.write('examples/inventory.yaml', stringify({ apiVersion: 'sms-reconcile/v1', kind: 'Inventory', ...generatedInventory({ vms: 400 }), settings: { ...FAST_TIMINGS, maxConcurrentJobs: 1000 } }));
+    copy.write('wave/catalog.yaml', 'apiVersion: sms-reconcile/v1\nkind: ServerCatalog\nmetadata:\n  name: catalog\nspec:\n  imported: true\n');
+    copy.write(
+      'wave/wave-1.yaml',
+      'apiVersion: sms-reconcile/v1\nkind: ReplicationJobSet\nmetadata:\n  name: wave-1\nspec:\n  template:\n    frequency: 12\n    licenseType: BYOL\n    roleName: sms\n    description: first wave\n    numberOfRecentAmisToKeep: 7\n  match:\n    vmNameGlob: "gen-*"\n',
+    );
+    // The catalog first, so that the wave's servers resolve (a plan before the import has one deferred row).
+    const env = { SMS_RECONCILE_STATE: STATE };
+    expectExit(await copy.cli(['apply', '-f', 'wave/catalog.yaml', '--auto-approve'], { env }), 0);
+    for (let i = 0; ; i++) {
+      const r = await copy.cli(['plan', '-f', 'wave/catalog.yaml', '--detailed-exitcode'], { env });
+      if (r.code === 0) break;
+      if (i > 60) throw new Error(`the catalog import did not finish:\n${r.stdout}${r.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+
+    const r = await copy.sh('bash examples/gitops/pipeline.sh pr', { env: { SMSR: `node ${copy.bin}`, MANIFESTS: 'wave', ...env } });
+    expectExit(r, 0);
+    expect(r.stdout).toContain('pipeline: changes planned (see ./plan.md)\n');
+    const md = copy.read('plan.md');
+    expect(codePoints(md)).toBeLessThanOrEqual(65_000);
+    expect(md.split('\n')[0]).toMatch(/^### Plan for embedded SMS server .*: 400 to create \(1 unchanged\)\. Destructive: none\.$/);
+    const rows = md.split('\n').filter((l) => l.startsWith('| `+` create | ReplicationJobSet/wave-1'));
+    expect(rows.length).toBeGreaterThan(100);
+    // The warning (400 new jobs against the default limit of 50 at once) did not fit either: named, not dropped.
+    expect(md.trimEnd().split('\n').at(-1)).toBe(`… ${400 - rows.length} more changes, 1 warning, and the full diff: see the plan artifact \`plan.json\``);
+    const pf = JSON.parse(copy.read('plan.json')) as { plan: { changes: { action: string }[] } };
+    expect(pf.plan.changes.filter((c) => c.action === 'create')).toHaveLength(400);
+  });
+
+  it('RENDER: the manifests rendered by a command and piped to -f - give the same comment', async () => {
+    const before = copy.read('plan.md');
+    const r = await copy.sh('bash examples/gitops/pipeline.sh pr', {
+      env: { SMSR: `node ${copy.bin}`, RENDER: 'for f in wave/*.yaml; do echo ---; cat "$f"; done', SMS_RECONCILE_STATE: STATE },
+    });
+    expectExit(r, 0);
+    const strip = (text: string) => text.replace(/Planned at [^\n]*/, '');
+    expect(strip(copy.read('plan.md'))).toBe(strip(before));
+  });
+});
+
+describe('examples/gitops/render.sh', () => {
+  it('renders, as one stream for -f -, the same manifests as examples/gitops/manifests', async () => {
+    const copy = await copyRepo({ prefix: 'smsr-render' });
+    const piped = await copy.sh(`bash examples/gitops/render.sh | node ${copy.bin} validate -f - --format json`);
+    const files = await copy.cli(['validate', '-f', 'examples/gitops/manifests', '--format', 'json']);
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(files.code, files.stderr).toBe(0);
+    const plan = async (source: string) => {
+      const r = await copy.sh(source);
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { manifestDigest: string }).manifestDigest;
+    };
+    expect(await plan(`bash examples/gitops/render.sh | node ${copy.bin} plan -f - --format json`)).toBe(await plan(`node ${copy.bin} plan -f examples/gitops/manifests --format json`));
+  });
+});
+
 describe('examples/gitops/github-actions.yml', () => {
   const wf = parse(readFileSync(join(REPO_ROOT, 'examples/gitops/github-actions.yml'), 'utf8')) as {
     on: Record<string, unknown>;
@@ -194,6 +261,10 @@ describe('examples/gitops/github-actions.yml', () => {
     const plan = runs('plan');
     expect(plan).toContain('bash ci/sms-reconcile.sh pr');
     expect(plan.some((r) => /gh pr comment .* --body-file plan\.md/.test(r))).toBe(true);
+    // One comment (plan.md, which fits), linking the artifact: uploaded before the comment, which links it.
+    const comment = plan.findIndex((r) => r.includes('gh pr comment'));
+    expect(plan.findIndex((r) => r.startsWith('actions/upload-artifact'))).toBeLessThan(comment);
+    expect(plan[comment]).toContain('steps.plan-artifact.outputs.artifact-url');
     const upload = wf.jobs['plan']?.steps.find((s) => s.uses?.startsWith('actions/upload-artifact'));
     expect(upload?.with?.['path']).toBe('plan.json');
     const apply = runs('apply');

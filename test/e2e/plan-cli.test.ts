@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import schema from '../../schemas/plan.v1.schema.json' with { type: 'json' };
 import { awsEnv, runCli, show, type CliResult } from '../helpers/cli.ts';
+import { APPS, CATALOG, web } from '../helpers/manifest-docs.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { allJobs, importCatalog } from '../helpers/sms-world.ts';
 
@@ -25,10 +26,6 @@ const validatePlanJson = ajv.compile(schema);
 
 const REPO = new URL('../..', import.meta.url).pathname;
 
-const doc = (kind: string, name: string, spec: string) => `apiVersion: sms-reconcile/v1\nkind: ${kind}\nmetadata:\n  name: ${name}\nspec:\n${spec}`;
-const CATALOG = doc('ServerCatalog', 'catalog', '  imported: true\n');
-const web = (frequency: number) => doc('ReplicationJob', 'web-01', `  server:\n    vmName: web-01\n    vmManagerName: vcenter-dc1.example.com\n  frequency: ${frequency}\n  description: front end\n`);
-const APPS = doc('ReplicationJobSet', 'apps', '  template:\n    frequency: 24\n    licenseType: BYOL\n  servers:\n    - server: {vmName: app-01}\n    - server: {vmName: app-02}\n      description: the second app server\n');
 
 let a: TestServer;
 let b: TestServer;

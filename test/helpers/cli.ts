@@ -24,6 +24,8 @@ export interface CliOptions {
   /** Added to the clean environment. */
   readonly env?: NodeJS.ProcessEnv;
   readonly timeoutMs?: number;
+  /** Written to the CLI's stdin (a pipe), which is then closed; without it the pipe is closed at once. */
+  readonly input?: string;
 }
 
 /**
@@ -62,7 +64,9 @@ export function awsEnv(dir: string, credentials: { accessKeyId: string; secretAc
 export function runCli(args: readonly string[], opts: CliOptions): Promise<CliResult> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_ENTRY, ...args], { cwd: opts.cwd, env: cleanCliEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_ENTRY, ...args], { cwd: opts.cwd, env: cleanCliEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.on('error', () => undefined); // a CLI that exits before reading it all
+    child.stdin.end(opts.input ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

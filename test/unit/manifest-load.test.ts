@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadManifests, readManifestSources } from '../../src/manifest/load.ts';
 
@@ -129,5 +130,31 @@ describe('loadManifests', () => {
     expect(result.desired).toBeUndefined();
     const clean = await loadManifests(['m'], { cwd: root });
     expect(clean.desired?.jobs.has('ReplicationJob/a')).toBe(true);
+  });
+});
+
+describe('-f - (standard input)', () => {
+  const stdinOf = (text: string, isTTY?: boolean) => Object.assign(Readable.from([Buffer.from(text)]), isTTY === undefined ? {} : { isTTY });
+
+  it('reads the stream in its place among the paths, once, named <stdin>', async () => {
+    put('a.yaml');
+    put('z.yaml');
+    const r = await readManifestSources(['a.yaml', '-', 'z.yaml', '-'], { cwd: root, stdin: stdinOf('b: 2\n---\nc: 3\n') });
+    expect(r.diagnostics).toEqual([]);
+    expect(r.sources.map((s) => s.file)).toEqual(['a.yaml', '<stdin>', 'z.yaml']);
+    expect(Buffer.from(r.sources[1]!.content).toString()).toBe('b: 2\n---\nc: 3\n');
+  });
+
+  it('an empty stream, a terminal, and no stdin at all are SMSR-M006 errors', async () => {
+    const code = async (stdin: Parameters<typeof readManifestSources>[1]['stdin']) =>
+      (await readManifestSources(['-'], { cwd: root, stdin })).diagnostics.map((d) => [d.code, d.position.file, d.summary]);
+    expect(await code(stdinOf(' \n\n'))).toEqual([['SMSR-M006', '<stdin>', '-f - read an empty stream: nothing was piped in']]);
+    expect(await code(stdinOf('a: 1\n', true))).toEqual([['SMSR-M006', '<stdin>', '-f - reads a pipe, but stdin is a terminal']]);
+    expect(await code(undefined)).toEqual([['SMSR-M006', '<stdin>', '-f - reads standard input, which this command does not have']]);
+  });
+
+  it('a stream over the size limit is refused as a file would be', async () => {
+    const result = await loadManifests(['-'], { cwd: root, limits: { maxFileBytes: 1000 }, stdin: stdinOf('a: 1\n'.repeat(300)) });
+    expect(result.diagnostics.map((d) => [d.code, d.position.file])).toEqual([['SMSR-M004', '<stdin>']]);
   });
 });

@@ -5,7 +5,7 @@ import type { DesiredSet } from '../../src/model/desired.ts';
 import { SmsReconcileError } from '../../src/model/errors.ts';
 import { diff } from '../../src/reconcile/diff.ts';
 import type { ObservedSet } from '../../src/reconcile/observed.ts';
-import { decodePlanFile, encodePlanFile, staleReasons, type CurrentWorld } from '../../src/reconcile/plan-file.ts';
+import { decodePlanFile, encodePlanFile, observedDigest, staleReasons, type CurrentWorld } from '../../src/reconcile/plan-file.ts';
 import { PLAN_FORMAT_VERSION, type Plan } from '../../src/reconcile/plan.ts';
 import type { StateDocument, TargetIdentity } from '../../src/state/codec.ts';
 import {
@@ -84,12 +84,30 @@ describe('plan file encoding', () => {
     ]);
   });
 
-  it('round-trips: decode(encode(plan)) gives back the plan, documents and paths', () => {
+  it('round-trips: decode(encode(plan)) gives back the plan (unchanged jobs in short, last), documents and paths', () => {
     const pf = decodePlanFile(TEXT, 'plan.json');
     expect(pf.kind).toBe('sms-reconcile-plan');
     expect(pf.formatVersion).toBe(PLAN_FORMAT_VERSION);
-    expect(pf.plan).toEqual(JSON.parse(JSON.stringify(PLAN)));
-    expect(pf.documents).toEqual(JSON.parse(JSON.stringify(desiredToDocuments(DESIRED))));
+    const web02 = PLAN.changes.find((c) => c.address === 'ReplicationJob/web-02')!;
+    expect(pf.plan).toEqual({
+      ...JSON.parse(JSON.stringify(PLAN)),
+      changes: [
+        ...JSON.parse(JSON.stringify(PLAN.changes.filter((c) => c !== web02))),
+        {
+          address: 'ReplicationJob/web-02',
+          action: 'no-op',
+          kind: 'ReplicationJob',
+          replicationJobId: 'sms-job-00000002',
+          fields: [],
+          reason: 'matches the manifest',
+          preventDestroy: false,
+          observedFingerprint: observedDigest(web02.observedFingerprint!),
+        },
+      ],
+    });
+    expect(pf.unchanged).toEqual([['ReplicationJob/web-02', 'sms-job-00000002', observedDigest(web02.observedFingerprint!).replace('sha256/64:', '')]]);
+    // No change waits for a catalog import: apply has no use for the documents (see the next test).
+    expect(pf.documents).toEqual([]);
     expect(pf.manifestPaths).toEqual(['manifests']);
     expect(pf.checksum).toMatch(/^[0-9a-f]{64}$/);
     // Deterministic, and a decoded plan is as fresh as the one written.
@@ -222,6 +240,48 @@ describe('staleReasons: each thing that moved since the plan, said plainly', () 
     expect(p.changes.map((c) => `${c.action} ${c.address}`)).toEqual(['import-catalog ServerCatalog/catalog', 'create ReplicationJob/hr']);
     const after = world({ servers: SERVERS, jobs: [liveJob(HR01, {}, { n: 5 })] });
     expect(staleReasons(p, { target: TEST_TARGET, state: undefined, manifestDigest: d.digest, observed: after })).toEqual([]);
+  });
+});
+
+describe('a saved plan keeps unchanged jobs in short: the staleness check still sees them', () => {
+  const SAVED = decodePlanFile(TEXT, 'plan.json').plan;
+
+  it('the file holds no unchanged job in full, only its address, job id and a digest of the observed job', () => {
+    const file = JSON.parse(TEXT) as { plan: Plan; unchanged: unknown[] };
+    expect(file.plan.changes.filter((c) => c.action === 'no-op').map((c) => c.address)).toEqual(['ServerCatalog/catalog']);
+    expect(file.unchanged).toEqual([['ReplicationJob/web-02', 'sms-job-00000002', expect.stringMatching(/^[0-9a-f]{16}$/)]]);
+    expect(JSON.stringify(file.plan)).not.toContain('web 2');
+  });
+
+  it('keeps the manifest documents when a change waits for a catalog import (apply re-resolves it from them)', () => {
+    const d = desired({ catalogs: [catalogDoc()], jobs: [job('hr', byName('hr-01'))] });
+    const p = planOf(d, world({ servers: SERVERS, status: 'NOT_IMPORTED' }), undefined);
+    expect(p.changes.some((c) => c.deferredUntilCatalog)).toBe(true);
+    const pf = decodePlanFile(encodePlanFile(p, desiredToDocuments(d), ['manifests']), 'plan.json');
+    expect(pf.documents).toEqual(JSON.parse(JSON.stringify(desiredToDocuments(d))));
+    expect(pf.plan).toEqual(JSON.parse(JSON.stringify(p)));
+  });
+
+  it('the same reasons as the plan itself, for every stale world above', () => {
+    const other = '11111111-2222-4333-8444-555555555555';
+    const worlds: CurrentWorld[] = [
+      fresh(),
+      fresh({ state: { lineage: LINEAGE, serial: 8 } }),
+      fresh({ state: { lineage: other, serial: 7 } }),
+      fresh({ state: undefined }),
+      fresh({ target: { kind: 'remote', endpoint: 'http://127.0.0.1:9999', region: 'us-east-1' } }),
+      fresh({ manifestDigest: 'f'.repeat(64) }),
+      fresh({ manifestDigest: undefined }),
+      fresh({ observed: world({ servers: SERVERS, jobs: [{ ...J1, frequency: 8 }, J2, J9] }) }),
+      fresh({ observed: world({ servers: SERVERS, jobs: [J1, { ...J2, description: 'edited in the console' }, J9] }) }),
+      fresh({ observed: world({ servers: SERVERS, jobs: [J1, { ...J2, state: 'DELETED' }, J9] }) }),
+      fresh({ observed: world({ servers: SERVERS, jobs: [J1, J2, { ...J9, state: 'DELETED' }] }) }),
+      fresh({ observed: world({ servers: SERVERS, jobs: [J1, J2, J9, liveJob(HR01, {}, { n: 44, state: 'PENDING' })] }) }),
+      fresh({ observed: world({ servers: SERVERS, jobs: [{ ...J1, state: 'ACTIVE' }, { ...J2, state: 'FAILING', nextReplicationRunStartTime: T0 + 9 * HOUR }, J9] }) }),
+    ];
+    for (const w of worlds) expect(staleReasons(SAVED, w)).toEqual(staleReasons(PLAN, w));
+    expect(staleReasons(SAVED, worlds[8]!)).toEqual(['ReplicationJob/web-02: job sms-job-00000002 was changed since the plan']);
+    expect(staleReasons(SAVED, worlds[9]!)).toEqual(['ReplicationJob/web-02: job sms-job-00000002 is gone since the plan']);
   });
 });
 

@@ -4,12 +4,15 @@ import { describe, expect, it } from 'vitest';
 import schema from '../../schemas/plan.v1.schema.json' with { type: 'json' };
 import { MANIFEST_KINDS } from '../../src/model/address.ts';
 import { FIELD_POLICIES, POLICY_FIELDS } from '../../src/model/field-policy.ts';
-import { JOB_SPEC_FIELDS } from '../../src/model/job.ts';
+import { JOB_SPEC_FIELDS, type JobSpec } from '../../src/model/job.ts';
 import { ACTIONS } from '../../src/reconcile/action.ts';
 import { WARNING_CODES } from '../../src/reconcile/change.ts';
 import { SMS_ACTIONS } from '../../src/sms/api.ts';
 import { renderPlanJson, renderPlanJsonString } from '../../src/report/render-json.ts';
-import { emptyPlan, FIXTURE_PLANS, firstRunPlan, kitchenSinkPlan, T0 } from '../fixtures/plans/plans.ts';
+import { emptyPlan, FIXTURE_PLANS, firstRunPlan, kitchenSinkPlan, plan, T0 } from '../fixtures/plans/plans.ts';
+import { diff } from '../../src/reconcile/diff.ts';
+import type { Plan } from '../../src/reconcile/plan.ts';
+import { byName, desired, diffOptions, job, liveJob, record, server, state, world } from '../helpers/desired.ts';
 
 const Ajv2020 = Ajv2020Module.default;
 const addFormats = addFormatsModule.default;
@@ -133,5 +136,32 @@ describe('renderPlanJson', () => {
     expect(text.endsWith('}\n')).toBe(true);
     expect(JSON.parse(text)).toEqual(renderPlanJson(emptyPlan));
     expect(renderPlanJson(emptyPlan).summary['no-op']).toBe(3);
+  });
+});
+
+describe('--omit-unchanged (renderPlanJson omitUnchanged)', () => {
+  /** 10,000 managed jobs, 1% of them with another frequency in the manifests: a plan made by diff. */
+  function estatePlan(n: number): Plan {
+    const servers = Array.from({ length: n }, (_, i) => server(i + 1, { vmName: `vm-${i + 1}` }));
+    const spec = (i: number): JobSpec => ({ frequency: 12, licenseType: 'AWS', description: `job ${i}` });
+    const live = servers.map((s, i) => liveJob(s, spec(i), { n: i + 1 }));
+    const d = desired({ jobs: servers.map((s, i) => job(`job-${i}`, byName(`vm-${i + 1}`), i % 100 === 42 ? { ...spec(i), frequency: 6 } : spec(i))) });
+    const prior = state(live.map((j, i) => record(`ReplicationJob/job-${i}`, j, spec(i))));
+    const r = diff(d, world({ servers, jobs: live }), prior, diffOptions({ maxConcurrentJobs: 2 * n }));
+    expect(r.problems).toEqual([]);
+    return plan({ changes: r.changes, warnings: r.warnings, manifestDigest: d.digest });
+  }
+
+  it('at 10,000 jobs with 1% changed: at most 5% of the full size, schema-valid, the summary still counting the unchanged', () => {
+    const p = estatePlan(10_000);
+    const full = renderPlanJsonString(p);
+    const short = renderPlanJsonString(p, { omitUnchanged: true });
+    expect(short.length / full.length).toBeLessThanOrEqual(0.05);
+    const json = JSON.parse(short) as { summary: Record<string, number>; changes: { action: string }[] };
+    expect(validate(json), JSON.stringify(validate.errors)).toBe(true);
+    expect(json.summary).toMatchObject({ update: 100, 'no-op': 9_900 });
+    expect(json.changes.map((c) => c.action)).toEqual(Array.from({ length: 100 }, () => 'update'));
+    expect(JSON.parse(full)).toMatchObject({ summary: json.summary });
+    expect((JSON.parse(full) as { changes: unknown[] }).changes).toHaveLength(10_000);
   });
 });

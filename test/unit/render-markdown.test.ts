@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/reconcile/plan.ts';
-import { escapeMarkdown, renderPlanMarkdown } from '../../src/report/render-markdown.ts';
 import {
-  emptyPlan, FIXTURE_PLANS, firstRunPlan, hostilePlan, kitchenSinkPlan, refreshOnlyPlan, targetedPlan,
+  codePoints, DEFAULT_MARKDOWN_MAX_CHARS, escapeMarkdown, PART_MARKER, renderPlanMarkdown, renderPlanMarkdownParts, renderPlanMarkdownWithin,
+} from '../../src/report/render-markdown.ts';
+import {
+  emptyPlan, FIXTURE_PLANS, firstRunPlan, hostilePlan, kitchenSinkPlan, refreshOnlyPlan, targetedPlan, wavePlan,
 } from '../fixtures/plans/plans.ts';
 
 const md = (p: Plan, refreshOnly?: boolean): string => renderPlanMarkdown(p, { color: false, refreshOnly });
@@ -157,5 +159,91 @@ describe('renderPlanMarkdown', () => {
         expect(text.includes(String.fromCharCode(0x9b)), name).toBe(false);
       }
     }
+  });
+});
+
+describe('renderPlanMarkdownWithin / renderPlanMarkdownParts: a plan that fits where it is posted', () => {
+  const wave = wavePlan(400, 3, 2);
+  const addresses = wave.changes.filter((c) => c.action !== 'no-op').map((c) => escapeMarkdown(c.address));
+  const within = (p: Plan, maxChars: number, artifact?: string): string => {
+    const r = renderPlanMarkdownWithin(p, { color: false, maxChars, artifact });
+    if (!r.ok) throw new Error(`refused; minimum ${r.minimum}`);
+    return r.text;
+  };
+
+  it('counts code points, as GitHub does (an astral character is one)', () => {
+    expect(codePoints('a→😀')).toBe(3);
+    expect('a→😀'.length).toBe(4);
+  });
+
+  it('a plan that fits is the unbounded rendering, whatever the budget', () => {
+    for (const p of Object.values(FIXTURE_PLANS)) expect(within(p, DEFAULT_MARKDOWN_MAX_CHARS)).toBe(md(p));
+    expect(within(wave, 0)).toBe(md(wave));
+  });
+
+  it('400 creates and 3 deletes: at most 65,000 characters, the summary, the 3 deletes in full, the table in plan order, and a last line saying what was left out', () => {
+    expect(codePoints(md(wave))).toBeGreaterThan(100_000);
+    const text = within(wave, DEFAULT_MARKDOWN_MAX_CHARS, 'plan.json');
+    expect(codePoints(text)).toBeLessThanOrEqual(65_000);
+    expect(lines(text)[0]).toBe(`${lines(md(wave))[0]}`);
+    expect(lines(text)[0]).toContain('3 to delete, 400 to create (2 unchanged). Destructive: 3 delete.');
+    for (let i = 1; i <= 3; i++) {
+      expect(text).toContain(`> - **delete** ReplicationJob/legacy-${i} (sms-job-d000000${i - 1}, server s-d000000${i - 1} legacy-${i}): removed from the manifests`);
+    }
+    const rows = lines(text).filter((l) => l.startsWith('| `'));
+    expect(rows.length).toBeGreaterThan(100);
+    expect(rows.map((r) => cells(r)[1])).toEqual(addresses.slice(0, rows.length));
+    expect(text).not.toContain('<details>');
+    const last = lines(text.trimEnd()).at(-1);
+    expect(last).toBe(`… ${403 - rows.length} more changes, and the full diff: see the plan artifact \`plan.json\``);
+    expect(text.endsWith('\n')).toBe(true);
+  });
+
+  it('when the destructive changes alone do not fit, the heading says so and lists their addresses', () => {
+    const many = wavePlan(0, 400);
+    const text = within(many, 10_000);
+    expect(codePoints(text)).toBeLessThanOrEqual(10_000);
+    expect(lines(text)[0]).toMatch(/\. The 400 destructive changes are listed by address only, \d+ of them \(too long to show\)\.$/);
+    const listed = lines(text).filter((l) => /^> - ReplicationJob\/legacy-\d+$/.test(l));
+    expect(listed.length).toBeGreaterThan(50);
+    expect(lines(text.trimEnd()).at(-1)).toMatch(/^… the destructive changes in full, 400 changes, and the full diff: run `sms-reconcile plan` for the whole plan$/);
+    // Room for every address (but not the details): all of them, said in the heading.
+    const roomy = within(wavePlan(0, 40), 4_000);
+    expect(lines(roomy)[0]).toMatch(/The 40 destructive changes are listed by address only \(too long to show in full\)\.$/);
+    expect(lines(roomy).filter((l) => /^> - ReplicationJob\/legacy-\d+$/.test(l))).toHaveLength(40);
+  });
+
+  it('refuses a budget below what the heading needs, naming the minimum', () => {
+    const r = renderPlanMarkdownWithin(wave, { color: false, maxChars: 200 });
+    expect(r.ok).toBe(false);
+    const minimum = (r as { minimum: number }).minimum;
+    expect(minimum).toBeGreaterThan(200);
+    expect(renderPlanMarkdownWithin(wave, { color: false, maxChars: minimum }).ok).toBe(true);
+    expect(renderPlanMarkdownParts(wave, { color: false, maxChars: 200 }).ok).toBe(false);
+  });
+
+  it('--split: parts within the limit that together name every one of the 403 addresses, in order; the first says how many', () => {
+    const r = renderPlanMarkdownParts(wave, { color: false, maxChars: DEFAULT_MARKDOWN_MAX_CHARS });
+    if (!r.ok) throw new Error('refused');
+    const k = r.parts.length;
+    expect(k).toBeGreaterThan(1);
+    for (const part of r.parts) expect(codePoints(part)).toBeLessThanOrEqual(65_000);
+    expect(lines(r.parts[0]!)[0]).toBe(lines(md(wave))[0]);
+    expect(r.parts[0]).toContain(`\n\nPart 1 of ${k}.\n\n`);
+    r.parts.forEach((part, i) => {
+      if (i > 0) expect(lines(part)[0]).toBe(`### Plan for embedded SMS server (us-east-1, .sms-reconcile/embedded), part ${i + 1} of ${k}`);
+      expect(lines(part.trimEnd()).at(-1)).toBe(`<!-- sms-reconcile plan part ${i + 1} of ${k} -->`);
+      expect(part).toMatch(PART_MARKER);
+    });
+    const rows = r.parts.flatMap((part) => lines(part).filter((l) => l.startsWith('| `')));
+    expect(rows.map((row) => cells(row)[1])).toEqual(addresses);
+    // The full diff too, every change of it, each piece in its own collapsed block.
+    const diffHeads = r.parts.flatMap((part) => lines(part).filter((l) => /^(-|\+) Replication/.test(l)));
+    expect(diffHeads).toHaveLength(403);
+    // A small budget: more parts, each within it.
+    const small = renderPlanMarkdownParts(wave, { color: false, maxChars: 5_000 });
+    if (!small.ok) throw new Error('refused');
+    for (const part of small.parts) expect(codePoints(part)).toBeLessThanOrEqual(5_000);
+    expect(small.parts.flatMap((part) => lines(part).filter((l) => l.startsWith('| `'))).map((row) => cells(row)[1])).toEqual(addresses);
   });
 });

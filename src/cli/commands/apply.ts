@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { stringify } from 'yaml';
 import { checkManifests } from '../../manifest/check.ts';
-import { loadManifests } from '../../manifest/load.ts';
+import { loadManifests, STDIN_PATH } from '../../manifest/load.ts';
 import type { DesiredSet } from '../../model/desired.ts';
 import { SmsReconcileError, userError } from '../../model/errors.ts';
 import { ACTION_INFO } from '../../reconcile/action.ts';
@@ -41,6 +41,7 @@ Examples:
   $ sms-reconcile apply -f manifests/ --auto-approve --allow-destroy --parallelism 8
   $ sms-reconcile plan -f manifests/ --out plan.json && sms-reconcile apply plan.json --auto-approve
   $ sms-reconcile apply -f manifests/ --auto-approve --wait      # until each new job has its first AMI
+  $ kustomize build overlays/prod | sms-reconcile apply -f - --auto-approve
 
 Deletes and replaces need --allow-destroy when not confirmed at a terminal; lifecycle.preventDestroy
 blocks them whatever the flags. Ctrl-C stops starting new operations and lets running ones finish;
@@ -51,7 +52,7 @@ export const registerApply: RegisterCommand = (program, ctx) => {
     .command('apply')
     .description('make the live jobs match the manifests (or carry out a saved plan exactly)')
     .argument('[planfile]', 'a plan saved with `plan --out`')
-    .option('-f, --filename <path...>', 'manifest files or directories')
+    .option('-f, --filename <path...>', 'manifest files or directories; - reads a YAML stream from stdin (needs --auto-approve)')
     .option('--auto-approve', 'do not ask for confirmation')
     .option('--allow-destroy', 'allow deletes and replaces without a confirmation at a terminal')
     .option('--parallelism <n>', 'operations at once (at most one per server)', '4')
@@ -77,6 +78,9 @@ async function runApply(ctx: CommandContext, planfile: string | undefined, flags
   if ((planfile === undefined) === (flags.filename === undefined)) {
     throw userError('apply-args', 'apply takes either -f PATH... or a PLANFILE', 'e.g. `sms-reconcile apply -f examples/quickstart` or `sms-reconcile apply plan.json`');
   }
+  if (flags.filename?.includes(STDIN_PATH) === true && flags.autoApprove !== true) {
+    throw userError('approval-needed', 'apply -f - reads the manifests from stdin, so it cannot ask for confirmation there', 'review the plan (`... | sms-reconcile plan -f -`), then pass --auto-approve');
+  }
   const parallelism = Number(flags.parallelism);
   if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > 64) throw userError('bad-parallelism', `--parallelism ${flags.parallelism} is not a whole number from 1 to 64`, 'the default is 4');
   const lockTimeoutMs = parseDuration(flags.lockTimeout, '--lock-timeout');
@@ -97,6 +101,9 @@ async function runApply(ctx: CommandContext, planfile: string | undefined, flags
       throw userError('plan-file-unreadable', `cannot read the plan file ${planfile}`, 'check the path; make one with `sms-reconcile plan -f ... --out FILE`');
     }
     const pf = decodePlanFile(text, planfile);
+    if (pf.manifestPaths.includes(STDIN_PATH) && flags.autoApprove !== true) {
+      throw userError('approval-needed', `${planfile} was made from -f - (stdin): its manifests are piped in again to check it is not stale, so apply cannot ask for confirmation there`, 'pipe the same manifests in and pass --auto-approve');
+    }
     desired = await desiredFromPlanFile(pf.documents, planfile);
     saved = { plan: pf.plan, manifestPaths: pf.manifestPaths };
   } else {
@@ -209,7 +216,10 @@ async function runApply(ctx: CommandContext, planfile: string | undefined, flags
 
 async function manifestDigestAt(ctx: CommandContext, paths: readonly string[]): Promise<string | undefined> {
   if (paths.length === 0) return undefined;
-  const check = await loadManifests(paths, { cwd: ctx.io.cwd });
+  if (paths.includes(STDIN_PATH) && ctx.io.stdin.isTTY === true) {
+    throw userError('plan-stdin-needed', 'the saved plan was made from -f - (stdin), and stdin is a terminal', 'pipe the same manifests in: `<render> | sms-reconcile apply PLANFILE --auto-approve`');
+  }
+  const check = await loadManifests(paths, { cwd: ctx.io.cwd, stdin: ctx.io.stdin });
   return check.desired?.digest;
 }
 
