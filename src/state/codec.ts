@@ -60,6 +60,11 @@ export interface ResourceRecord {
   readonly onDemandRunToken?: string;
   /** When this tool started on-demand runs of the job (RFC 3339), the last few (the limit is 2 per 24 h). */
   readonly onDemandRunsStarted?: readonly string[];
+  /**
+   * The -f root the resource's manifest was read under when it was last applied (model/manifest-roots.ts):
+   * a plan from other roots that deletes it warns. Absent in states written before it was recorded.
+   */
+  readonly manifestRoot?: string;
   /** RFC 3339. */
   readonly updatedAt: string;
 }
