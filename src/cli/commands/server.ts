@@ -40,7 +40,10 @@ Examples:
       const g = ctx.globals();
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw userError('bad-port', `--port ${flags.port} is not a port number`, 'use 0..65535');
-      const logger = createLogger({ level: g.logLevel === 'warn' ? 'info' : g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
+      // The server says more by default (info: its credentials, each start and stop); a --log-level
+      // given is obeyed from the first line. `listening on` is not a log record: it always prints.
+      const level = program.getOptionValueSource('logLevel') === 'default' ? 'info' : g.logLevel;
+      const logger = createLogger({ level, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
       // The server's modules (SQLite, handlers) are loaded by this command only.
       const [{ loadFaultsFile, startServer }, { InventoryError }] = await Promise.all([import('../../server/server.ts'), import('../../server/inventory.ts')]);
       let server;
