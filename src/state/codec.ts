@@ -637,7 +637,8 @@ export function sameTarget(a: TargetIdentity, b: TargetIdentity): boolean {
 }
 
 export function describeTarget(t: TargetIdentity): string {
-  return `${t.kind} ${t.endpoint} (${t.region}${t.id === undefined ? '' : `, id ${t.id}`})`;
+  const what = t.kind === 'embedded' && t.endpoint === 'embedded' ? 'the embedded server' : `${t.kind} ${t.endpoint}`;
+  return `${what} (${t.region}${t.id === undefined ? '' : `, id ${t.id}`})`;
 }
 
 /** Refuses (`state-target-mismatch`) a state recorded against another target. */
