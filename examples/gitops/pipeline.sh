@@ -8,13 +8,15 @@
 #   SMS_RECONCILE_STATE   where the state lives: a file, or postgres://... for a shared state
 #   AWS_ENDPOINT_URL_SMS  the SMS endpoint (default: the embedded server, for demos and tests)
 #   SMSR                  how to run sms-reconcile (default: npx sms-reconcile)
-#   OUT                   where plan.json and plan.md go (default: .)
+#   OUT                   where plan.json and plan.md go (default: .sms-reconcile/pipeline, which git
+#                         ignores: never the repository root)
 #   ALLOW_DESTROY=1       let the merge apply delete or replace jobs
 set -euo pipefail
 
 MANIFESTS=${MANIFESTS:-manifests}
 SMSR=${SMSR:-npx sms-reconcile}
-OUT=${OUT:-.}
+OUT=${OUT:-.sms-reconcile/pipeline}
+mkdir -p "$OUT"
 
 case "${1:-}" in
   pr)
