@@ -25,7 +25,7 @@ describe('README', () => {
   it('holds the CLI reference exactly as --help prints it (regenerate: node --import tsx scripts/gen-cli-reference.ts)', async () => {
     const reference = await renderCliReference();
     expect(extractSection(readme, 'cli-reference')).toBe(reference);
-    for (const cmd of ['validate', 'plan', 'apply', 'status', 'import', 'export', 'state', 'force-unlock', 'server']) {
+    for (const cmd of ['validate', 'plan', 'apply', 'status', 'import', 'export', 'state', 'state list', 'state show', 'state rm', 'state pull', 'state push', 'state migrate', 'force-unlock', 'server']) {
       expect(reference).toContain(`### sms-reconcile ${cmd}\n`);
     }
   });
