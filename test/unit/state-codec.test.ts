@@ -198,7 +198,7 @@ describe('target and staleness checks', () => {
   });
 
   it('refuses a pushed state that is not newer, saying whether its serial is the same or older', () => {
-    const base = stateWith([]);
+    const base = stateWith(0);
     const pushed = (serial: number) => ({ ...base, serial });
     const head = { lineage: base.lineage, serial: 8 };
     expect(() => checkReplace(head, pushed(8), {}, 'state.json')).toThrow(
