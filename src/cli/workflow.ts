@@ -71,6 +71,8 @@ export function buildPlan(ctx: CommandContext, input: PlanInputs): Plan {
     ...(input.manifestRoots ? { manifestRoots: input.manifestRoots } : {}),
   });
   if (result.problems.length > 0) {
+    // A plan that would delete another manifest set's jobs fails on their protection: say why first.
+    for (const w of result.warnings) if (w.code === 'foreign-root-delete') ctx.io.stderr.write(`Warning: ${w.message}\n`);
     reportProblems(ctx, result.problems);
     throw new SmsReconcileError('plan-failed', `${result.problems.length} problem(s) prevent a plan; nothing was changed`, {
       source: 'user',
