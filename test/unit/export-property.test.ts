@@ -14,22 +14,11 @@ import { parse } from 'yaml';
 import { checkExport, exportDocuments, exportText } from '../../src/reconcile/export.ts';
 import { detailedExitCode } from '../../src/reconcile/plan.ts';
 import { catalogDoc, importCatalog, startHarness, type Harness, type ManifestDoc } from '../helpers/apply-harness.ts';
+import { mulberry32 } from '../helpers/random.ts';
 import { generatedInventory } from '../helpers/sms-world.ts';
 
 const SETS = 200;
 const VMS = 24;
-
-/** mulberry32: a small seeded generator. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Gen {
   readonly chance: (p: number) => boolean;
@@ -38,7 +27,7 @@ interface Gen {
 }
 
 function gen(seed: number): Gen {
-  const next = rng(seed);
+  const next = mulberry32(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
   return { chance: (p) => next() < p, int, pick: (xs) => xs[int(0, xs.length - 1)] as (typeof xs)[number] };
 }
