@@ -209,7 +209,7 @@ describe('examples/gitops/github-actions.yml', () => {
     const plan = runs('plan');
     const apply = runs('apply');
     expect(plan).toContain('bash ci/sms-reconcile.sh pr');
-    expect(plan.some((r) => /gh pr comment .* --body-file plan\.md/.test(r))).toBe(true);
+    expect(plan.some((r) => /gh pr comment .* --body-file "\$OUT\/plan\.md"/.test(r))).toBe(true);
     // plan.md and plan.json go to $OUT, outside the checkout; the artifact is that plan.json.
     expect(wf.jobs['plan']?.env?.['OUT']).toBe('${{ runner.temp }}/sms-reconcile');
     expect(wf.jobs['apply']?.env?.['OUT']).toBe('${{ runner.temp }}/sms-reconcile');

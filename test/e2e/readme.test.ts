@@ -18,11 +18,12 @@ import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inCi } from '../helpers/pg.ts';
-import { BlockShell, hasCommands, runnableScript, shBlocks, toolsNeeded, type ShBlock } from '../helpers/readme.ts';
+import { awsWithSms, BlockShell, hasCommands, runnableScript, shBlocks, toolsNeeded, type ShBlock } from '../helpers/readme.ts';
 import { copyRepo, REPO_ROOT, removeAllCopies, type Finished, type RepoCopy } from '../helpers/repo-copy.ts';
 
 const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
 const blocks = shBlocks(readme);
+const hasAwsSms = awsWithSms() !== undefined;
 
 let copy: RepoCopy;
 let shell: BlockShell;
@@ -75,7 +76,7 @@ describe('README.md, every shell block in order', { timeout: 240_000 }, () => {
       it.skip(`${title(b)} [skipped in README.md: ${b.directive.reason}]`, () => undefined);
       continue;
     }
-    const missing = toolsNeeded(script).filter((t) => !t.present());
+    const missing = toolsNeeded(script).filter((t) => t.kind === 'aws-sms' && !hasAwsSms);
     if (missing.length > 0 && !inCi()) {
       const why = `needs ${missing.map((t) => t.name).join(', ')}, not found here`;
       console.warn(`[readme] ${title(b)} is skipped: ${why}`);

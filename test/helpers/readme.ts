@@ -11,7 +11,7 @@
  * `# main job`, the one ending in `# tests`, `npm ci`, and any `bench/` command.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Finished, RepoCopy } from './repo-copy.ts';
@@ -72,19 +72,25 @@ export function hasCommands(script: string): boolean {
   return script.split('\n').some((l) => l.trim() !== '' && !l.trim().startsWith('#'));
 }
 
-/** Outside tools a script needs, each with how to tell it is there. */
-export function toolsNeeded(script: string): { name: string; present: () => boolean }[] {
-  const tools: { name: string; present: () => boolean }[] = [];
-  if (/(^|[\s;&|(])aws sms /m.test(script)) {
-    tools.push({
-      name: 'the AWS CLI with its sms commands (Debian awscli 2.9.19 has them; .ci/run installs it)',
-      present: () => spawnSync('aws', ['sms', 'get-connectors', '--generate-cli-skeleton'], { stdio: 'ignore', timeout: 30_000 }).status === 0,
-    });
+/**
+ * An AWS CLI that still has its `sms` commands: the one on PATH, else Debian's (/usr/bin/aws, which
+ * .ci/run installs) when PATH finds a newer release first. Undefined when there is none.
+ */
+export function awsWithSms(): string | undefined {
+  const onPath = spawnSync('bash', ['-c', 'command -v aws'], { encoding: 'utf8' }).stdout.trim();
+  for (const aws of [onPath, '/usr/bin/aws']) {
+    if (aws === '' || !existsSync(aws)) continue;
+    if (spawnSync(aws, ['sms', 'get-connectors', '--generate-cli-skeleton'], { stdio: 'ignore', timeout: 30_000 }).status === 0) return aws;
   }
-  return tools;
+  return undefined;
 }
 
-const NOT_CARRIED = /^declare -[a-zA-Z-]*x (PWD|OLDPWD|SHLVL|_)=/;
+/** Outside tools a script needs. */
+export function toolsNeeded(script: string): { name: string; kind: 'aws-sms' }[] {
+  return /(^|[\s;&|(])aws sms /m.test(script) ? [{ name: 'an AWS CLI with its sms commands (Debian awscli 2.9.19 has them; .ci/run installs it)', kind: 'aws-sms' }] : [];
+}
+
+const NOT_CARRIED = /^declare -[a-zA-Z-]*x (PWD|OLDPWD|SHLVL|PATH|_)=/;
 
 /** A terminal for the blocks: the working directory and exported variables carry from one block to the next. */
 export class BlockShell {
@@ -92,9 +98,17 @@ export class BlockShell {
   private readonly cwdFile = join(this.dir, 'cwd');
   private readonly envFile = join(this.dir, 'env');
 
+  /** PATH for the blocks: `aws` is one with `sms` (awsWithSms), when there is one. */
+  private readonly path: string;
+
   constructor(private readonly copy: RepoCopy) {
     writeFileSync(this.cwdFile, copy.dir);
     writeFileSync(this.envFile, '');
+    const aws = awsWithSms();
+    const bin = join(this.dir, 'bin');
+    mkdirSync(bin);
+    if (aws !== undefined) symlinkSync(aws, join(bin, 'aws'));
+    this.path = `${bin}:${process.env['PATH'] ?? ''}`;
   }
 
   /** The prologue a block runs after: the last block's directory and exports, then `set -e`. */
@@ -109,11 +123,11 @@ export class BlockShell {
   /** Runs a script as the next block; afterwards its directory and exports carry on. */
   async run(script: string, timeoutMs = 90_000): Promise<Finished> {
     const full = `${this.prologue()}${script}\nset +e\npwd > '${this.cwdFile}'\nexport -p > '${this.envFile}'\n`;
-    return this.copy.sh(full, { timeoutMs });
+    return this.copy.sh(full, { timeoutMs, env: { PATH: this.path } });
   }
 
   /** Starts a command in the background, where the next block would run it (another terminal). */
   background(command: string): ReturnType<RepoCopy['spawn']> {
-    return this.copy.spawn('bash', ['-c', `${this.prologue()}exec ${command.replace(/\s+#.*$/, '')}`]);
+    return this.copy.spawn('bash', ['-c', `${this.prologue()}exec ${command.replace(/\s+#.*$/, '')}`], { env: { PATH: this.path } });
   }
 }
