@@ -58,7 +58,7 @@ describe('the examples, one after another in one folder', { timeout: 180_000 }, 
     expect(exampleBlocks.length).toBeGreaterThanOrEqual(2);
     const text = exampleBlocks.map((b) => runnableScript(b)).join('\n');
     for (const e of ['examples/quickstart', 'examples/waves --state .sms-reconcile/waves.json', '--state .sms-reconcile/adopt/state.json']) expect(text).toContain(e);
-    const shell = new BlockShell(copy);
+    const shell = new BlockShell(copy, { directNpx: true }); // npx resolution: test/e2e/readme.test.ts
     for (const b of exampleBlocks) {
       const r = await shell.run(runnableScript(b));
       expect(r.code, show(r)).toBe(0);

@@ -11,6 +11,8 @@
  *   outside CI, when the tool is missing, it is skipped with a message (and the blocks after it
  *   still run: each example is self-contained).
  * - The copy's inventory has short timings (a replication run takes 2 s), so `--wait` takes seconds.
+ * - `npx sms-reconcile` runs the copy's bin directly (what npx resolves to, checked once below, from
+ *   a subdirectory as the tour runs it), without npm's start-up for each of some 35 commands.
  * Besides each block exiting 0, the blocks show what the README says they show (checked below), and
  * no tracked file was changed.
  */
@@ -32,7 +34,7 @@ const outputs = new Map<number, Finished>();
 
 beforeAll(async () => {
   copy = await copyRepo({ prefix: 'smsr-readme' });
-  shell = new BlockShell(copy);
+  shell = new BlockShell(copy, { directNpx: true });
 });
 
 afterAll(async () => {
@@ -67,6 +69,13 @@ describe('README.md, every shell block in order', { timeout: 240_000 }, () => {
     expect(first.lines.some((l) => /#\s*main job$/.test(l))).toBe(true);
     expect(first.lines.some((l) => /#\s*tests$/.test(l))).toBe(true);
     expect(hasCommands(runnableScript(first))).toBe(false);
+  });
+
+  it('`npx sms-reconcile` is the copy\'s own bin, from a subdirectory too', async () => {
+    copy.write('.sms-reconcile/sub/.keep', '');
+    const r = await copy.sh('npx sms-reconcile --version', { cwd: '.sms-reconcile/sub' });
+    expect(r.code, show(r)).toBe(0);
+    expect(r.stdout.trim()).toBe((JSON.parse(copy.read('package.json')) as { version: string }).version);
   });
 
   for (const b of blocks) {

@@ -101,13 +101,25 @@ export class BlockShell {
   /** PATH for the blocks: `aws` is one with `sms` (awsWithSms), when there is one. */
   private readonly path: string;
 
-  constructor(private readonly copy: RepoCopy) {
+  constructor(
+    private readonly copy: RepoCopy,
+    options: { readonly directNpx?: boolean } = {},
+  ) {
     writeFileSync(this.cwdFile, copy.dir);
     writeFileSync(this.envFile, '');
     const aws = awsWithSms();
     const bin = join(this.dir, 'bin');
     mkdirSync(bin);
     if (aws !== undefined) symlinkSync(aws, join(bin, 'aws'));
+    if (options.directNpx === true) {
+      // `npx sms-reconcile ...` straight to the copy's bin (what npx resolves to), without npm's start-up.
+      const npx = spawnSync('bash', ['-c', 'command -v npx'], { encoding: 'utf8' }).stdout.trim();
+      writeFileSync(
+        join(bin, 'npx'),
+        `#!/usr/bin/env bash\nif [ "$1" = sms-reconcile ]; then shift; exec "${process.execPath}" "${copy.bin}" "$@"; fi\nexec "${npx}" "$@"\n`,
+        { mode: 0o755 },
+      );
+    }
     this.path = `${bin}:${process.env['PATH'] ?? ''}`;
   }
 
