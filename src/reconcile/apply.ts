@@ -134,11 +134,15 @@ function record(ports: ApplyPorts, address: Address, prior: ResourceRecord | und
   return withoutUndefined(merged);
 }
 
-/** The records written, each with the -f root its change came from (when the plan knows it). */
+/**
+ * The records written, each with the -f root its change came from (when the plan knows it). A job
+ * of a set that waited for the catalog import has the root of its set's deferred change (`[*]`).
+ */
 function withRoots(writes: ResourceWrite[], rootOf: ReadonlyMap<Address, string>): ResourceWrite[] {
   if (rootOf.size === 0) return writes;
+  const rootFor = (address: Address) => rootOf.get(address) ?? rootOf.get(address.replace(/^(ReplicationJobSet\/[^[]+)\[.*\]$/, '$1[*]'));
   return writes.map((w) => {
-    const root = w.record === null ? undefined : rootOf.get(w.address);
+    const root = w.record === null ? undefined : rootFor(w.address);
     return root === undefined || w.record === null ? w : { address: w.address, record: { ...w.record, manifestRoot: root } };
   });
 }

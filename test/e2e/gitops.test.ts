@@ -99,6 +99,11 @@ function pipelineFlow(name: string, state: () => StateUnderTest): void {
       for (const db of ['db-01', 'db-02', 'db-03', 'db-04']) expect(r.stdout).toMatch(new RegExp(`^  \\+ ReplicationJobSet/db-tier\\[s-[0-9a-f]+\\]  \\(server s-[0-9a-f]+ ${db}\\) will be created$`, 'm'));
       expect(r.stdout).toMatch(/^Apply complete: 4 created, 0 updated, 0 replaced, 0 deleted, 0 adopted, 0 moved, 0 runs started in /m);
       await s.verify(copy);
+      // The saved plan's jobs waited for the catalog; each still records the root it came from.
+      const pulled = await copy.cli(['state', 'pull'], { env: { SMS_RECONCILE_STATE: s.location } });
+      expect(pulled.code, pulled.stderr).toBe(0);
+      const records = Object.values((JSON.parse(pulled.stdout) as { resources: Record<string, { manifestRoot?: string }> }).resources);
+      expect(records.map((rec) => rec.manifestRoot)).toEqual(Array(4).fill(MANIFESTS));
     });
 
     it('pr again: no changes', async () => {
