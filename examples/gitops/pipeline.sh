@@ -12,7 +12,8 @@
 #   SMS_RECONCILE_STATE   where the state lives: a file, or postgres://... for a shared state
 #   AWS_ENDPOINT_URL_SMS  the SMS endpoint (default: the embedded server, for demos and tests)
 #   SMSR                  how to run sms-reconcile (default: npx sms-reconcile)
-#   OUT                   where plan.json and plan.md go (default: .)
+#   OUT                   where plan.json and plan.md go (default: .sms-reconcile/pipeline, which git
+#                         ignores: never the repository root)
 #   MAX_CHARS             longest plan.md, in characters (default 65000: GitHub takes 65,536 per
 #                         comment; GitLab 1,000,000; Bitbucket Data Center under 32,768, so 32000)
 #   ALLOW_DESTROY=1       let the merge apply delete or replace jobs
@@ -20,7 +21,8 @@ set -euo pipefail
 
 MANIFESTS=${MANIFESTS:-manifests}
 SMSR=${SMSR:-npx sms-reconcile}
-OUT=${OUT:-.}
+OUT=${OUT:-.sms-reconcile/pipeline}
+mkdir -p "$OUT"
 MAX_CHARS=${MAX_CHARS:-65000}
 
 # sms-reconcile COMMAND ... with the manifests: -f MANIFESTS, or RENDER's stream as -f -.

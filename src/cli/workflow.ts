@@ -1,6 +1,7 @@
 import { loadManifests } from '../manifest/load.ts';
 import type { ManifestCheckResult } from '../manifest/check.ts';
 import type { DesiredSet } from '../model/desired.ts';
+import type { ManifestRoots } from '../model/manifest-roots.ts';
 import { SmsReconcileError, userError } from '../model/errors.ts';
 import { diff, type PlanProblem } from '../reconcile/diff.ts';
 import { observe, type ObservedSet } from '../reconcile/observed.ts';
@@ -10,12 +11,13 @@ import type { SmsApi, SmsAction } from '../sms/api.ts';
 import { assertSameTarget, type StateDocument } from '../state/codec.ts';
 import type { StateStore } from '../state/store.ts';
 import type { CommandContext } from './context.ts';
+import { manifestRoots } from './manifest-roots.ts';
 import type { Target } from './target.ts';
 
 /** The steps plan and apply share: read the manifests, read the world, diff. */
 
-/** Loads and checks the manifests; prints every diagnostic and fails on errors. */
-export async function loadDesired(ctx: CommandContext, files: readonly string[]): Promise<{ desired: DesiredSet; check: ManifestCheckResult }> {
+/** Loads and checks the manifests; prints every diagnostic and fails on errors. `roots`: where each file was found. */
+export async function loadDesired(ctx: CommandContext, files: readonly string[]): Promise<{ desired: DesiredSet; check: ManifestCheckResult; roots: ManifestRoots }> {
   const check = await loadManifests(files, { cwd: ctx.io.cwd, stdin: ctx.io.stdin });
   const color = ctx.globals().color && ctx.io.stderr.isTTY === true;
   if (check.diagnostics.length > 0 || check.desired === undefined) {
@@ -29,7 +31,7 @@ export async function loadDesired(ctx: CommandContext, files: readonly string[])
     }
     ctx.io.stderr.write(text);
   }
-  return { desired: check.desired, check };
+  return { desired: check.desired, check, roots: manifestRoots(files, check.sources.keys(), ctx.io.cwd) };
 }
 
 /** One bulk read: each list once, in parallel; no per-job calls. */
@@ -54,6 +56,8 @@ export interface PlanInputs {
   readonly maxConcurrentJobs: number;
   readonly now: Date;
   readonly apiCalls: Readonly<Partial<Record<SmsAction, number>>>;
+  /** The -f roots (loadDesired): changes carry their document's root; deletes of other roots' jobs warn. */
+  readonly manifestRoots?: ManifestRoots;
 }
 
 /** Diffs and assembles the plan; every problem is reported at once, with its manifest position. */
@@ -64,8 +68,11 @@ export function buildPlan(ctx: CommandContext, input: PlanInputs): Plan {
     replace: input.options.replace,
     refreshOnly: input.options.refreshOnly,
     maxConcurrentJobs: input.maxConcurrentJobs,
+    ...(input.manifestRoots ? { manifestRoots: input.manifestRoots } : {}),
   });
   if (result.problems.length > 0) {
+    // A plan that would delete another manifest set's jobs fails on their protection: say why first.
+    for (const w of result.warnings) if (w.code === 'foreign-root-delete') ctx.io.stderr.write(`Warning: ${w.message}\n`);
     reportProblems(ctx, result.problems);
     throw new SmsReconcileError('plan-failed', `${result.problems.length} problem(s) prevent a plan; nothing was changed`, {
       source: 'user',

@@ -134,6 +134,19 @@ function record(ports: ApplyPorts, address: Address, prior: ResourceRecord | und
   return withoutUndefined(merged);
 }
 
+/**
+ * The records written, each with the -f root its change came from (when the plan knows it). A job
+ * of a set that waited for the catalog import has the root of its set's deferred change (`[*]`).
+ */
+function withRoots(writes: ResourceWrite[], rootOf: ReadonlyMap<Address, string>): ResourceWrite[] {
+  if (rootOf.size === 0) return writes;
+  const rootFor = (address: Address) => rootOf.get(address) ?? rootOf.get(address.replace(/^(ReplicationJobSet\/[^[]+)\[.*\]$/, '$1[*]'));
+  return writes.map((w) => {
+    const root = w.record === null ? undefined : rootFor(w.address);
+    return root === undefined || w.record === null ? w : { address: w.address, record: { ...w.record, manifestRoot: root } };
+  });
+}
+
 class Halt extends Error {}
 
 export async function applyPlan(ports: ApplyPorts, plan: Plan, opts: ApplyOptions): Promise<ApplyResult> {
@@ -156,9 +169,11 @@ export async function applyPlan(ports: ApplyPorts, plan: Plan, opts: ApplyOption
     }
   };
 
+  const rootOf = new Map(plan.changes.flatMap((c) => (c.manifestRoot === undefined ? [] : [[c.address, c.manifestRoot] as const])));
   const writeState = async (writes: ResourceWrite[], reason: string) => {
-    await ports.store.writeResources(ports.lock, writes, reason);
-    noteWrites(writes);
+    const stamped = withRoots(writes, rootOf);
+    await ports.store.writeResources(ports.lock, stamped, reason);
+    noteWrites(stamped);
   };
 
   /** One API mutation, journaled: intent, call, result. */
@@ -179,7 +194,7 @@ export async function applyPlan(ports: ApplyPorts, plan: Plan, opts: ApplyOption
       failed.push({ address: change.address, action: change.action, operation, ms: ports.clock.now() - t0, error: e.message });
       throw new Halt(e.message);
     }
-    const w = writes(out);
+    const w = withRoots(writes(out), rootOf);
     const jobId = jobIdOf?.(out);
     await ports.store.appendResult(ports.lock, pending.id, { status: 'succeeded', ...(jobId ? { replicationJobId: jobId } : {}) }, w);
     noteWrites(w);

@@ -55,6 +55,8 @@ export interface Change {
   /** create/replace: a job of this server is being deleted; apply waits for DELETED first. */
   readonly waitForDeletion?: string;
   readonly source?: SourcePosition;
+  /** The -f root of the document (model/manifest-roots.ts); the executor records it in state. */
+  readonly manifestRoot?: string;
 }
 
 /** A live value that differs from what state recorded as applied: a change made outside the tool. */
@@ -68,7 +70,7 @@ export interface Drift {
 
 export const WARNING_CODES = [
   'no-healthy-connector', 'server-busy', 'catalog-not-imported', 'on-demand-limit', 'on-demand-not-ready', 'concurrent-job-limit',
-  'create-only-change', 'match-empty', 'job-terminated', 'next-run-in-past', 'create-drops-next-run',
+  'create-only-change', 'match-empty', 'job-terminated', 'next-run-in-past', 'create-drops-next-run', 'foreign-root-delete',
 ] as const;
 export type WarningCode = (typeof WARNING_CODES)[number];
 

@@ -2,6 +2,7 @@ import equal from 'fast-deep-equal';
 import type { Address, ManifestKind } from '../model/address.ts';
 import { effectiveSpec, jobSetAddress, type DesiredJob, type DesiredSet, type Lifecycle, type OnDemandRunRequest } from '../model/desired.ts';
 import type { SourcePosition } from '../model/errors.ts';
+import type { ManifestRoots } from '../model/manifest-roots.ts';
 import { FIELD_POLICY, serviceDefaultFor } from '../model/field-policy.ts';
 import { JOB_SPEC_FIELDS, type JobSpec, type JobSpecField } from '../model/job.ts';
 import type { ReplicationJobInfo, ServerInfo } from '../sms/api.ts';
@@ -35,6 +36,11 @@ export interface DiffOptions {
   readonly refreshOnly: boolean;
   /** The account's concurrent-job limit (the service's default is 50). */
   readonly maxConcurrentJobs: number;
+  /**
+   * The -f roots of this plan: each change gets the root of its document (`manifestRoot`, which
+   * the executor records), and deletes of jobs recorded from other roots are warned about.
+   */
+  readonly manifestRoots?: ManifestRoots;
 }
 
 export const DEFAULT_DIFF_OPTIONS: Omit<DiffOptions, 'now'> = { targets: [], replace: [], refreshOnly: false, maxConcurrentJobs: 50 };
@@ -303,6 +309,10 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
     result = kept;
   }
   if (options.refreshOnly) result = [];
+  if (options.manifestRoots !== undefined) {
+    result = withManifestRoots(result, options.manifestRoots);
+    warnings.push(...foreignRootWarnings(result, resources, options.manifestRoots));
+  }
   // 5. preventDestroy blocks the deletes and replaces this plan holds, whatever the flags.
   for (const c of result) {
     if ((c.action === 'delete' && !c.stateOnly) || c.action === 'replace') {
@@ -335,6 +345,38 @@ function base(address: Address, kind: ManifestKind, action: Action, reason: stri
     if (v !== undefined) out[key] = v;
   }
   return out as unknown as Change;
+}
+
+/** Each change that comes from a document, with the root of that document's file. */
+function withManifestRoots(changes: readonly Change[], roots: ManifestRoots): Change[] {
+  return changes.map((c) => {
+    const root = c.source === undefined ? undefined : roots.rootOfFile.get(c.source.file);
+    return root === undefined ? c : { ...c, manifestRoot: root };
+  });
+}
+
+/**
+ * One warning per root that is not among this plan's -f but recorded the jobs this plan deletes:
+ * the state is probably shared by two manifest sets (the examples, one after another), and the
+ * deletes are the other set's jobs.
+ */
+function foreignRootWarnings(changes: readonly Change[], resources: Readonly<Record<Address, ResourceRecord>>, roots: ManifestRoots): PlanWarning[] {
+  const byRoot = new Map<string, number>();
+  for (const c of changes) {
+    if (c.action !== 'delete' || c.stateOnly) continue;
+    const root = resources[c.address]?.manifestRoot;
+    if (root === undefined || roots.roots.includes(root)) continue;
+    byRoot.set(root, (byRoot.get(root) ?? 0) + 1);
+  }
+  const here = roots.roots.join(', ');
+  return [...byRoot.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([root, n]) => ({
+      code: 'foreign-root-delete' as const,
+      message:
+        `this plan deletes ${n} job(s) recorded from ${root}, which is not among this plan's manifests (-f ${here}): ` +
+        `if ${root} is another manifest set, give each set its own state with --state (e.g. --state .sms-reconcile/<set>.json) instead of sharing this one`,
+    }));
 }
 
 function isJobKind(kind: ManifestKind): boolean {

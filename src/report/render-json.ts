@@ -69,6 +69,8 @@ export interface ChangeJson {
   readonly waitForDeletion: string | null;
   readonly observedFingerprint: string | null;
   readonly source: SourceJson | null;
+  /** The -f root of the change's document (recorded in state by apply), or null. */
+  readonly manifestRoot: string | null;
 }
 
 export interface DriftJson {
@@ -173,6 +175,7 @@ function changeJson(c: Change): ChangeJson {
     waitForDeletion: c.waitForDeletion ?? null,
     observedFingerprint: c.observedFingerprint ?? null,
     source: sourceJson(c.source),
+    manifestRoot: c.manifestRoot ?? null,
   } satisfies Record<keyof Change | 'destructive', unknown>;
 }
 

@@ -61,6 +61,11 @@ export interface ResourceRecord {
   readonly onDemandRunToken?: string;
   /** When this tool started on-demand runs of the job (RFC 3339), the last few (the limit is 2 per 24 h). */
   readonly onDemandRunsStarted?: readonly string[];
+  /**
+   * The -f root the resource's manifest was read under when it was last applied (model/manifest-roots.ts):
+   * a plan from other roots that deletes it warns. Absent in states written before it was recorded.
+   */
+  readonly manifestRoot?: string;
   /** RFC 3339. */
   readonly updatedAt: string;
 }
@@ -634,7 +639,8 @@ export function sameTarget(a: TargetIdentity, b: TargetIdentity): boolean {
 }
 
 export function describeTarget(t: TargetIdentity): string {
-  return `${t.kind} ${stripUserinfo(t.endpoint)} (${t.region}${t.id === undefined ? '' : `, id ${t.id}`})`;
+  const what = t.kind === 'embedded' && t.endpoint === 'embedded' ? 'the embedded server' : `${t.kind} ${stripUserinfo(t.endpoint)}`;
+  return `${what} (${t.region}${t.id === undefined ? '' : `, id ${t.id}`})`;
 }
 
 /** Refuses (`state-target-mismatch`) a state recorded against another target. */

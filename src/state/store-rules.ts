@@ -28,7 +28,9 @@ export function checkReplace(current: StateHead | undefined, incoming: StateDocu
     if (!force) {
       throw stateError(
         'state-serial-not-newer',
-        `the pushed state has serial ${incoming.serial}, but the state at ${location} is at serial ${current.serial}: pushing it would lose newer changes`,
+        incoming.serial === current.serial
+          ? `the pushed state has serial ${incoming.serial}, the same as the state at ${location}: a pushed state must have a higher serial, or it could silently replace changes made at serial ${current.serial}`
+          : `the pushed state has serial ${incoming.serial}, older than the state at ${location} (serial ${current.serial}): pushing it would lose newer changes`,
         { hint: 'pull the current state and redo your edit on it, raising its serial; to overwrite anyway, add --force' },
       );
     }

@@ -1,8 +1,9 @@
 /**
- * examples/adopt/README.md, for real, in a temporary copy of the repository: jobs made by hand
- * (with the official AWS SDK, against `sms-reconcile server` on the embedded server's data
- * directory), then taken under management with `export`, `export --no-adopt` + apply, and
- * `import`, exactly as the README's commands say.
+ * Adoption, for real, in a temporary copy of the repository: jobs made by hand (with the official
+ * AWS SDK, against `sms-reconcile server` on the embedded server's data directory), then taken
+ * under management with `export` (into a folder git ignores, as examples/adopt/README.md does),
+ * `export --no-adopt` + apply, and `import`. (test/e2e/readme.test.ts and examples-together.test.ts
+ * run the README's own adopt commands.)
  */
 import { CreateReplicationJobCommand, GetServersCommand, ImportServerCatalogCommand, SMSClient, type Server } from '@aws-sdk/client-sms';
 import { existsSync, readdirSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { parseDocument } from 'yaml';
 import { copyRepo, killCopyProcesses, removeAllCopies, type RepoCopy } from '../helpers/repo-copy.ts';
 
 const EMBEDDED = '.sms-reconcile/embedded';
-const OUT = 'examples/adopt/manifests';
+const OUT = '.sms-reconcile/adopt/manifests';
 
 let copy: RepoCopy;
 /** Job id by VM name, for the jobs made by hand. */

@@ -1,7 +1,7 @@
 /**
  * examples/waves, for real, in a temporary copy of the repository against the embedded server
- * (short timings in the copy's inventory): two ReplicationJobSets, wave 1 selecting DC1's six
- * application servers by VM manager and path prefix, wave 2 the DC2 finance servers by name glob
+ * (short timings in the copy's inventory): two ReplicationJobSets, wave 1 selecting DC1's four
+ * batch servers by VM manager and path prefix, wave 2 the DC2 finance servers by name glob
  * plus two database servers listed with overrides, and an on-demand run token.
  *
  * The steps share one copy and run in order.
@@ -23,7 +23,7 @@ interface PlanJson {
   warnings: { code: string; message: string; address?: string }[];
 }
 
-const WAVE_1_TEMPLATE = { frequency: 12, licenseType: 'AWS', roleName: 'sms', description: 'Wave 1 (DC1 application tier)', numberOfRecentAmisToKeep: 5 };
+const WAVE_1_TEMPLATE = { frequency: 12, licenseType: 'AWS', roleName: 'sms', description: 'Wave 1 (DC1 batch tier)', numberOfRecentAmisToKeep: 5 };
 const WAVE_2_TEMPLATE = { frequency: 24, seedReplicationTime: '2026-03-07T22:00:00Z', licenseType: 'BYOL', roleName: 'sms', description: 'Wave 2 (DC2 finance)', encrypted: true };
 /** What each wave-2 server gets: the template, with the listed servers' overrides. */
 const WAVE_2: Record<string, Record<string, unknown>> = {
@@ -34,7 +34,7 @@ const WAVE_2: Record<string, Record<string, unknown>> = {
   'fin-db-01': { ...WAVE_2_TEMPLATE, frequency: 6, numberOfRecentAmisToKeep: 10, description: 'Wave 2 (finance database, primary)' },
   'fin-db-02': { ...WAVE_2_TEMPLATE, frequency: 12 },
 };
-const APP_SERVERS = ['app-01', 'app-02', 'app-03', 'app-04', 'app-05', 'app-06'];
+const BATCH_SERVERS = ['batch-01', 'batch-02', 'batch-03', 'batch-04'];
 const TOKEN = '2026-03-07-cutover-rehearsal';
 
 let copy: RepoCopy;
@@ -70,15 +70,15 @@ describe('examples/waves', { timeout: 120_000 }, () => {
     expect(r.stdout).toContain('Plan: 1 catalog import, 2 to create. Destructive: none.');
   });
 
-  it("with the catalog imported: one create per selected server, wave 1's six app servers and wave 2's six finance servers, with the overrides", async () => {
+  it("with the catalog imported: one create per selected server, wave 1's four batch servers and wave 2's six finance servers, with the overrides", async () => {
     await cli(['apply', '-f', 'examples/waves/catalog.yaml', '--auto-approve']);
     const plan = await planJson();
     const creates = effective(plan);
     expect(creates.every((c) => c.action === 'create'), JSON.stringify(creates.map((c) => [c.address, c.action]))).toBe(true);
     const wave1 = creates.filter((c) => c.address.startsWith('ReplicationJobSet/wave-1['));
     const wave2 = creates.filter((c) => c.address.startsWith('ReplicationJobSet/wave-2['));
-    expect(creates).toHaveLength(12);
-    expect(wave1.map((c) => c.serverName).sort()).toEqual(APP_SERVERS);
+    expect(creates).toHaveLength(10);
+    expect(wave1.map((c) => c.serverName).sort()).toEqual(BATCH_SERVERS);
     expect(wave2.map((c) => c.serverName).sort()).toEqual(Object.keys(WAVE_2).sort());
     for (const c of creates) expect(c.address).toMatch(/^ReplicationJobSet\/wave-[12]\[s-[0-9a-f]{8,17}\]$/);
     for (const c of wave1) {
@@ -96,16 +96,16 @@ describe('examples/waves', { timeout: 120_000 }, () => {
 
     // The text plan shows the same, each job with its server's name.
     const text = await cli(['plan', '-f', 'examples/waves']);
-    expect(text.stdout).toContain('Plan: 12 to create (1 unchanged). Destructive: none.');
-    for (const name of [...APP_SERVERS, ...Object.keys(WAVE_2)]) {
+    expect(text.stdout).toContain('Plan: 10 to create (1 unchanged). Destructive: none.');
+    for (const name of [...BATCH_SERVERS, ...Object.keys(WAVE_2)]) {
       expect(text.stdout).toMatch(new RegExp(`^  \\+ ReplicationJobSet/wave-[12]\\[s-[0-9a-f]+\\]  \\(server s-[0-9a-f]+ ${name}\\) will be created$`, 'm'));
     }
   });
 
-  it('apply --wait creates the twelve jobs and waits for their seed runs; a re-plan is empty; the live jobs carry the overrides', async () => {
+  it('apply --wait creates the ten jobs and waits for their seed runs; a re-plan is empty; the live jobs carry the overrides', async () => {
     const a = await cli(['apply', '-f', 'examples/waves', '--auto-approve', '--wait']);
-    expect(a.stdout).toMatch(/^Apply complete: 12 created, 0 updated, 0 replaced, 0 deleted, 0 adopted, 0 moved, 0 runs started in /m);
-    expect(a.stdout.trimEnd().split('\n').at(-1)).toBe('All 12 new job(s) completed their first replication run.');
+    expect(a.stdout).toMatch(/^Apply complete: 10 created, 0 updated, 0 replaced, 0 deleted, 0 adopted, 0 moved, 0 runs started in /m);
+    expect(a.stdout.trimEnd().split('\n').at(-1)).toBe('All 10 new job(s) completed their first replication run.');
 
     const again = await cli(['plan', '-f', 'examples/waves', '--detailed-exitcode']);
     expect(again.stdout).toContain('No changes. The live jobs match the manifests.');
@@ -114,12 +114,12 @@ describe('examples/waves', { timeout: 120_000 }, () => {
     const ex = await cli(['--state', '.sms-reconcile/export-check.json', 'export', '--no-adopt']);
     const docs = parseAllDocuments(ex.stdout).map((d) => d.toJS() as { kind: string; metadata: { name: string }; spec: Record<string, unknown> });
     const jobs = new Map(docs.filter((d) => d.kind === 'ReplicationJob').map((d) => [d.metadata.name, d.spec]));
-    expect([...jobs.keys()].sort()).toEqual([...APP_SERVERS, ...Object.keys(WAVE_2)].sort());
+    expect([...jobs.keys()].sort()).toEqual([...BATCH_SERVERS, ...Object.keys(WAVE_2)].sort());
     for (const [name, want] of Object.entries(WAVE_2)) {
       const { seedReplicationTime: _created, ...updatable } = want;
       expect(jobs.get(name), name).toMatchObject(updatable);
     }
-    for (const name of APP_SERVERS) expect(jobs.get(name), name).toMatchObject(WAVE_1_TEMPLATE);
+    for (const name of BATCH_SERVERS) expect(jobs.get(name), name).toMatchObject(WAVE_1_TEMPLATE);
   });
 
   it('a new onDemandRun token plans one on-demand run per wave-2 job; applied, the plan is empty again', async () => {
@@ -133,7 +133,7 @@ describe('examples/waves', { timeout: 120_000 }, () => {
     expect(runs.map((m) => m[1]).sort()).toEqual(Object.keys(WAVE_2).sort());
     expect(plan.stdout.match(/^ {6}reason: onDemandRun\.token is cutover-rehearsal-2 \(state has 2026-03-07-cutover-rehearsal\)$/gm)).toHaveLength(6);
     expect(plan.stdout).not.toContain('Warning');
-    expect(plan.stdout).toContain('Plan: 6 runs to start (13 unchanged). Destructive: none.');
+    expect(plan.stdout).toContain('Plan: 6 runs to start (11 unchanged). Destructive: none.');
 
     const a = await cli(['apply', '-f', 'examples/waves', '--auto-approve']);
     expect(a.stdout).toMatch(/^Apply complete: 0 created, 0 updated, 0 replaced, 0 deleted, 0 adopted, 0 moved, 6 runs started in /m);

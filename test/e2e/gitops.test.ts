@@ -23,6 +23,8 @@ import { generatedInventory } from '../helpers/sms-world.ts';
 
 const MANIFESTS = 'examples/gitops/manifests';
 const TARGET = 'embedded SMS server (us-east-1, data .sms-reconcile/embedded)';
+/** Where pipeline.sh writes plan.md and plan.json by default: git-ignored, never the repository root. */
+const OUT = '.sms-reconcile/pipeline';
 
 afterAll(async () => {
   await removeAllCopies();
@@ -63,24 +65,27 @@ function pipelineFlow(name: string, state: () => StateUnderTest): void {
       expect(none.stderr).toBe('usage: pipeline.sh pr|merge\n');
       const merge = await pipeline('merge');
       expectExit(merge, 1);
-      expect(merge.stderr).toBe("pipeline: no ./plan.json; run 'pipeline.sh pr' first\n");
+      expect(merge.stderr).toBe("pipeline: no .sms-reconcile/pipeline/plan.json; run 'pipeline.sh pr' first\n");
     });
 
     it('pr: validates, writes plan.md (the target and the changes, in Markdown) and plan.json', async () => {
       const r = await pipeline('pr');
       expectExit(r, 0);
-      expect(r.stdout).toBe('2 files, 2 documents: 0 errors, 0 warnings\npipeline: changes planned (see ./plan.md)\n');
-      const md = copy.read('plan.md');
+      expect(r.stdout).toBe('2 files, 2 documents: 0 errors, 0 warnings\npipeline: changes planned (see .sms-reconcile/pipeline/plan.md)\n');
+      const md = copy.read(`${OUT}/plan.md`);
       expect(md.split('\n')[0]).toBe(`### Plan for ${TARGET}: 1 catalog import, 1 to create. Destructive: none.`);
       expect(md).toContain('| Action | Address | Job | What changes | Why |');
       expect(md).toMatch(/^\| `\+` import-catalog \| ServerCatalog\/catalog \|.*\| the catalog is NOT\\_IMPORTED \|$/m);
       expect(md).toMatch(/^\| `\+` create \| ReplicationJobSet\/db-tier\\\[\\\*\\\] \| server resolved after catalog import \| new job: frequency, licenseType, roleName, description, numberOfRecentAmisToKeep \|/m);
       expect(md).toContain('<details><summary>Full diff</summary>');
       expect(md).toContain('+     description: "DC1 database tier (managed by the pipeline)"');
-      const pf = JSON.parse(copy.read('plan.json')) as { kind: string; manifestPaths: string[]; plan: { targetDescription: string; changes: { address: string; action: string }[] } };
+      const pf = JSON.parse(copy.read(`${OUT}/plan.json`)) as { kind: string; manifestPaths: string[]; plan: { targetDescription: string; changes: { address: string; action: string }[] } };
       expect(pf.kind).toBe('sms-reconcile-plan');
       expect(pf.manifestPaths).toEqual([MANIFESTS]);
       expect(pf.plan.targetDescription).toBe(TARGET);
+      // Nothing lands in the repository root, and git ignores the outputs.
+      expect(existsSync(copy.path('plan.md')) || existsSync(copy.path('plan.json'))).toBe(false);
+      expect(readFileSync(copy.path('.gitignore'), 'utf8').split('\n')).toContain('.sms-reconcile/');
       expect(pf.plan.changes.map((c) => [c.action, c.address])).toEqual([
         ['import-catalog', 'ServerCatalog/catalog'],
         ['create', 'ReplicationJobSet/db-tier[*]'],
@@ -96,21 +101,26 @@ function pipelineFlow(name: string, state: () => StateUnderTest): void {
       for (const db of ['db-01', 'db-02', 'db-03', 'db-04']) expect(r.stdout).toMatch(new RegExp(`^  \\+ ReplicationJobSet/db-tier\\[s-[0-9a-f]+\\]  \\(server s-[0-9a-f]+ ${db}\\) will be created$`, 'm'));
       expect(r.stdout).toMatch(/^Apply complete: 4 created, 0 updated, 0 replaced, 0 deleted, 0 adopted, 0 moved, 0 runs started in /m);
       await s.verify(copy);
+      // The saved plan's jobs waited for the catalog; each still records the root it came from.
+      const pulled = await copy.cli(['state', 'pull'], { env: { SMS_RECONCILE_STATE: s.location } });
+      expect(pulled.code, pulled.stderr).toBe(0);
+      const records = Object.values((JSON.parse(pulled.stdout) as { resources: Record<string, { manifestRoot?: string }> }).resources);
+      expect(records.map((rec) => rec.manifestRoot)).toEqual(Array(4).fill(MANIFESTS));
     });
 
     it('pr again: no changes', async () => {
       const r = await pipeline('pr');
       expectExit(r, 0);
       expect(r.stdout).toContain('pipeline: no changes\n');
-      expect(copy.read('plan.md').split('\n')[0]).toBe(`### Plan for ${TARGET}: No changes. The live jobs match the manifests.`);
+      expect(copy.read(`${OUT}/plan.md`).split('\n')[0]).toBe(`### Plan for ${TARGET}: No changes. The live jobs match the manifests.`);
     });
 
     it('a plan made stale by another apply is refused by merge, with the reason; nothing is changed', async () => {
       copy.write(`${MANIFESTS}/jobs.yaml`, copy.read(`${MANIFESTS}/jobs.yaml`).replace('frequency: 12', 'frequency: 6'));
       const pr = await pipeline('pr');
       expectExit(pr, 0);
-      expect(pr.stdout).toContain('pipeline: changes planned (see ./plan.md)\n');
-      const md = copy.read('plan.md');
+      expect(pr.stdout).toContain('pipeline: changes planned (see .sms-reconcile/pipeline/plan.md)\n');
+      const md = copy.read(`${OUT}/plan.md`);
       expect(md.split('\n')[0]).toBe(`### Plan for ${TARGET}: 4 to update (1 unchanged). Destructive: none.`);
       expect(md.match(/^\| `~` update \| ReplicationJobSet\/db-tier\\\[s-[0-9a-f]+\\\] \| sms-job-[0-9a-f]+, server s-[0-9a-f]+ db-0[1-4] \| frequency: 12 → 6 \|/gm)).toHaveLength(4);
 
@@ -123,7 +133,7 @@ function pipelineFlow(name: string, state: () => StateUnderTest): void {
 
       const merge = await pipeline('merge');
       expectExit(merge, 1);
-      expect(merge.stderr).toContain('The saved plan ./plan.json is stale:\n');
+      expect(merge.stderr).toContain('The saved plan .sms-reconcile/pipeline/plan.json is stale:\n');
       expect(merge.stderr).toMatch(/^ {2}- the state moved from serial \d+ to \d+: something was applied since the plan$/m);
       expect(merge.stderr).toMatch(/^ {2}- ReplicationJobSet\/db-tier\[s-[0-9a-f]+\]: job sms-job-[0-9a-f]+ was changed since the plan$/m);
       expect(merge.stderr).toContain('Error [plan-stale]: refusing to apply a stale plan; nothing was changed\n  hint: run plan again and apply the new plan\n');
@@ -132,7 +142,7 @@ function pipelineFlow(name: string, state: () => StateUnderTest): void {
       // The live jobs kept the other apply's value: a new pr plans 8 -> 6 from here.
       const again = await pipeline('pr');
       expectExit(again, 0);
-      expect(copy.read('plan.md').match(/frequency: 8 → 6/g)).toHaveLength(4);
+      expect(copy.read(`${OUT}/plan.md`).match(/frequency: 8 → 6/g)).toHaveLength(4);
     });
   });
 }
@@ -246,10 +256,20 @@ describe('examples/gitops/render.sh', () => {
 });
 
 describe('examples/gitops/github-actions.yml', () => {
+  it('says how to depend on sms-reconcile as it is installed today (not from the npm registry while the package is private)', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { private?: boolean; version: string };
+    const header = readFileSync(join(REPO_ROOT, 'examples/gitops/github-actions.yml'), 'utf8').split('\nname:')[0] ?? '';
+    if (pkg.private === true) {
+      expect(header).toContain('It is not published\n#     on npm');
+      expect(header).toMatch(/"sms-reconcile": "git\+https:\/\/github\.com\/<owner>\/sms-reconcile\.git#v\d+\.\d+\.\d+"/);
+      expect(header).toContain('npm pack');
+    }
+  });
+
   const wf = parse(readFileSync(join(REPO_ROOT, 'examples/gitops/github-actions.yml'), 'utf8')) as {
     on: Record<string, unknown>;
     env: Record<string, string>;
-    jobs: Record<string, { if: string; steps: { run?: string; uses?: string; with?: Record<string, unknown> }[] }>;
+    jobs: Record<string, { if: string; env?: Record<string, string>; steps: { run?: string; uses?: string; with?: Record<string, unknown> }[] }>;
   };
   const runs = (job: string) => (wf.jobs[job]?.steps ?? []).map((s) => s.run ?? s.uses ?? '');
 
@@ -259,15 +279,20 @@ describe('examples/gitops/github-actions.yml', () => {
     // Runners are ephemeral: a shared state needs one shared endpoint, never a runner's embedded server.
     expect(wf.env['AWS_ENDPOINT_URL_SMS']).toBe('${{ vars.SMS_ENDPOINT_URL }}');
     const plan = runs('plan');
+    const apply = runs('apply');
     expect(plan).toContain('bash ci/sms-reconcile.sh pr');
-    expect(plan.some((r) => /gh pr comment .* --body-file plan\.md/.test(r))).toBe(true);
+    expect(plan.some((r) => /gh pr comment .* --body-file "\$OUT\/plan\.md"/.test(r))).toBe(true);
+    // plan.md and plan.json go to $OUT, outside the checkout; the artifact is that plan.json.
+    expect(wf.jobs['plan']?.env?.['OUT']).toBe('${{ runner.temp }}/sms-reconcile');
+    expect(wf.jobs['apply']?.env?.['OUT']).toBe('${{ runner.temp }}/sms-reconcile');
+    const upload = wf.jobs['plan']?.steps.find((s) => s.uses?.startsWith('actions/upload-artifact'));
+    expect(upload?.with?.['path']).toBe('${{ runner.temp }}/sms-reconcile/plan.json');
     // One comment (plan.md, which fits), linking the artifact: uploaded before the comment, which links it.
     const comment = plan.findIndex((r) => r.includes('gh pr comment'));
     expect(plan.findIndex((r) => r.startsWith('actions/upload-artifact'))).toBeLessThan(comment);
     expect(plan[comment]).toContain('steps.plan-artifact.outputs.artifact-url');
-    const upload = wf.jobs['plan']?.steps.find((s) => s.uses?.startsWith('actions/upload-artifact'));
-    expect(upload?.with?.['path']).toBe('plan.json');
-    const apply = runs('apply');
+    expect(plan.some((r) => r.includes('--body-file "$OUT/plan.md"'))).toBe(true);
+    expect(apply.some((r) => /gh run download .* --dir "\$OUT"/.test(r))).toBe(true);
     expect(apply.some((r) => r.includes('gh run download'))).toBe(true);
     expect(apply.at(-1)).toBe('bash ci/sms-reconcile.sh merge');
     expect(apply.indexOf('bash ci/sms-reconcile.sh merge')).toBeGreaterThan(apply.findIndex((r) => r.includes('gh run download')));

@@ -125,6 +125,11 @@ export interface Harness {
   recover(): Promise<number>;
   /** Live jobs that are not DELETED. */
   liveJobs(): Promise<ReplicationJobInfo[]>;
+  /**
+   * A fresh start on the same server: its world reset (no jobs, the catalog not imported, the
+   * clock at the wall clock's time) and a new, empty state store (`store`, `lock` and `ports` are the new ones).
+   */
+  reset(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -142,8 +147,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     faults: opts.faults,
   });
   const api = new SdkSmsApi({ endpoint: t.server.url, region: t.server.region, credentials: t.server.credentials, retry: opts.retry });
-  const store = new MemoryStateStore(new MemoryStateLocation('apply-test'));
-  const lock = await store.lock({ operation: 'apply' });
+  let store = new MemoryStateStore(new MemoryStateLocation('apply-test'));
+  let lock = await store.lock({ operation: 'apply' });
   // The executor's clock is the server's manual clock: sleeping moves it.
   let nowMs = (await t.control.info()).now * 1000;
   const clock = {
@@ -155,7 +160,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     },
   };
   const events: ApplyEvent[] = [];
-  const ports: ApplyPorts = { api, store, lock, clock, events: { emit: (e) => events.push(e) } };
+  let ports: ApplyPorts = { api, store, lock, clock, events: { emit: (e) => events.push(e) } };
   const target: TargetIdentity = { kind: 'remote', endpoint: t.server.url, region: t.server.region };
   const observeNow = async () => {
     const [catalog, jobs, connectors] = await Promise.all([api.getServers(), api.getReplicationJobs(), api.getConnectors()]);
@@ -184,11 +189,17 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const h: Harness = {
     t,
     api,
-    store,
-    lock,
+    get store() {
+      return store;
+    },
+    get lock() {
+      return lock;
+    },
     clock,
     events,
-    ports,
+    get ports() {
+      return ports;
+    },
     target,
     observe: observeNow,
     plan,
@@ -210,6 +221,15 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     },
     recover: async () => recover(ports, await observeNow()),
     liveJobs: async () => (await api.getReplicationJobs()).filter((j) => j.state !== 'DELETED'),
+    reset: async () => {
+      await lock.release();
+      await store.close();
+      await t.control.reset();
+      nowMs = (await t.control.info()).now * 1000;
+      store = new MemoryStateStore(new MemoryStateLocation('apply-test'));
+      lock = await store.lock({ operation: 'apply' });
+      ports = { ...ports, store, lock };
+    },
     close: async () => {
       await lock.release();
       await store.close();

@@ -89,6 +89,8 @@ export async function copyRepo(opts: { timings?: Timings | false; prefix?: strin
   const files = trackedFiles();
   if (files) {
     for (const f of files) {
+      // (A worktree whose node_modules is a symlink lists it as an untracked file.)
+      if (NOT_COPIED.has(f.split('/')[0] ?? '')) continue;
       const from = join(REPO_ROOT, f);
       let st;
       try {

@@ -66,6 +66,23 @@ describe('sms-reconcile server (subprocess)', () => {
     }
   });
 
+  it('--log-level warn is obeyed from the first line: only the plain `listening on` line before the first request', async () => {
+    for (const args of [['--log-level', 'warn'], ['--log-level=warn']]) {
+      const server = await startCliServer({ dataDir: join(tempDir(), 'data'), args });
+      // Nothing else, and `listening on` is a plain line, not a log record.
+      expect(server.stdout()).toMatch(/^listening on http:\/\/127\.0\.0\.1:\d+\n$/);
+      expect(server.stderr()).toBe('');
+      await smsFor(server).send(new GetConnectorsCommand({}));
+      const exit = await server.stop();
+      expect(exit.code).toBe(0);
+      expect(server.stderr()).toBe('');
+    }
+    // Without --log-level the server says more (info): where its credentials are, among others.
+    const chatty = await startCliServer({ dataDir: join(tempDir(), 'data') });
+    await chatty.stop();
+    expect(chatty.stderr()).toMatch(/"level":30.*credentials /);
+  });
+
   it('exits 1 with a clear message when --port is in use', async () => {
     const blocker: Server = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));

@@ -1,6 +1,6 @@
 // The docs that scripts and users rely on stay true: the README's first lines, its CLI reference
 // (each command's --help), the version in package.json, the CLI and CHANGELOG.md.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderCliReference } from '../../src/cli/reference.ts';
@@ -25,7 +25,7 @@ describe('README', () => {
   it('holds the CLI reference exactly as --help prints it (regenerate: node --import tsx scripts/gen-cli-reference.ts)', async () => {
     const reference = await renderCliReference();
     expect(extractSection(readme, 'cli-reference')).toBe(reference);
-    for (const cmd of ['validate', 'plan', 'apply', 'status', 'import', 'export', 'state', 'force-unlock', 'server']) {
+    for (const cmd of ['validate', 'plan', 'apply', 'status', 'import', 'export', 'state', 'state list', 'state show', 'state rm', 'state pull', 'state push', 'state migrate', 'force-unlock', 'server']) {
       expect(reference).toContain(`### sms-reconcile ${cmd}\n`);
     }
   });
@@ -34,6 +34,31 @@ describe('README', () => {
     const reference = await renderCliReference();
     const sections = reference.split('### ').filter((s) => s.startsWith('sms-reconcile '));
     for (const s of sections) expect(s, s.split('\n')[0]).toMatch(/Examples?:/);
+  });
+});
+
+describe('README Troubleshooting', () => {
+  /** Every source file of src/, concatenated. */
+  const sources = (function all(dir: string): string[] {
+    return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? all(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [readFileSync(path.join(dir, e.name), 'utf8')] : []));
+  })(path.join(root, 'src')).join('\n');
+
+  it('names only error codes the code reports (sms-<code>: an SMS client or service error code)', () => {
+    const section = /\n## Troubleshooting\n([\s\S]*?)\n## /.exec(readme)?.[1] ?? '';
+    const codes = [...section.matchAll(/^- (.*?):/gm)].flatMap((m) => [...(m[1] ?? '').matchAll(/`([A-Za-z-]+)`/g)].map((c) => c[1] ?? ''));
+    expect(codes.length).toBeGreaterThan(6);
+    const found = (re: RegExp) => new Set([...sources.matchAll(re)].map((m) => m[1] ?? ''));
+    // What an SMS call fails with: the client's own codes and the service's; shown as `sms-<code>` (src/sms/errors.ts).
+    const apiCodes = found(/new SmsApiError\([^,]+,\s*'([^']+)'/g);
+    for (const c of found(/new ApiError\('([^']+)'/g)) apiCodes.add(c);
+    // Every other error and plan problem code, shown as it is.
+    const plainCodes = found(/(?:userError|stateError|planError|new SmsReconcileError)\(\s*'([^']+)'/g);
+    for (const line of sources.split('\n').filter((l) => /\bcode: /.test(l))) for (const m of line.matchAll(/'([a-z]+(?:-[a-z]+)+)'/g)) plainCodes.add(m[1] ?? '');
+    expect(apiCodes).toContain('endpoint-unreachable');
+    for (const code of codes) {
+      if (code.startsWith('sms-')) expect(apiCodes, code).toContain(code.slice('sms-'.length));
+      else expect(plainCodes, code).toContain(code);
+    }
   });
 });
 

@@ -58,7 +58,7 @@ describe('the waves example', () => {
       description: 'Wave 2 (finance database, primary)', encrypted: true, numberOfRecentAmisToKeep: 10,
     });
     expect(jobSetAddress(wave2, 's-1a2b3c4d')).toBe('ReplicationJobSet/wave-2[s-1a2b3c4d]');
-    expect(result.desired!.jobSets.get('wave-1')!.match).toEqual({ vmManagerName: 'vcenter-dc1.example.com', vmPathPrefix: '/Datacenters/DC1/vm/app/' });
+    expect(result.desired!.jobSets.get('wave-1')!.match).toEqual({ vmManagerName: 'vcenter-dc1.example.com', vmPathPrefix: '/Datacenters/DC1/vm/batch/' });
   });
 });
 

@@ -6,6 +6,7 @@ import {
   STATE_FORMAT_VERSION,
   applyChange,
   assertSameTarget,
+  describeTarget,
   decodeJournalRecord,
   decodeState,
   emptyState,
@@ -19,6 +20,7 @@ import {
   type StateDocument,
   type StateUpgrader,
 } from '../../src/state/codec.ts';
+import { checkReplace } from '../../src/state/store-rules.ts';
 import { TARGET, jobRecord, namedJob, stateWith } from '../helpers/state-fixtures.ts';
 
 const LINEAGE = '2b0e5c8e-6f0e-4c1e-9a5e-0d6f1c2b3a4d';
@@ -186,6 +188,24 @@ describe('target and staleness checks', () => {
     expect(() => assertSameTarget(TARGET, { ...TARGET, id: 'emb-other' }, 'state.json')).toThrow(
       expect.objectContaining({ code: 'state-target-mismatch', hint: expect.stringContaining('--endpoint-url') }),
     );
+  });
+
+  it('names an embedded target once ("the embedded server"), a remote one by its endpoint', () => {
+    expect(() => assertSameTarget(TARGET, { ...TARGET, id: 'emb-other' }, 'state.json')).toThrow(
+      `the state at state.json belongs to the embedded server (us-east-1, id ${TARGET.id ?? ''}), not to the embedded server (us-east-1, id emb-other)`,
+    );
+    expect(describeTarget({ endpoint: 'https://sms.example', region: 'r', kind: 'remote' })).toBe('remote https://sms.example (r)');
+  });
+
+  it('refuses a pushed state that is not newer, saying whether its serial is the same or older', () => {
+    const base = stateWith(0);
+    const pushed = (serial: number) => ({ ...base, serial });
+    const head = { lineage: base.lineage, serial: 8 };
+    expect(() => checkReplace(head, pushed(8), {}, 'state.json')).toThrow(
+      'the pushed state has serial 8, the same as the state at state.json: a pushed state must have a higher serial, or it could silently replace changes made at serial 8',
+    );
+    expect(() => checkReplace(head, pushed(5), {}, 'state.json')).toThrow('the pushed state has serial 5, older than the state at state.json (serial 8): pushing it would lose newer changes');
+    expect(checkReplace(head, pushed(9), {}, 'state.json')).toBe(9);
   });
 
   it('says why a plan is stale', () => {

@@ -9,6 +9,7 @@ import { SmsReconcileError, userError } from '../../model/errors.ts';
 import { ACTION_INFO } from '../../reconcile/action.ts';
 import { applyPlan, recover, type ApplyResult } from '../../reconcile/apply.ts';
 import type { ObservedSet } from '../../reconcile/observed.ts';
+import type { ManifestRoots } from '../../model/manifest-roots.ts';
 import { decodePlanFile, staleReasons } from '../../reconcile/plan-file.ts';
 import { effectiveChanges, hasDestructive, type Plan, type PlanOptions } from '../../reconcile/plan.ts';
 import { systemClock, type ApplyPorts } from '../../reconcile/ports.ts';
@@ -92,6 +93,7 @@ async function runApply(ctx: CommandContext, planfile: string | undefined, flags
   // What to apply: manifests now, or a saved plan (checked for tampering before anything else).
   let desired: DesiredSet;
   let saved: { plan: Plan; manifestPaths: readonly string[] } | undefined;
+  let roots: ManifestRoots | undefined;
   if (planfile !== undefined) {
     const file = resolve(ctx.io.cwd, planfile);
     let text: string;
@@ -107,7 +109,7 @@ async function runApply(ctx: CommandContext, planfile: string | undefined, flags
     desired = await desiredFromPlanFile(pf.documents, planfile);
     saved = { plan: pf.plan, manifestPaths: pf.manifestPaths };
   } else {
-    desired = (await loadDesired(ctx, flags.filename ?? [])).desired;
+    ({ desired, roots } = await loadDesired(ctx, flags.filename ?? []));
   }
 
   const store = openStateStore(g.state, ctx.io.cwd);
@@ -138,7 +140,7 @@ async function runApply(ctx: CommandContext, planfile: string | undefined, flags
     }
     const options: PlanOptions = saved?.plan.options ?? { targets: [], replace: [], refreshOnly: false };
     const makePlan = (p: typeof prior, o: ObservedSet): Plan =>
-      buildPlan(ctx, { desired, observed: o, prior: p, target, options, maxConcurrentJobs: Number(flags.maxConcurrentJobs) || 50, now: new Date(), apiCalls: target.api.calls() });
+      buildPlan(ctx, { desired, observed: o, prior: p, target, options, maxConcurrentJobs: Number(flags.maxConcurrentJobs) || 50, now: new Date(), apiCalls: target.api.calls(), manifestRoots: roots });
 
     let plan: Plan;
     if (saved) {

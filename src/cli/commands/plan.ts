@@ -164,7 +164,7 @@ async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
     observing.catch(() => undefined); // awaited below; not an unhandled rejection if we fail first
   }
   try {
-    const { desired } = await loadDesired(ctx, flags.filename);
+    const { desired, roots } = await loadDesired(ctx, flags.filename);
     const store = openStateStore(g.state, ctx.io.cwd);
     try {
       target ??= await openTarget(g, ctx.io, { inventory: flags.inventory, logger });
@@ -179,6 +179,7 @@ async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
         maxConcurrentJobs: Number(flags.maxConcurrentJobs) || 50,
         now: new Date(),
         apiCalls: target.api.calls(),
+        manifestRoots: roots,
       });
       const color = g.color && ctx.io.stdout.isTTY === true;
       // Rendered before anything is written: a budget too small for this plan writes nothing.

@@ -46,7 +46,10 @@ Examples:
       if (!/^\d+$/.test(flags.maxConnections) || maxConnections < 1) {
         throw userError('bad-max-connections', `--max-connections ${flags.maxConnections} is not a positive whole number`, 'the default is 1000');
       }
-      const logger = createLogger({ level: g.logLevel === 'warn' ? 'info' : g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
+      // The server says more by default (info: its credentials, each start and stop); a --log-level
+      // given is obeyed from the first line. `listening on` is not a log record: it always prints.
+      const level = program.getOptionValueSource('logLevel') === 'default' ? 'info' : g.logLevel;
+      const logger = createLogger({ level, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
       // The server's modules (SQLite, handlers) are loaded by this command only.
       const [{ loadFaultsFile, startServer }, { InventoryError }] = await Promise.all([import('../../server/server.ts'), import('../../server/inventory.ts')]);
       let server;
