@@ -216,26 +216,26 @@ describe('examples/gitops/pipeline.sh at estate scale: a world of 400 VMs', { ti
 
     const r = await copy.sh('bash examples/gitops/pipeline.sh pr', { env: { SMSR: `node ${copy.bin}`, MANIFESTS: 'wave', ...env } });
     expectExit(r, 0);
-    expect(r.stdout).toContain('pipeline: changes planned (see ./plan.md)\n');
-    const md = copy.read('plan.md');
+    expect(r.stdout).toContain('pipeline: changes planned (see .sms-reconcile/pipeline/plan.md)\n');
+    const md = copy.read('.sms-reconcile/pipeline/plan.md');
     expect(codePoints(md)).toBeLessThanOrEqual(65_000);
     expect(md.split('\n')[0]).toMatch(/^### Plan for embedded SMS server .*: 400 to create \(1 unchanged\)\. Destructive: none\.$/);
     const rows = md.split('\n').filter((l) => l.startsWith('| `+` create | ReplicationJobSet/wave-1'));
     expect(rows.length).toBeGreaterThan(100);
     // The warning (400 new jobs against the default limit of 50 at once) did not fit either: named, not dropped.
     expect(md.trimEnd().split('\n').at(-1)).toBe(`… ${400 - rows.length} more changes, 1 warning, and the full diff: see the plan artifact \`plan.json\``);
-    const pf = JSON.parse(copy.read('plan.json')) as { plan: { changes: { action: string }[] } };
+    const pf = JSON.parse(copy.read('.sms-reconcile/pipeline/plan.json')) as { plan: { changes: { action: string }[] } };
     expect(pf.plan.changes.filter((c) => c.action === 'create')).toHaveLength(400);
   });
 
   it('RENDER: the manifests rendered by a command and piped to -f - give the same comment', async () => {
-    const before = copy.read('plan.md');
+    const before = copy.read('.sms-reconcile/pipeline/plan.md');
     const r = await copy.sh('bash examples/gitops/pipeline.sh pr', {
       env: { SMSR: `node ${copy.bin}`, RENDER: 'for f in wave/*.yaml; do echo ---; cat "$f"; done', SMS_RECONCILE_STATE: STATE },
     });
     expectExit(r, 0);
     const strip = (text: string) => text.replace(/Planned at [^\n]*/, '');
-    expect(strip(copy.read('plan.md'))).toBe(strip(before));
+    expect(strip(copy.read('.sms-reconcile/pipeline/plan.md'))).toBe(strip(before));
   });
 });
 
