@@ -32,6 +32,8 @@ export interface JobProgress {
   readonly stageProgress?: string;
   readonly latestAmiId?: string;
   readonly nextRunAt?: number;
+  /** Why the latest run or the job failed, when one did. */
+  readonly failureReason?: string;
   /** The job has completed its first replication run (or ended). */
   readonly settled: boolean;
 }
