@@ -89,6 +89,8 @@ export async function copyRepo(opts: { timings?: Timings | false; prefix?: strin
   const files = trackedFiles();
   if (files) {
     for (const f of files) {
+      // A node_modules that is a symlink is not matched by the `node_modules/` ignore rule.
+      if (NOT_COPIED.has(f.split('/')[0] ?? '')) continue;
       const from = join(REPO_ROOT, f);
       let st;
       try {
