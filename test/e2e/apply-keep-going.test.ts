@@ -10,6 +10,7 @@ import { decodeState } from '../../src/state/codec.ts';
 import { closeImportedServer, liveJobsByServer, removeWorkspaces, startImportedServer, workspace, type Endpoint, type Workspace } from '../helpers/apply-cli.ts';
 import { genVm, jobsFor } from '../helpers/apply-harness.ts';
 import type { TestServer } from '../helpers/server.ts';
+import { connectorId } from '../helpers/sms-world.ts';
 
 /** gen-0004 and gen-0009 have 30 disks. */
 const REFUSED = [4, 9];
@@ -104,5 +105,19 @@ describe('apply keeps going past a refused server', () => {
     expect(r.stdout).toMatch(/\nApply failed after \d+\.\ds: 3 created, .*, 1 failed, 0 skipped, 8 not started\.\n/);
     expect(r.stdout).toContain(`Not started (--fail-fast): ${[5, 6, 7, 8, 9, 10, 11, 12].map(address).join(', ')}\n`);
     expect((await liveJobs()).vms).toEqual([1, 2, 3].map(genVm));
+  });
+
+  it('a plan where every operation fails: exit 1, every failure named, and the state still valid', async () => {
+    await t.control.setConnectorStatus(connectorId(1), 'UNHEALTHY');
+    const ws = await workspace(endpoint);
+    const m = await ws.writeManifests(jobsFor(1, 3));
+    const r = await ws.run(['apply', '-f', m, '--auto-approve']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/\nApply failed after \d+\.\ds: 0 created, .*, 3 failed, 0 skipped\.\n/);
+    for (const n of [1, 2, 3]) expect(r.stdout).toMatch(new RegExp(`\\n {2}${address(n).replace('/', '\\/')} \\(VM ${genVm(n)}\\): CreateReplicationJob: NoConnectorsAvailableException: `));
+    const state = await readState(ws);
+    expect(state.resources).toEqual({});
+    expect(state.pending).toEqual([]);
+    expect((await liveJobs()).ids).toEqual([]);
   });
 });
