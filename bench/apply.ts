@@ -116,7 +116,7 @@ async function runOnce(n: number): Promise<RunResult> {
     const exit = await new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
     const wallS = (performance.now() - t0) / 1000;
     if (exit !== 0) process.stderr.write(`apply exited ${exit}\n${out.slice(-3000)}\n${err.slice(-3000)}\n`);
-    const applyS = Number(/Apply (?:complete|failed)[^\n]* in (\d+(?:\.\d+)?)s\./.exec(out)?.[1] ?? /after (\d+(?:\.\d+)?)s\./.exec(out)?.[1] ?? Number.NaN);
+    const applyS = Number(/Apply (?:complete|failed)[^\n]* in (\d+(?:\.\d+)?)s\./.exec(out)?.[1] ?? /after (\d+(?:\.\d+)?)s[.:]/.exec(out)?.[1] ?? Number.NaN);
     const creates = answers.filter((a) => a.action === 'CreateReplicationJob');
     const state = decodeState(await readFile(join(dir, 'state.json'), 'utf8'));
     const failedLogs = err.split('\n').filter((l) => l.includes('"event":"apply.failed"')).length;

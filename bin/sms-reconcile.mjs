@@ -18,8 +18,25 @@ if (process.env.SMS_RECONCILE_FROM_SOURCE === '1') {
   }
 }
 process.exitCode = await main(process.argv.slice(2));
-// The command is done. A request that failed leaves a timer of @smithy/node-http-handler 2.x
-// armed for requestTimeout + connectionTimeout (35 s; it is cleared only on success), which kept a
-// failed plan alive for 35 s after its error. Exit once the output had a moment to drain; a
-// process with nothing pending exits before this (the timer is unref'd).
-setTimeout(() => process.exit(), 500).unref();
+// Every byte of output reaches the reader before the process ends, however slowly it reads: wait
+// until stdout and stderr have handed all they hold to the OS, then exit. Not exiting at once: a
+// pipe takes 64 KiB, and the rest would be lost. Not waiting for the event loop to empty either: a
+// request that failed leaves a timer of @smithy/node-http-handler 2.x armed for 35 s (it is cleared
+// only on success), which would keep a failed plan alive that long. A reader that has gone
+// (`| head -1`) ends the wait at once (EPIPE; see main.ts).
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+process.exit();
+
+/** Resolves once everything written to `stream` so far has been flushed, or the stream has failed or closed. */
+function flushed(stream) {
+  return new Promise((resolve) => {
+    if (stream.destroyed || stream.writableLength === 0) {
+      resolve();
+      return;
+    }
+    stream.once('close', resolve);
+    stream.once('error', resolve);
+    // Writes complete in order: the callback of an empty write runs once every earlier write has.
+    stream.write('', () => resolve());
+  });
+}

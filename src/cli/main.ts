@@ -78,14 +78,15 @@ Examples:
 }
 
 /**
- * `sms-reconcile ... | head`: once the reader has gone, the rest of the output is dropped (EPIPE)
- * instead of crashing with an unhandled 'error' event and a stack trace; the command itself runs
- * to its end (an apply is never cut short by its reader).
+ * `sms-reconcile ... | head`: once the reader has gone, the rest of the output is dropped (EPIPE,
+ * then writes to the closed stream) instead of crashing with an unhandled 'error' event and a
+ * stack trace; the command itself runs to its end (an apply is never cut short by its reader) and
+ * exits with its own code (0 for a plan). bin/sms-reconcile.mjs waits for the output to drain.
  */
 function ignoreClosedPipes(io: CliIo): void {
   for (const stream of [io.stdout, io.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE') throw err;
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
     });
   }
 }

@@ -2,22 +2,39 @@ import { ACTION_INFO } from '../reconcile/action.ts';
 import type { ApplyEvent, EventSink, JobProgress } from '../reconcile/ports.ts';
 import { painter } from '../report/color.ts';
 import type { Logger } from '../report/logger.ts';
-import { renderProgressLines, renderProgressTable, screenRows } from '../report/progress.ts';
+import { ProgressLog, renderProgressTable, screenRows } from '../report/progress.ts';
+
+/** How often piped progress prints its summary line, unless --progress-interval says otherwise. */
+export const DEFAULT_PROGRESS_INTERVAL_MS = 30_000;
+
+export interface ReporterOptions {
+  /** Piped progress: the most often a summary line is printed. */
+  readonly progressIntervalMs?: number;
+  /** Epoch milliseconds (injectable for tests). */
+  readonly now?: () => number;
+}
 
 /**
- * Turns executor events into what a person sees: one line per operation started and finished,
- * and, while waiting for replication, a live table on a TTY (redrawn in place) or plain lines
- * (only when something changed) otherwise. Every event also goes to the log with a stable code.
+ * Turns executor events into what a person sees: one line per operation started and finished (or
+ * failed, or skipped because of a failure), and, while waiting for replication, a live table on a
+ * TTY (redrawn in place) or, otherwise, a line per job event and a summary at most every
+ * `progressIntervalMs`. Every event also goes to the log with a stable code (`apply.*`); failures
+ * at level error and skips at warn, so `--log-format json` shows them at the default level.
  */
 export class ApplyReporter implements EventSink {
   private drawnLines = 0;
-  private lastPlain = '';
+  private readonly plain: ProgressLog;
+  private readonly now: () => number;
 
   constructor(
     private readonly out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number },
     private readonly color: boolean,
     private readonly logger: Logger,
-  ) {}
+    opts: ReporterOptions = {},
+  ) {
+    this.plain = new ProgressLog(opts.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS);
+    this.now = opts.now ?? Date.now;
+  }
 
   private get tty(): boolean {
     return this.out.isTTY === true;
@@ -42,10 +59,15 @@ export class ApplyReporter implements EventSink {
         this.logger.info({ event: 'apply.done', address: e.change.address, operation: e.operation, replicationJobId: e.replicationJobId, ms: e.ms }, 'done');
         this.line(`${ACTION_INFO[e.change.action].glyph} ${e.change.address}: ${doneVerb(e.operation)}${e.replicationJobId ? ` (${e.replicationJobId})` : ''} [${(e.ms / 1000).toFixed(1)}s]`);
         return;
-      case 'failed':
-        // The person sees the line below; the log keeps the event for --log-level info and machines.
-        this.logger.info({ event: 'apply.failed', address: e.change.address, operation: e.operation, err: e.error.message }, 'failed');
+      case 'failed': {
+        const f = e.failure;
+        this.logger.error({ event: 'apply.failed', address: f.address, vmName: f.vmName, serverId: f.serverId, operation: f.operation, code: f.code, message: f.message, outcome: f.outcome, onRerun: f.onRerun }, 'failed');
         this.line(paint('red', `! ${e.change.address}: ${e.error.message.startsWith(e.operation) ? e.error.message : `${e.operation} failed: ${e.error.message}`}`));
+        return;
+      }
+      case 'skipped':
+        this.logger.warn({ event: 'apply.skipped', address: e.change.address, action: e.change.action, because: e.because }, 'skipped');
+        this.line(paint('yellow', `! ${e.change.address}: skipped: it depends on ${e.because.address}, whose ${e.because.operation} failed`));
         return;
       case 'waiting':
         this.logger.info({ event: 'apply.waiting', what: e.what }, 'waiting');
@@ -66,7 +88,7 @@ export class ApplyReporter implements EventSink {
     this.out.write(`${text}\n`);
   }
 
-  /** Draws the progress table in place on a TTY; otherwise prints the block again whenever a row changed. */
+  /** Draws the progress table in place on a TTY; otherwise prints the job events and, now and then, a summary. */
   progress(jobs: readonly JobProgress[]): void {
     if (this.tty) {
       const table = renderProgressTable(jobs, this.color);
@@ -76,11 +98,7 @@ export class ApplyReporter implements EventSink {
       this.drawnLines = screenRows(table, this.out.columns);
       return;
     }
-    const text = renderProgressLines(jobs).join('\n');
-    if (text !== this.lastPlain) {
-      this.out.write(`${text}\n`);
-      this.lastPlain = text;
-    }
+    for (const l of this.plain.lines(jobs, this.now())) this.line(l);
   }
 }
 

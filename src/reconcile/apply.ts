@@ -3,19 +3,22 @@ import { SmsReconcileError } from '../model/errors.ts';
 import type { JobSpec } from '../model/job.ts';
 import { withoutUndefined } from '../model/objects.ts';
 import type { CreateJobInput, UpdateJobInput } from '../sms/api.ts';
-import { isSmsApiError, SmsApiError } from '../sms/errors.ts';
+import { isDefiniteRefusal, isSmsApiError, SmsApiError } from '../sms/errors.ts';
 import type { IntentInput, IntentOperation, ResourceRecord, ResourceWrite } from '../state/codec.ts';
+import { APPLY_PHASES, type ApplyStage } from './action.ts';
 import type { Change } from './change.ts';
 import { liveSpec } from './diff.ts';
 import type { ObservedSet } from './observed.ts';
+import { chainsOf, Dependencies, stepsByPhase, type Step } from './order.ts';
 import type { Plan } from './plan.ts';
-import type { ApplyPorts } from './ports.ts';
+import type { ApplyPorts, OperationFailure, SkippedChange } from './ports.ts';
 import { waitForCatalog, waitForDeleted, type WaitOptions } from './wait.ts';
 
 /**
- * The executor. It runs a plan in phases - catalog import, disassociations, deletes (and the
- * delete halves of replaces, waited to DELETED), then creates, updates, adoptions, moves and
- * on-demand runs - with at most `parallelism` operations at once and at most one per server.
+ * The executor. It runs a plan in the phases of APPLY_PHASES, each change as the steps its action
+ * lists in ACTION_INFO (catalog import waited to AVAILABLE; disassociations; deletes and the delete
+ * halves of replaces, waited to DELETED; then creates, updates, adoptions, moves and on-demand
+ * runs), with at most `parallelism` operations at once and at most one per server (order.ts).
  *
  * Crash safety: before each API mutation an intent is journaled (durable), after it the result
  * with the resource writes. A run killed at any instant leaves at most the in-flight intents
@@ -23,9 +26,11 @@ import { waitForCatalog, waitForDeleted, type WaitOptions } from './wait.ts';
  * natural key): a create that happened is adopted, one that did not is planned again. So there
  * are never orphaned or duplicate jobs.
  *
- * Errors: the first failure stops new work; running operations finish and are recorded. A
- * definite refusal (HTTP 4xx) is recorded as failed; an outcome that is unknown (network error,
- * 5xx after retries) leaves the intent pending for recovery.
+ * Errors: a failure stops only the steps that depend on it (order.ts: the later steps on its
+ * server); every other operation still runs. With `failFast`, the first failure stops new work
+ * instead. Running operations always finish and are recorded. A definite refusal (a terminal
+ * error) is journaled as failed and not retried in this run; an unknown outcome (network error,
+ * 5xx after the retries) leaves the intent pending for recovery.
  */
 
 export interface ApplyOptions extends WaitOptions {
@@ -34,6 +39,8 @@ export interface ApplyOptions extends WaitOptions {
   readonly replan?: () => Promise<Plan>;
   /** Set to true (by a signal handler) to start no new operation. */
   readonly stop: { requested: boolean };
+  /** Start no new operation after the first failure (default: keep going with what does not depend on it). */
+  readonly failFast?: boolean;
 }
 
 export interface OperationRecord {
@@ -45,10 +52,17 @@ export interface OperationRecord {
   readonly error?: string;
 }
 
+/** A failed operation: the record, and the failure as the report gives it. */
+export interface FailedOperation extends OperationRecord, OperationFailure {
+  readonly error: string;
+}
+
 export interface ApplyResult {
   readonly completed: readonly OperationRecord[];
-  readonly failed: readonly OperationRecord[];
-  /** Changes not started because of a failure or a stop. */
+  readonly failed: readonly FailedOperation[];
+  /** Changes not carried out because an operation they depend on failed, each once. */
+  readonly skipped: readonly SkippedChange[];
+  /** Changes not started because of a stop (or --fail-fast after a failure), each once. */
   readonly notStarted: readonly Change[];
   readonly stopped: boolean;
   /** Jobs this apply created (for --wait). */
@@ -134,6 +148,23 @@ function record(ports: ApplyPorts, address: Address, prior: ResourceRecord | und
   return withoutUndefined(merged);
 }
 
+/** One apply in progress: the options, the state records as it left them, and what it has done. */
+interface Run {
+  readonly ports: ApplyPorts;
+  readonly opts: ApplyOptions;
+  readonly records: Map<Address, ResourceRecord>;
+  readonly dependencies: Dependencies;
+  readonly completed: OperationRecord[];
+  readonly failed: FailedOperation[];
+  /** The changes of `failed`: a later step of one of them is part of its failure, not a skip. */
+  readonly failedChanges: Set<Change>;
+  readonly skipped: SkippedChange[];
+  readonly notStarted: Change[];
+  readonly created: { address: Address; replicationJobId: string }[];
+  /** The -f root of each change that has one (see withRoots). */
+  readonly rootOf: ReadonlyMap<Address, string>;
+}
+
 /**
  * The records written, each with the -f root its change came from (when the plan knows it). A job
  * of a set that waited for the catalog import has the root of its set's deferred change (`[*]`).
@@ -147,302 +178,376 @@ function withRoots(writes: ResourceWrite[], rootOf: ReadonlyMap<Address, string>
   });
 }
 
-class Halt extends Error {}
+/** An operation of a step failed; `outcome` says what the journal knows of it. */
+class OperationFailed extends Error {
+  constructor(
+    readonly operation: string,
+    readonly error: Error,
+    readonly outcome: OperationFailure['outcome'],
+  ) {
+    super(error.message);
+  }
+}
 
 export async function applyPlan(ports: ApplyPorts, plan: Plan, opts: ApplyOptions): Promise<ApplyResult> {
   const started = ports.clock.now();
-  const completed: OperationRecord[] = [];
-  const failed: OperationRecord[] = [];
-  const created: { address: Address; replicationJobId: string }[] = [];
-  const notStarted: Change[] = [];
-  /** A replace sits in both the delete and the create phase: list it once. */
-  const skipped = (changes: readonly Change[]) => {
-    for (const c of changes) if (!notStarted.includes(c)) notStarted.push(c);
-  };
   const doc = await ports.store.read();
-  const records = new Map<Address, ResourceRecord>(Object.entries(doc?.resources ?? {}));
-  let halted = false;
-  const noteWrites = (writes: readonly ResourceWrite[]) => {
-    for (const w of writes) {
-      if (w.record) records.set(w.address, w.record);
-      else records.delete(w.address);
-    }
+  const run: Run = {
+    ports,
+    opts,
+    records: new Map<Address, ResourceRecord>(Object.entries(doc?.resources ?? {})),
+    dependencies: new Dependencies(),
+    completed: [],
+    failed: [],
+    failedChanges: new Set(),
+    skipped: [],
+    notStarted: [],
+    created: [],
+    rootOf: new Map(plan.changes.flatMap((c) => (c.manifestRoot === undefined ? [] : [[c.address, c.manifestRoot] as const]))),
   };
-
-  const rootOf = new Map(plan.changes.flatMap((c) => (c.manifestRoot === undefined ? [] : [[c.address, c.manifestRoot] as const])));
-  const writeState = async (writes: ResourceWrite[], reason: string) => {
-    const stamped = withRoots(writes, rootOf);
-    await ports.store.writeResources(ports.lock, stamped, reason);
-    noteWrites(stamped);
-  };
-
-  /** One API mutation, journaled: intent, call, result. */
-  const mutate = async <T>(change: Change, operation: IntentOperation, intent: Omit<IntentInput, 'operation' | 'address'>, call: () => Promise<T>, writes: (out: T) => ResourceWrite[], jobIdOf?: (out: T) => string | undefined): Promise<T> => {
-    const t0 = ports.clock.now();
-    ports.events.emit({ type: 'start', change, operation });
-    const pending = await ports.store.appendIntent(ports.lock, { address: change.address, operation, ...intent });
-    let out: T;
-    try {
-      out = await call();
-    } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err));
-      const definite = isSmsApiError(err) && err.httpStatus !== undefined && err.httpStatus < 500 && !err.retryable;
-      if (definite) {
-        await ports.store.appendResult(ports.lock, pending.id, { status: 'failed', error: { code: err.apiCode, message: err.detail } }, []);
-      }
-      ports.events.emit({ type: 'failed', change, operation, error: e });
-      failed.push({ address: change.address, action: change.action, operation, ms: ports.clock.now() - t0, error: e.message });
-      throw new Halt(e.message);
-    }
-    const w = withRoots(writes(out), rootOf);
-    const jobId = jobIdOf?.(out);
-    await ports.store.appendResult(ports.lock, pending.id, { status: 'succeeded', ...(jobId ? { replicationJobId: jobId } : {}) }, w);
-    noteWrites(w);
-    const ms = ports.clock.now() - t0;
-    ports.events.emit({ type: 'done', change, operation, replicationJobId: jobId, ms });
-    completed.push({ address: change.address, action: change.action, operation, replicationJobId: jobId, ms });
-    return out;
-  };
-
-  /** Removes the record a renamed job had, if it still holds that job (another address may have reused it). */
-  const retire = (change: Change): ResourceWrite[] => {
-    const prev = change.previousAddress === undefined ? undefined : records.get(change.previousAddress);
-    return prev !== undefined && change.previousAddress !== undefined && prev.replicationJobId === change.replicationJobId
-      ? [{ address: change.previousAddress, record: null }]
-      : [];
-  };
-
-  const stateOnly = (change: Change, operation: string, replicationJobId?: string) => {
-    completed.push({ address: change.address, action: change.action, operation, replicationJobId, ms: 0 });
-    ports.events.emit({ type: 'done', change, operation, replicationJobId, ms: 0 });
-  };
-
-  const create = async (change: Change) => {
-    if (change.waitForDeletion !== undefined) await waitForDeleted(ports, opts, change.waitForDeletion);
-    const spec = change.after ?? {};
-    const seed = spec.seedReplicationTime ?? Math.floor(ports.clock.now() / 1000);
-    const serverId = change.serverId;
-    if (serverId === undefined) throw new SmsReconcileError('internal-no-server', `${change.address}: no server to create a job for`, { source: 'internal' });
-    const input: CreateJobInput = { ...stripNext(spec), serverId, seedReplicationTime: seed };
-    const applied: JobSpec = { ...spec, seedReplicationTime: seed };
-    const id = await mutate(
-      change,
-      'CreateReplicationJob',
-      { serverId, spec: applied, onDemandRunToken: change.onDemandRun?.token },
-      () => ports.api.createReplicationJob(input),
-      (jobId) => [
-        // A replace of a renamed job also retires the old address (unless it holds another job by now).
-        ...retire(change),
-        { address: change.address, record: record(ports, change.address, records.get(change.address), { replicationJobId: jobId, serverId, appliedSpec: applied, preventDestroy: change.preventDestroy, onDemandRunToken: change.onDemandRun?.token }) },
-      ],
-      (jobId) => jobId,
-    );
-    created.push({ address: change.address, replicationJobId: id });
-  };
-
-  const update = async (change: Change, replicationJobId: string) => {
-    const after = change.after ?? {};
-    const input: UpdateJobInput = { replicationJobId };
-    const sent: JobSpec = {};
-    for (const f of change.fields) {
-      if (f.field === 'serverId' || f.field === 'runOnce' || f.field === 'seedReplicationTime') continue;
-      Object.assign(input, { [f.field]: f.after });
-      Object.assign(sent, { [f.field]: f.after });
-    }
-    const appliedSpec = withSeed(after, change.before?.seedReplicationTime);
-    await mutate(
-      change,
-      'UpdateReplicationJob',
-      { serverId: change.serverId, replicationJobId, spec: sent },
-      () => ports.api.updateReplicationJob(input),
-      () => [{ address: change.address, record: record(ports, change.address, records.get(change.address), { replicationJobId, serverId: change.serverId, appliedSpec, preventDestroy: change.preventDestroy }) }],
-    );
-  };
-
-  const remove = async (change: Change, replicationJobId: string, keepRecordUntilCreate: boolean) => {
-    await mutate(
-      change,
-      'DeleteReplicationJob',
-      { serverId: change.serverId, replicationJobId },
-      async () => {
-        try {
-          await ports.api.deleteReplicationJob(replicationJobId);
-        } catch (e) {
-          // Already gone or going: the delete's goal holds.
-          if (e instanceof SmsApiError && (e.apiCode === 'ReplicationJobNotFoundException' || e.apiCode === 'OperationNotPermittedException')) {
-            const j = await ports.api.getReplicationJob(replicationJobId);
-            if (j === undefined || j.state === 'DELETING' || j.state === 'DELETED') return;
-          }
-          throw e;
-        }
-      },
-      () => (keepRecordUntilCreate ? [] : [{ address: change.address, record: null }]),
-    );
-  };
-
-  const runChange = async (change: Change): Promise<void> => {
-    switch (change.action) {
-      case 'no-op':
-        return;
-      case 'record': {
-        const cur = records.get(change.address);
-        if (!cur) return;
-        const appliedSpec = withSeed(change.after, cur.appliedSpec.seedReplicationTime);
-        await writeState([{ address: change.address, record: { ...cur, appliedSpec, preventDestroy: change.preventDestroy, updatedAt: nowIso(ports) } }], `record ${change.address}`);
-        stateOnly(change, 'record', cur.replicationJobId);
-        return;
-      }
-      case 'import-catalog': {
-        const status = await ports.api.getServerCatalogStatus();
-        if (status.status !== 'IMPORTING') {
-          await mutate(change, 'ImportServerCatalog', {}, () => ports.api.importServerCatalog(), () => []);
-        }
-        await waitForCatalog(ports, opts);
-        return;
-      }
-      case 'disassociate-connector': {
-        const connectorId = change.connectorId ?? '';
-        await mutate(change, 'DisassociateConnector', { connectorId }, () => ports.api.disassociateConnector(connectorId), () => [
-          { address: change.address, record: record(ports, change.address, records.get(change.address), { appliedSpec: {} }) },
-        ]);
-        return;
-      }
-      case 'delete':
-        if (change.stateOnly || change.replicationJobId === undefined) {
-          await writeState([{ address: change.address, record: null }], `${change.address}: the job is already gone`);
-          stateOnly(change, 'forget');
-          return;
-        }
-        await remove(change, change.replicationJobId, false);
-        return;
-      case 'replace':
-        if (change.replicationJobId !== undefined) {
-          await remove(change, change.replicationJobId, true);
-          await waitForDeleted(ports, opts, change.replicationJobId);
-        }
-        return; // the create half runs in the create phase
-      case 'create':
-        if (change.deferredUntilCatalog) return;
-        return create(change);
-      case 'update':
-        if (change.replicationJobId !== undefined) await update(change, change.replicationJobId);
-        return;
-      case 'adopt': {
-        const id = change.replicationJobId ?? '';
-        await writeState(
-          [{ address: change.address, record: record(ports, change.address, undefined, { replicationJobId: id, serverId: change.serverId, appliedSpec: withSeed(change.after, change.before?.seedReplicationTime), preventDestroy: change.preventDestroy, onDemandRunToken: change.onDemandRun?.token }) }],
-          `adopt ${id}`,
-        );
-        stateOnly(change, 'adopt', id);
-        if (change.fields.length > 0) await update(change, id);
-        return;
-      }
-      case 'move': {
-        const id = change.replicationJobId ?? '';
-        // The old record, if it still holds this job (another change may have reused its address).
-        const found = change.previousAddress ? records.get(change.previousAddress) : undefined;
-        const prev = found?.replicationJobId === id ? found : undefined;
-        await writeState(
-          [
-            ...retire(change),
-            {
-              address: change.address,
-              record: record(ports, change.address, prev ? { ...prev, address: change.address } : undefined, {
-                replicationJobId: id,
-                serverId: change.serverId,
-                appliedSpec: withSeed(change.after, prev?.appliedSpec.seedReplicationTime ?? change.before?.seedReplicationTime),
-                preventDestroy: change.preventDestroy,
-                onDemandRunToken: change.onDemandRun?.token ?? prev?.onDemandRunToken,
-              }),
-            },
-          ],
-          `move ${change.previousAddress ?? ''} -> ${change.address}`,
-        );
-        stateOnly(change, 'move', id);
-        if (change.fields.length > 0) await update(change, id);
-        return;
-      }
-      case 'start-run': {
-        const id = change.replicationJobId ?? records.get(change.address)?.replicationJobId;
-        const token = change.onDemandRun?.token;
-        if (id === undefined || token === undefined) return;
-        const description = `${change.onDemandRun?.description ?? 'on-demand run'} ${runMarker(token)}`;
-        await mutate(
-          change,
-          'StartOnDemandReplicationRun',
-          { serverId: change.serverId, replicationJobId: id, onDemandRunToken: token },
-          () => ports.api.startOnDemandReplicationRun(id, description),
-          () => {
-            const cur = records.get(change.address);
-            const started = [...(cur?.onDemandRunsStarted ?? []), nowIso(ports)].slice(-10);
-            return cur ? [{ address: change.address, record: { ...cur, onDemandRunToken: token, onDemandRunsStarted: started, updatedAt: nowIso(ports) } }] : [];
-          },
-        );
-        return;
-      }
-    }
-  };
-
-  /** Runs changes with bounded concurrency, one chain per server (its changes in order). */
-  const runPhase = async (phase: 'catalog' | 'disassociate' | 'delete' | 'create', changes: readonly Change[], step: (c: Change) => Promise<void>) => {
-    if (changes.length === 0) return;
-    ports.events.emit({ type: 'phase', phase, count: changes.length });
-    const chains = new Map<string, Change[]>();
-    for (const c of changes) {
-      const key = c.serverId ?? c.address;
-      const chain = chains.get(key) ?? [];
-      chain.push(c);
-      chains.set(key, chain);
-    }
-    const queue = [...chains.values()];
-    const worker = async () => {
-      for (;;) {
-        const chain = queue.shift();
-        if (!chain) return;
-        for (let i = 0; i < chain.length; i++) {
-          const c = chain[i] as Change;
-          if (halted || opts.stop.requested) {
-            skipped(chain.slice(i));
-            break;
-          }
-          try {
-            await step(c);
-          } catch (e) {
-            halted = true;
-            skipped(chain.slice(i + 1));
-            if (!(e instanceof Halt)) {
-              const err = e instanceof Error ? e : new Error(String(e));
-              failed.push({ address: c.address, action: c.action, operation: c.action, ms: 0, error: err.message });
-              ports.events.emit({ type: 'failed', change: c, operation: c.action, error: err });
-            }
-            break;
-          }
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.parallelism, queue.length)) }, worker));
-  };
-
-  const phases = (p: Plan) => ({
-    catalog: p.changes.filter((c) => c.action === 'import-catalog'),
-    disassociate: p.changes.filter((c) => c.action === 'disassociate-connector'),
-    delete: p.changes.filter((c) => c.action === 'delete' || c.action === 'replace'),
-    create: p.changes.filter((c) => ['create', 'update', 'adopt', 'move', 'start-run', 'record', 'replace'].includes(c.action)),
-  });
-
-  let current = plan;
-  let ph = phases(current);
-  await runPhase('catalog', ph.catalog, runChange);
-  if (!halted && !opts.stop.requested && current.changes.some((c) => c.deferredUntilCatalog) && opts.replan) {
-    current = await opts.replan();
-    ph = phases(current);
-    ph.catalog = [];
+  let steps = stepsByPhase(plan.changes);
+  for (const phase of APPLY_PHASES) {
+    await runPhase(run, phase, steps[phase]);
+    if (phase === 'catalog') steps = await replanAfterCatalog(run, steps);
   }
-  await runPhase('disassociate', ph.disassociate, runChange);
-  await runPhase('delete', ph.delete, runChange);
-  await runPhase('create', ph.create, (c) => (c.action === 'replace' ? create(c) : runChange(c)));
   if (opts.stop.requested) ports.events.emit({ type: 'stopping', reason: 'interrupted: no new operation was started' });
-  return { completed, failed, notStarted, stopped: opts.stop.requested, created, durationMs: ports.clock.now() - started };
+  const { completed, failed, skipped, notStarted, created } = run;
+  return { completed, failed, skipped, notStarted, stopped: opts.stop.requested, created, durationMs: ports.clock.now() - started };
+}
+
+/**
+ * The jobs that waited for the catalog import get their servers from a fresh plan, made once the
+ * import is done; the later phases run that plan. Without the import (failed, or stopped) they
+ * stay as they were, and the dependency rule skips them.
+ */
+async function replanAfterCatalog(run: Run, steps: Record<ApplyStage, Step[]>): Promise<Record<ApplyStage, Step[]>> {
+  const deferred = steps.create.filter((s) => s.change.deferredUntilCatalog === true);
+  if (deferred.length === 0 || run.opts.replan === undefined || run.opts.stop.requested || stopsForFailure(run)) return steps;
+  if (deferred.some((s) => run.dependencies.blockerOf(s) !== undefined)) return steps;
+  // The import is done: the fresh plan does not import again.
+  return { ...stepsByPhase((await run.opts.replan()).changes), catalog: [] };
+}
+
+/** --fail-fast: after the first failure, nothing new starts. */
+function stopsForFailure(run: Run): boolean {
+  return run.opts.failFast === true && run.failed.length > 0;
+}
+
+/** Runs one phase's steps with at most `parallelism` at once, one chain of steps per key. */
+async function runPhase(run: Run, phase: ApplyStage, steps: readonly Step[]): Promise<void> {
+  if (steps.length === 0) return;
+  run.ports.events.emit({ type: 'phase', phase, count: steps.length });
+  const queue = chainsOf(steps);
+  const worker = async (): Promise<void> => {
+    for (let chain = queue.shift(); chain !== undefined; chain = queue.shift()) await runChain(run, chain);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(run.opts.parallelism, queue.length)) }, worker));
+}
+
+/** Runs a chain's steps in order: each unless the run stops, or a failure it depends on happened. */
+async function runChain(run: Run, chain: readonly Step[]): Promise<void> {
+  for (const step of chain) {
+    if (run.opts.stop.requested || stopsForFailure(run)) {
+      listOnce(run.notStarted, step.change);
+      continue;
+    }
+    const blocker = run.dependencies.blockerOf(step);
+    if (blocker !== undefined) {
+      if (!run.failedChanges.has(step.change) && !run.skipped.some((s) => s.change === step.change)) {
+        run.skipped.push({ change: step.change, because: blocker });
+        run.ports.events.emit({ type: 'skipped', change: step.change, because: blocker });
+      }
+      continue;
+    }
+    try {
+      await runStep(run, step);
+    } catch (e) {
+      noteFailure(run, step, e);
+    }
+  }
+}
+
+function listOnce(list: Change[], change: Change): void {
+  if (!list.includes(change)) list.push(change);
+}
+
+/** Records a failed step: in the result, as an event, and as a failure later steps depend on. */
+function noteFailure(run: Run, step: Step, e: unknown): void {
+  const f = e instanceof OperationFailed ? e : new OperationFailed(step.change.action, e instanceof Error ? e : new Error(String(e)), 'incomplete');
+  const err = f.error;
+  const { change } = step;
+  const failure: FailedOperation = withoutUndefined({
+    address: change.address,
+    action: change.action,
+    operation: f.operation,
+    vmName: change.serverName,
+    serverId: change.serverId,
+    code: isSmsApiError(err) ? err.apiCode : err instanceof SmsReconcileError ? err.code : 'internal',
+    message: isSmsApiError(err) ? err.detail : err.message,
+    outcome: f.outcome,
+    onRerun: f.outcome === 'unknown' ? 'recover-then-retry' : 'retry',
+    ms: 0,
+    error: err.message,
+  });
+  run.failed.push(failure);
+  run.failedChanges.add(change);
+  run.dependencies.failed(step, f.operation);
+  run.ports.events.emit({ type: 'failed', change, operation: f.operation, error: err, failure });
+}
+
+/** One step: its operation, then what its action waits for. */
+async function runStep(run: Run, step: Step): Promise<void> {
+  await performStep(run, step);
+  try {
+    if (step.waitsFor === 'catalog-available') await waitForCatalog(run.ports, run.opts);
+    if (step.waitsFor === 'job-deleted' && step.change.replicationJobId !== undefined) await waitForDeleted(run.ports, run.opts, step.change.replicationJobId);
+  } catch (e) {
+    throw new OperationFailed(step.waitsFor === 'catalog-available' ? 'wait for the catalog' : 'wait for DELETED', e instanceof Error ? e : new Error(String(e)), 'incomplete');
+  }
+}
+
+/** The operation of one step of a change's action. */
+async function performStep(run: Run, step: Step): Promise<void> {
+  const { change } = step;
+  switch (change.action) {
+    case 'no-op':
+      return;
+    case 'record':
+      return recordInState(run, change);
+    case 'import-catalog':
+      return importCatalog(run, change);
+    case 'disassociate-connector':
+      return disassociateConnector(run, change);
+    case 'delete':
+      return deleteOrForget(run, change);
+    case 'replace':
+      if (step.index > 0) return createJob(run, change);
+      if (change.replicationJobId !== undefined) await deleteJob(run, change, change.replicationJobId, true);
+      return;
+    case 'create':
+      if (change.deferredUntilCatalog) return;
+      return createJob(run, change);
+    case 'update':
+      if (change.replicationJobId !== undefined) await updateJob(run, change, change.replicationJobId);
+      return;
+    case 'adopt':
+      return adoptJob(run, change);
+    case 'move':
+      return moveJob(run, change);
+    case 'start-run':
+      return startRun(run, change);
+  }
+}
+
+function noteWrites(run: Run, writes: readonly ResourceWrite[]): void {
+  for (const w of writes) {
+    if (w.record) run.records.set(w.address, w.record);
+    else run.records.delete(w.address);
+  }
+}
+
+async function writeState(run: Run, writes: ResourceWrite[], reason: string): Promise<void> {
+  const stamped = withRoots(writes, run.rootOf);
+  await run.ports.store.writeResources(run.ports.lock, stamped, reason);
+  noteWrites(run, stamped);
+}
+
+/**
+ * One API mutation, journaled: intent, call, result. A definite refusal is journaled as failed; an
+ * unknown outcome leaves the intent pending for the next run's recovery.
+ */
+async function mutate<T>(
+  run: Run,
+  change: Change,
+  operation: IntentOperation,
+  intent: Omit<IntentInput, 'operation' | 'address'>,
+  call: () => Promise<T>,
+  writes: (out: T) => ResourceWrite[],
+  jobIdOf?: (out: T) => string | undefined,
+): Promise<T> {
+  const { ports } = run;
+  const t0 = ports.clock.now();
+  ports.events.emit({ type: 'start', change, operation });
+  const pending = await ports.store.appendIntent(ports.lock, { address: change.address, operation, ...intent });
+  let out: T;
+  try {
+    out = await call();
+  } catch (err) {
+    const definite = isDefiniteRefusal(err);
+    if (definite) await ports.store.appendResult(ports.lock, pending.id, { status: 'failed', error: { code: err.apiCode, message: err.detail } }, []);
+    throw new OperationFailed(operation, err instanceof Error ? err : new Error(String(err)), definite ? 'refused' : 'unknown');
+  }
+  const w = withRoots(writes(out), run.rootOf);
+  const jobId = jobIdOf?.(out);
+  await ports.store.appendResult(ports.lock, pending.id, { status: 'succeeded', ...(jobId ? { replicationJobId: jobId } : {}) }, w);
+  noteWrites(run, w);
+  const ms = ports.clock.now() - t0;
+  ports.events.emit({ type: 'done', change, operation, replicationJobId: jobId, ms });
+  run.completed.push({ address: change.address, action: change.action, operation, replicationJobId: jobId, ms });
+  return out;
+}
+
+/** Removes the record a renamed job had, if it still holds that job (another address may have reused it). */
+function retire(run: Run, change: Change): ResourceWrite[] {
+  const prev = change.previousAddress === undefined ? undefined : run.records.get(change.previousAddress);
+  return prev !== undefined && change.previousAddress !== undefined && prev.replicationJobId === change.replicationJobId
+    ? [{ address: change.previousAddress, record: null }]
+    : [];
+}
+
+/** A change that touched only the state, reported like an operation. */
+function stateOnly(run: Run, change: Change, operation: string, replicationJobId?: string): void {
+  run.completed.push({ address: change.address, action: change.action, operation, replicationJobId, ms: 0 });
+  run.ports.events.emit({ type: 'done', change, operation, replicationJobId, ms: 0 });
+}
+
+async function createJob(run: Run, change: Change): Promise<void> {
+  const { ports } = run;
+  if (change.waitForDeletion !== undefined) await waitForDeleted(ports, run.opts, change.waitForDeletion);
+  const spec = change.after ?? {};
+  const seed = spec.seedReplicationTime ?? Math.floor(ports.clock.now() / 1000);
+  const serverId = change.serverId;
+  if (serverId === undefined) throw new SmsReconcileError('internal-no-server', `${change.address}: no server to create a job for`, { source: 'internal' });
+  const input: CreateJobInput = { ...stripNext(spec), serverId, seedReplicationTime: seed };
+  const applied: JobSpec = { ...spec, seedReplicationTime: seed };
+  const id = await mutate(
+    run,
+    change,
+    'CreateReplicationJob',
+    { serverId, spec: applied, onDemandRunToken: change.onDemandRun?.token },
+    () => ports.api.createReplicationJob(input),
+    (jobId) => [
+      // A replace of a renamed job also retires the old address (unless it holds another job by now).
+      ...retire(run, change),
+      { address: change.address, record: record(ports, change.address, run.records.get(change.address), { replicationJobId: jobId, serverId, appliedSpec: applied, preventDestroy: change.preventDestroy, onDemandRunToken: change.onDemandRun?.token }) },
+    ],
+    (jobId) => jobId,
+  );
+  run.created.push({ address: change.address, replicationJobId: id });
+}
+
+async function updateJob(run: Run, change: Change, replicationJobId: string): Promise<void> {
+  const after = change.after ?? {};
+  const input: UpdateJobInput = { replicationJobId };
+  const sent: JobSpec = {};
+  for (const f of change.fields) {
+    if (f.field === 'serverId' || f.field === 'runOnce' || f.field === 'seedReplicationTime') continue;
+    Object.assign(input, { [f.field]: f.after });
+    Object.assign(sent, { [f.field]: f.after });
+  }
+  const appliedSpec = withSeed(after, change.before?.seedReplicationTime);
+  await mutate(
+    run,
+    change,
+    'UpdateReplicationJob',
+    { serverId: change.serverId, replicationJobId, spec: sent },
+    () => run.ports.api.updateReplicationJob(input),
+    () => [{ address: change.address, record: record(run.ports, change.address, run.records.get(change.address), { replicationJobId, serverId: change.serverId, appliedSpec, preventDestroy: change.preventDestroy }) }],
+  );
+}
+
+/** DeleteReplicationJob; a replace keeps the record until its create half writes the new job. */
+async function deleteJob(run: Run, change: Change, replicationJobId: string, keepRecordUntilCreate: boolean): Promise<void> {
+  const { api } = run.ports;
+  await mutate(
+    run,
+    change,
+    'DeleteReplicationJob',
+    { serverId: change.serverId, replicationJobId },
+    async () => {
+      try {
+        await api.deleteReplicationJob(replicationJobId);
+      } catch (e) {
+        // Already gone or going: the delete's goal holds.
+        if (e instanceof SmsApiError && (e.apiCode === 'ReplicationJobNotFoundException' || e.apiCode === 'OperationNotPermittedException')) {
+          const j = await api.getReplicationJob(replicationJobId);
+          if (j === undefined || j.state === 'DELETING' || j.state === 'DELETED') return;
+        }
+        throw e;
+      }
+    },
+    () => (keepRecordUntilCreate ? [] : [{ address: change.address, record: null }]),
+  );
+}
+
+async function deleteOrForget(run: Run, change: Change): Promise<void> {
+  if (change.stateOnly || change.replicationJobId === undefined) {
+    await writeState(run, [{ address: change.address, record: null }], `${change.address}: the job is already gone`);
+    stateOnly(run, change, 'forget');
+    return;
+  }
+  await deleteJob(run, change, change.replicationJobId, false);
+}
+
+async function recordInState(run: Run, change: Change): Promise<void> {
+  const cur = run.records.get(change.address);
+  if (!cur) return;
+  const appliedSpec = withSeed(change.after, cur.appliedSpec.seedReplicationTime);
+  await writeState(run, [{ address: change.address, record: { ...cur, appliedSpec, preventDestroy: change.preventDestroy, updatedAt: nowIso(run.ports) } }], `record ${change.address}`);
+  stateOnly(run, change, 'record', cur.replicationJobId);
+}
+
+/** Starts the import unless one is running; the step then waits for AVAILABLE. */
+async function importCatalog(run: Run, change: Change): Promise<void> {
+  const { api } = run.ports;
+  const status = await api.getServerCatalogStatus();
+  if (status.status !== 'IMPORTING') await mutate(run, change, 'ImportServerCatalog', {}, () => api.importServerCatalog(), () => []);
+}
+
+async function disassociateConnector(run: Run, change: Change): Promise<void> {
+  const connectorId = change.connectorId ?? '';
+  await mutate(run, change, 'DisassociateConnector', { connectorId }, () => run.ports.api.disassociateConnector(connectorId), () => [
+    { address: change.address, record: record(run.ports, change.address, run.records.get(change.address), { appliedSpec: {} }) },
+  ]);
+}
+
+/** Records an unmanaged job into state, then updates it if it differs. */
+async function adoptJob(run: Run, change: Change): Promise<void> {
+  const id = change.replicationJobId ?? '';
+  await writeState(
+    run,
+    [{ address: change.address, record: record(run.ports, change.address, undefined, { replicationJobId: id, serverId: change.serverId, appliedSpec: withSeed(change.after, change.before?.seedReplicationTime), preventDestroy: change.preventDestroy, onDemandRunToken: change.onDemandRun?.token }) }],
+    `adopt ${id}`,
+  );
+  stateOnly(run, change, 'adopt', id);
+  if (change.fields.length > 0) await updateJob(run, change, id);
+}
+
+/** Moves a record to its new address (no API call), then updates the job if it differs. */
+async function moveJob(run: Run, change: Change): Promise<void> {
+  const id = change.replicationJobId ?? '';
+  // The old record, if it still holds this job (another change may have reused its address).
+  const found = change.previousAddress ? run.records.get(change.previousAddress) : undefined;
+  const prev = found?.replicationJobId === id ? found : undefined;
+  const moved = record(run.ports, change.address, prev ? { ...prev, address: change.address } : undefined, {
+    replicationJobId: id,
+    serverId: change.serverId,
+    appliedSpec: withSeed(change.after, prev?.appliedSpec.seedReplicationTime ?? change.before?.seedReplicationTime),
+    preventDestroy: change.preventDestroy,
+    onDemandRunToken: change.onDemandRun?.token ?? prev?.onDemandRunToken,
+  });
+  await writeState(run, [...retire(run, change), { address: change.address, record: moved }], `move ${change.previousAddress ?? ''} -> ${change.address}`);
+  stateOnly(run, change, 'move', id);
+  if (change.fields.length > 0) await updateJob(run, change, id);
+}
+
+async function startRun(run: Run, change: Change): Promise<void> {
+  const id = change.replicationJobId ?? run.records.get(change.address)?.replicationJobId;
+  const token = change.onDemandRun?.token;
+  if (id === undefined || token === undefined) return;
+  const description = `${change.onDemandRun?.description ?? 'on-demand run'} ${runMarker(token)}`;
+  await mutate(
+    run,
+    change,
+    'StartOnDemandReplicationRun',
+    { serverId: change.serverId, replicationJobId: id, onDemandRunToken: token },
+    () => run.ports.api.startOnDemandReplicationRun(id, description),
+    () => {
+      const cur = run.records.get(change.address);
+      const started = [...(cur?.onDemandRunsStarted ?? []), nowIso(run.ports)].slice(-10);
+      return cur ? [{ address: change.address, record: { ...cur, onDemandRunToken: token, onDemandRunsStarted: started, updatedAt: nowIso(run.ports) } }] : [];
+    },
+  );
 }
 
 /** The applied spec a state record keeps: the managed fields, and the seed time the job really has. */

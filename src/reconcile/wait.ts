@@ -59,6 +59,7 @@ export function progressOf(address: string, j: ReplicationJobInfo | undefined, r
   if (!j) return { address, replicationJobId, jobState: 'GONE', settled: true };
   const run = j.replicationRunList[0];
   const ended = j.state === 'COMPLETED' || j.state === 'FAILED' || j.state === 'PAUSED_ON_FAILURE' || j.state === 'DELETED' || j.state === 'DELETING';
+  const failed = run?.state === 'FAILED' || j.state === 'FAILED' || j.state === 'PAUSED_ON_FAILURE';
   return {
     address,
     replicationJobId,
@@ -68,6 +69,7 @@ export function progressOf(address: string, j: ReplicationJobInfo | undefined, r
     stageProgress: run?.stageDetails?.stageProgress,
     latestAmiId: j.latestAmiId,
     nextRunAt: j.nextReplicationRunStartTime,
+    ...(failed ? { failureReason: (run?.state === 'FAILED' ? run.statusMessage : undefined) ?? j.statusMessage ?? run?.state ?? j.state } : {}),
     settled: j.latestAmiId !== undefined || ended,
   };
 }

@@ -39,14 +39,6 @@ export function renderProgressTable(jobs: readonly JobProgress[], color: boolean
     .join('\n');
 }
 
-/** One plain line per job, for logs and non-TTY output. */
-export function renderProgressLines(jobs: readonly JobProgress[]): string[] {
-  return jobs.map((j) => {
-    const run = j.runState ? ` run ${j.runState}${j.stage ? ` ${j.stage}` : ''}${j.stageProgress ? ` ${j.stageProgress}` : ''}` : '';
-    return `${j.address} ${j.replicationJobId}: ${j.jobState}${run}${j.latestAmiId ? ` ami ${j.latestAmiId}` : ''}`;
-  });
-}
-
 /**
  * How many terminal rows `text` takes on a terminal `columns` wide (undefined: not known, one row
  * per line): a line wider than the terminal wraps onto more rows; SGR colour codes take no room.
@@ -58,4 +50,55 @@ export function screenRows(text: string, columns: number | undefined): number {
   if (columns === undefined || !Number.isFinite(columns) || columns < 1) return lines.length;
   // eslint-disable-next-line no-control-regex
   return lines.reduce((rows, line) => rows + Math.max(1, Math.ceil(line.replace(/\u001b\[[0-9;]*m/g, '').length / columns)), 0);
+}
+
+/** The line for a job's change of state since `prev` (undefined when nothing a person follows changed). */
+export function progressEventLine(prev: JobProgress | undefined, j: JobProgress): string | undefined {
+  const who = `${j.address} ${j.replicationJobId}:`;
+  if (prev === undefined) {
+    return `${who} job ${j.jobState}${j.runState ? `, run ${j.runState}${j.stage ? ` (${j.stage})` : ''}` : ''}${j.latestAmiId ? `, latest AMI ${j.latestAmiId}` : ''}`;
+  }
+  if (j.latestAmiId !== undefined && j.latestAmiId !== prev.latestAmiId) return `${who} run completed: AMI ${j.latestAmiId}`;
+  if (j.failureReason !== undefined && j.failureReason !== prev.failureReason) return `${who} run failed (job ${j.jobState}): ${j.failureReason}`;
+  if (j.runState !== prev.runState) return j.runState === 'ACTIVE' ? `${who} run started${j.stage ? ` (${j.stage})` : ''}` : `${who} run ${j.runState ?? 'gone'}`;
+  if (j.stage !== prev.stage && j.stage !== undefined) return `${who} stage ${j.stage}`;
+  if (j.jobState !== prev.jobState) return `${who} job ${j.jobState}`;
+  return undefined;
+}
+
+/** One line: how far the jobs are. */
+export function progressSummaryLine(jobs: readonly JobProgress[]): string {
+  const replicated = jobs.filter((j) => j.latestAmiId !== undefined).length;
+  const failed = jobs.filter((j) => j.latestAmiId === undefined && j.failureReason !== undefined).length;
+  const running = jobs.filter((j) => j.runState === 'ACTIVE' || j.runState === 'PENDING').length;
+  return `Progress: ${replicated} of ${jobs.length} replicated, ${running} running, ${failed} failed`;
+}
+
+/**
+ * Progress for a pipe or a log: a line when a job changes state (first seen, run started, stage
+ * changed, run completed with its AMI, run failed with its reason), and a summary line at most
+ * every `intervalMs`; never a line per refresh. So the output does not grow with how long
+ * replication takes. Pure: the caller passes the time.
+ */
+export class ProgressLog {
+  private readonly seen = new Map<string, JobProgress>();
+  private summaryAt: number | undefined;
+
+  constructor(private readonly intervalMs: number) {}
+
+  /** The lines for one refresh at `now` (epoch ms). */
+  lines(jobs: readonly JobProgress[], now: number): string[] {
+    const out: string[] = [];
+    for (const j of jobs) {
+      const line = progressEventLine(this.seen.get(j.replicationJobId), j);
+      if (line !== undefined) out.push(line);
+      this.seen.set(j.replicationJobId, j);
+    }
+    if (this.summaryAt === undefined) this.summaryAt = now;
+    else if (now - this.summaryAt >= this.intervalMs) {
+      out.push(progressSummaryLine(jobs));
+      this.summaryAt = now;
+    }
+    return out;
+  }
 }

@@ -2,7 +2,8 @@ import { isSmsApiError, SmsApiError } from './errors.ts';
 
 /**
  * Retries with full-jitter exponential backoff (delay = random(0, min(cap, base * 2^attempt))) on
- * throttling, 429 and 5xx, within a per-operation budget of attempts and time, and an adaptive
+ * throttling, 429 and 5xx (never a terminal refusal such as ServerCannotBeReplicatedException, see
+ * TERMINAL_CODES in errors.ts), within a per-operation budget of attempts and time, and an adaptive
  * rate limit shared by every caller: a throttle cuts the allowed rate, each success raises it a
  * little (AIMD), so throttling slows all workers down together rather than each one hammering.
  * Time and randomness are injected: tests never sleep for real.

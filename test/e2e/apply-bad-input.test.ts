@@ -156,15 +156,15 @@ describe('a remote error mid-apply', () => {
   const slowCreates = { actions: ['CreateReplicationJob'], latencyMs: 150 } as const;
 
   /** Starts applying 30 creates; once `after` are done, `fault` runs. Returns the finished run. */
-  async function applyWithFault(ws: Workspace, m: string, after: number, fault: () => Promise<void>) {
+  async function applyWithFault(ws: Workspace, m: string, after: number, fault: () => Promise<void>, flags: readonly string[] = []) {
     await t.control.setFaults(slowCreates);
-    const p = ws.spawn(['apply', '-f', m, '--auto-approve']);
+    const p = ws.spawn(['apply', '-f', m, '--auto-approve', ...flags]);
     await p.waitForStdout((out) => createdLines(out) >= after);
     await fault();
     return p.waitForExit(120_000);
   }
 
-  it('a definite refusal (no healthy connector): exit 1 with a summary of done and not done; after the fix, apply converges', async () => {
+  it('a definite refusal (no healthy connector): exit 1 naming every refused create (the others went on); after the fix, apply converges', async () => {
     const ws = await workspace(endpoint);
     const m = await ws.writeManifests(jobsFor(1, 30));
     const r = await applyWithFault(ws, m, 6, () => t.control.setConnectorStatus(connectorId(1), 'UNHEALTHY'));
@@ -172,10 +172,11 @@ describe('a remote error mid-apply', () => {
     const done = createdLines(r.stdout);
     expect(done).toBeGreaterThanOrEqual(6);
     expect(done).toBeLessThan(30);
-    expect(r.stdout).toMatch(new RegExp(`\\nApply failed after \\d+\\.\\ds\\. Done: ${done} created, 0 updated, 0 replaced, 0 deleted, 0 adopted, 0 moved, 0 runs started\\.\\n`));
-    expect(r.stdout).toMatch(/ {2}failed: ReplicationJob\/job-\d{4}: CreateReplicationJob: CreateReplicationJob failed: NoConnectorsAvailableException: /);
-    expect(r.stdout).toMatch(/ {2}not started: ReplicationJob\/job-\d{4}(, ReplicationJob\/job-\d{4})*\n/);
-    expect(r.stdout).toContain('  Everything done is recorded in the state; run apply again to finish.');
+    // Keep going: every create was tried; each one after the connector went away was refused, once.
+    expect(r.stdout).toMatch(new RegExp(`\\nApply failed after \\d+\\.\\ds: ${done} created, 0 updated, 0 replaced, 0 deleted, 0 adopted, 0 moved, 0 runs started, ${30 - done} failed, 0 skipped\\.\\n`));
+    expect(r.stdout.match(/^ {2}ReplicationJob\/job-\d{4} \(VM gen-\d{4}\): CreateReplicationJob: NoConnectorsAvailableException: .* \(the next apply retries it\)$/gm)).toHaveLength(30 - done);
+    expect(r.stdout).not.toContain('Not started');
+    expect(r.stdout).toContain('Everything done is recorded in the state; run apply again to finish');
     // Recorded: exactly the jobs that exist; no intent left pending (the refusals were definite).
     const state = await readState(ws);
     const live = await api.getReplicationJobs();
@@ -194,14 +195,15 @@ describe('a remote error mid-apply', () => {
     expect((await ws.run(['plan', '-f', m, '--detailed-exitcode'])).code).toBe(0);
   });
 
-  it('an unknown outcome (500s past the retry budget): exit 1, the intents stay pending; the next apply recovers them and converges', async () => {
+  it('an unknown outcome (500s past the retry budget, --fail-fast): exit 1, the intents stay pending; the next apply recovers them and converges', async () => {
     const ws = await workspace(endpoint);
     const m = await ws.writeManifests(jobsFor(1, 30));
-    const r = await applyWithFault(ws, m, 6, () => t.control.setFaults({ actions: ['CreateReplicationJob'], errors: { InternalError: 1 } }));
+    // --fail-fast: the creates already running use up their retry budgets; no other starts.
+    const r = await applyWithFault(ws, m, 6, () => t.control.setFaults({ actions: ['CreateReplicationJob'], errors: { InternalError: 1 } }), ['--fail-fast']);
     expect(r.code).toBe(1);
     const done = createdLines(r.stdout);
-    expect(r.stdout).toMatch(/Apply failed after \d+\.\ds\. Done: \d+ created/);
-    expect(r.stdout).toMatch(/failed: ReplicationJob\/job-\d{4}: CreateReplicationJob: CreateReplicationJob failed: InternalError: .*\(gave up after \d+ attempts\)/);
+    expect(r.stdout).toMatch(/Apply failed after \d+\.\ds: \d+ created, .* not started\./);
+    expect(r.stdout).toMatch(/ {2}ReplicationJob\/job-\d{4} \(VM gen-\d{4}\): CreateReplicationJob: InternalError: .*\(gave up after \d+ attempts\) \(the outcome is unknown: the next apply checks whether it happened, and retries it if not\)/);
     const state = await readState(ws);
     expect(state.pending.length).toBeGreaterThanOrEqual(1);
     expect(state.pending.every((p) => p.operation === 'CreateReplicationJob')).toBe(true);

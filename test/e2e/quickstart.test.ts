@@ -74,7 +74,7 @@ describe("the README's main job", () => {
     // --wait: progress (plain lines, stdout is a pipe), then every job has its first AMI.
     expect(apply).toContain('Waiting for 3 job(s) to complete their first replication run...');
     for (const name of ['app-01', 'web-01', 'web-02']) {
-      expect(apply).toMatch(new RegExp(`^ReplicationJob/${name} sms-job-[0-9a-f]+: ACTIVE run COMPLETED ami ami-[0-9a-f]+$`, 'm'));
+      expect(apply).toMatch(new RegExp(`^ReplicationJob/${name} sms-job-[0-9a-f]+: (run completed: AMI|job .*, latest AMI) ami-[0-9a-f]+$`, 'm'));
     }
     expect(out.trimEnd().split('\n').at(-1)).toBe('All 3 new job(s) completed their first replication run.');
     expect(out).not.toContain('\u001b[');

@@ -5,7 +5,8 @@
  * one-shot commands that target an endpoint with AWS credentials from the environment.)
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -134,4 +135,52 @@ export function collector(): { stream: Writable; text: () => string } {
     },
   });
   return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+/** What a reader of the CLI's stdout printed, and how the CLI ended. */
+export interface ReaderResult {
+  /** The CLI's exit status (from the shell: 128 + n when a signal n ended it). */
+  readonly code: number;
+  /** The reader's output. */
+  readonly stdout: string;
+  /** The CLI's stderr. */
+  readonly stderr: string;
+}
+
+const shellQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * Runs `node bin/sms-reconcile.mjs ...args | READER` in bash, READER a shell command reading the
+ * CLI's stdout (`head -1`; `(sleep 3; cat)`: a reader busy elsewhere, the pipe fills and the CLI
+ * must wait), and returns what the reader printed and the CLI's own exit status.
+ */
+export function runCliPiped(args: readonly string[], reader: string, opts: CliOptions): Promise<ReaderResult> {
+  const cli = [process.execPath, CLI_ENTRY, ...args].map(shellQuote).join(' ');
+  const script = `${cli} 2>"$CLI_STDERR" | ${reader}; echo "$` + `{PIPESTATUS[0]}" >"$CLI_STATUS"`;
+  const dir = mkdtempSync(join(tmpdir(), 'smsr-pipe-'));
+  const files = { CLI_STDERR: join(dir, 'stderr'), CLI_STATUS: join(dir, 'status') };
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', script], { cwd: opts.cwd, env: { ...cleanCliEnv(opts.env), ...files }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`sms-reconcile ${args.join(' ')} | ${reader} did not exit within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.once('close', () => {
+      clearTimeout(timer);
+      try {
+        resolve({ code: Number(readFileSync(files.CLI_STATUS, 'utf8').trim()), stdout, stderr: readFileSync(files.CLI_STDERR, 'utf8') });
+      } catch (e) {
+        reject(e instanceof Error ? e : new Error(String(e)));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
 }

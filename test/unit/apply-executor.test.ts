@@ -225,13 +225,76 @@ describe('applyPlan: concurrency', () => {
 });
 
 describe('applyPlan: failures', () => {
-  it('stops new work at the first failure, lets running operations finish, and reports done / failed / not started', async () => {
+  it('keeps going past refused servers: every independent create runs; the refusals are reported with VM, code and message, and not retried', async () => {
+    // gen-0004 and gen-0007 have 30 volumes: CreateReplicationJob answers ServerCannotBeReplicatedException (400).
+    const inventory = generatedInventory({ vms: 10, vm: (i) => (i === 3 || i === 6 ? { volumes: 30 } : {}) });
+    const hh = await harness({ inventory });
+    await importCatalog(hh);
+    const docs = jobsFor(1, 10);
+    const { result } = await hh.apply(docs, { parallelism: 2 });
+    expect(result.failed.map((f) => [f.address, f.vmName, f.operation, f.code, f.outcome, f.onRerun])).toEqual([
+      [addressOf(4), genVm(4), 'CreateReplicationJob', 'ServerCannotBeReplicatedException', 'refused', 'retry'],
+      [addressOf(7), genVm(7), 'CreateReplicationJob', 'ServerCannotBeReplicatedException', 'refused', 'retry'],
+    ]);
+    expect(result.failed[0]?.message).toMatch(/has 30 volumes \(at most 22\)/);
+    expect(result.skipped).toEqual([]);
+    expect(result.notStarted).toEqual([]);
+    expect(result.completed.map((c) => c.address).sort()).toEqual([1, 2, 3, 5, 6, 8, 9, 10].map(addressOf));
+    // Refused once each: not retried within the run.
+    expect(hh.events.filter((e) => e.type === 'start' && e.change.address === addressOf(4))).toHaveLength(1);
+    expect(await hh.store.pendingIntents()).toEqual([]);
+    expect((await hh.liveJobs()).length).toBe(8);
+    // The next run plans exactly the two refused creates again.
+    const again = await hh.plan(docs);
+    expect(again.changes.filter((c) => c.action !== 'no-op').map((c) => `${c.action} ${c.address}`)).toEqual([`create ${addressOf(4)}`, `create ${addressOf(7)}`]);
+  });
+
+  it('a failure stops only what depends on it: the create half of a replace whose delete failed, the on-demand run after a failed update', async () => {
+    const hh = await harness({ vms: 6, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1, budgetMs: 1000 } });
+    await importCatalog(hh);
+    await hh.apply(jobsFor(1, 4, { description: 'v1' }));
+    await hh.advance(60);
+    await hh.t.control.setFaults({ actions: ['DeleteReplicationJob', 'UpdateReplicationJob'], errors: { InternalError: 1 } });
+    hh.events.length = 0;
+    const docs = [
+      ...jobsFor(1, 1, { description: 'v1' }), // replaced: its delete fails
+      ...jobsFor(2, 2, { description: 'v2', onDemandRun: { token: 't' } }), // update fails; the run depends on it
+      ...jobsFor(3, 3, { description: 'v1', onDemandRun: { token: 't' } }), // independent run
+      ...jobsFor(4, 5, { description: 'v1' }), // independent create (job-0005)
+    ];
+    const { plan, result } = await hh.apply(docs, { diff: { replace: [addressOf(1)] } });
+    expect(plan.changes.filter((c) => c.action !== 'no-op').map((c) => `${c.action} ${c.address}`).sort()).toEqual(
+      [`replace ${addressOf(1)}`, `update ${addressOf(2)}`, `start-run ${addressOf(2)}`, `start-run ${addressOf(3)}`, `create ${addressOf(5)}`].sort(),
+    );
+    expect(result.failed.map((f) => [f.address, f.operation, f.code, f.outcome, f.onRerun])).toEqual([
+      [addressOf(1), 'DeleteReplicationJob', 'InternalError', 'unknown', 'recover-then-retry'],
+      [addressOf(2), 'UpdateReplicationJob', 'InternalError', 'unknown', 'recover-then-retry'],
+    ]);
+    // The replace's create half is part of its failure; the run of job-0002 is skipped, naming the update.
+    expect(result.skipped.map((s) => [s.change.action, s.change.address, s.because])).toEqual([['start-run', addressOf(2), { address: addressOf(2), operation: 'UpdateReplicationJob' }]]);
+    expect(hh.events.some((e) => e.type === 'start' && e.change.address === addressOf(1) && e.operation === 'CreateReplicationJob')).toBe(false);
+    expect(result.completed.map((c) => `${c.address} ${c.operation}`).sort()).toEqual([`${addressOf(3)} StartOnDemandReplicationRun`, `${addressOf(5)} CreateReplicationJob`]);
+    expect(result.notStarted).toEqual([]);
+  });
+
+  it('a failed catalog import skips the jobs that waited for it, naming it', async () => {
+    const hh = await harness({ vms: 4, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1, budgetMs: 1000 } });
+    await hh.t.control.setFaults({ actions: ['ImportServerCatalog'], errors: { InternalError: 1 } });
+    const { result } = await hh.apply([catalogDoc(), ...jobsFor(1, 2)]);
+    expect(result.failed.map((f) => [f.address, f.operation, f.code])).toEqual([['ServerCatalog/catalog', 'ImportServerCatalog', 'InternalError']]);
+    const because = { address: 'ServerCatalog/catalog', operation: 'ImportServerCatalog' };
+    expect(result.skipped.map((s) => [s.change.address, s.because])).toEqual([[addressOf(1), because], [addressOf(2), because]]);
+    expect(hh.events.filter((e) => e.type === 'skipped')).toHaveLength(2);
+    expect(result.completed).toEqual([]);
+  });
+
+  it('--fail-fast stops new work at the first failure, lets running operations finish, and reports done / failed / not started', async () => {
     // gen-0004 has 24 volumes: CreateReplicationJob answers ServerCannotBeReplicatedException (400).
     const inventory = generatedInventory({ vms: 10, vm: (i) => (i === 3 ? { volumes: 24 } : {}) });
     const hh = await harness({ inventory, faults: { actions: ['CreateReplicationJob'], latencyMs: 40 } });
     await importCatalog(hh);
     const docs = jobsFor(1, 10);
-    const { plan, result } = await hh.apply(docs, { parallelism: 2 });
+    const { plan, result } = await hh.apply(docs, { parallelism: 2, failFast: true });
     expect(result.failed.map((f) => f.address)).toEqual([addressOf(4)]);
     expect(result.failed[0]?.error).toMatch(/ServerCannotBeReplicatedException/);
     expect(hh.events.some((e) => e.type === 'failed' && e.change.address === addressOf(4))).toBe(true);
@@ -258,7 +321,7 @@ describe('applyPlan: failures', () => {
     // Without the unreplicable VM, the next apply finishes the work.
     hh.events.length = 0;
     const rest = docs.filter((_, i) => i !== 3);
-    const second = await hh.apply(rest, { parallelism: 2 });
+    const second = await hh.apply(rest, { parallelism: 2, failFast: true });
     expect(second.result.failed).toEqual([]);
     expect(second.result.completed.map((c) => c.address).sort()).toEqual([...notStarted].sort());
     expect((await hh.liveJobs()).length).toBe(9);

@@ -1,6 +1,6 @@
 /** withRetries (full-jitter backoff within a budget) and the shared AIMD rate limiter, on fake time. */
 import { describe, expect, it } from 'vitest';
-import { isSmsApiError, SmsApiError } from '../../src/sms/errors.ts';
+import { isDefiniteRefusal, isSmsApiError, SmsApiError } from '../../src/sms/errors.ts';
 import { AdaptiveRateLimiter, withRetries, type RetryPolicy, type RetryStats } from '../../src/sms/retry.ts';
 import { fakeTiming } from '../helpers/fake-timing.ts';
 
@@ -39,6 +39,18 @@ describe('withRetries', () => {
     expect(c.calls()).toBe(5);
     expect(f.sleeps).toEqual([0.5 * 100, 1 * 200, 0.25 * 400, 0.9 * 800]);
     expect(stats).toEqual({ retries: 4, throttles: 3 });
+  });
+
+  it('never retries a terminal refusal, even one answered with a 5xx; it is a definite refusal, unlike a 5xx past the retries', async () => {
+    const f = fakeTiming({ start: 1_000 });
+    const refused = () => new SmsApiError('CreateReplicationJob', 'ServerCannotBeReplicatedException', 'too many disks', { httpStatus: 503 });
+    const c = failing([refused, refused]);
+    const err = await withRetries(c.fn, POLICY, f.timing, undefined, newStats()).catch((e: unknown) => e);
+    expect(c.calls()).toBe(1);
+    expect(f.sleeps).toEqual([]);
+    expect(isDefiniteRefusal(err)).toBe(true);
+    expect(isDefiniteRefusal(new SmsApiError('CreateReplicationJob', 'InternalError', 'boom', { httpStatus: 500, retryable: false }))).toBe(false);
+    expect(isDefiniteRefusal(new SmsApiError('CreateReplicationJob', 'ThrottlingException', 'Rate exceeded (gave up)', { httpStatus: 400, retryable: false }))).toBe(true);
   });
 
   it('caps each delay at maxDelayMs', async () => {

@@ -13,8 +13,9 @@ import type { ManifestRoots } from '../../model/manifest-roots.ts';
 import { decodePlanFile, staleReasons } from '../../reconcile/plan-file.ts';
 import { effectiveChanges, hasDestructive, type Plan, type PlanOptions } from '../../reconcile/plan.ts';
 import { systemClock, type ApplyPorts } from '../../reconcile/ports.ts';
-import { waitForFirstRuns } from '../../reconcile/wait.ts';
-import { createLogger } from '../../report/logger.ts';
+import { waitForFirstRuns, type WaitOptions } from '../../reconcile/wait.ts';
+import { createLogger, type Logger } from '../../report/logger.ts';
+import { applyCounts, applyOutcome, renderApplyReport } from '../../report/render-apply.ts';
 import { renderPlanText } from '../../report/render-text.ts';
 import { openStateStore } from '../../state/open.ts';
 import type { CommandContext, RegisterCommand } from '../context.ts';
@@ -31,6 +32,8 @@ interface ApplyFlags {
   parallelism: string;
   wait?: boolean;
   waitTimeout: string;
+  progressInterval: string;
+  failFast?: boolean;
   lockTimeout: string;
   inventory?: string;
   maxConcurrentJobs: string;
@@ -45,8 +48,11 @@ Examples:
   $ kustomize build overlays/prod | sms-reconcile apply -f - --auto-approve
 
 Deletes and replaces need --allow-destroy when not confirmed at a terminal; lifecycle.preventDestroy
-blocks them whatever the flags. Ctrl-C stops starting new operations and lets running ones finish;
-a second Ctrl-C stops at once (the next apply finishes the work).`;
+blocks them whatever the flags. A failed operation stops only what depends on it (later operations
+on its server); everything else still runs, the apply exits 1 and names each failure, and the next
+apply retries only what failed or was skipped (--fail-fast: start nothing new after the first
+failure). Ctrl-C stops starting new operations and lets running ones finish; a second Ctrl-C stops
+at once (the next apply finishes the work).`;
 
 export const registerApply: RegisterCommand = (program, ctx) => {
   program
@@ -59,6 +65,8 @@ export const registerApply: RegisterCommand = (program, ctx) => {
     .option('--parallelism <n>', 'operations at once (at most one per server)', '4')
     .option('--wait', 'wait until each created job has completed its first replication run, showing progress')
     .option('--wait-timeout <duration>', 'how long --wait and internal waits may take', '30m')
+    .option('--progress-interval <duration>', 'with --wait and stdout not a terminal: the most often a summary line is printed', '30s')
+    .option('--fail-fast', 'start no new operation after the first failure (default: keep going with what does not depend on it)')
     .option('--lock-timeout <duration>', 'how long to wait for a state lock held by another run (e.g. 30s, 5m)', '0s')
     .option('--inventory <file>', 'inventory of the embedded server (default: examples/inventory.yaml)')
     .option('--max-concurrent-jobs <n>', "the account's concurrent-job limit, for the preflight check", '50')
@@ -86,6 +94,7 @@ async function runApply(ctx: CommandContext, planfile: string | undefined, flags
   if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > 64) throw userError('bad-parallelism', `--parallelism ${flags.parallelism} is not a whole number from 1 to 64`, 'the default is 4');
   const lockTimeoutMs = parseDuration(flags.lockTimeout, '--lock-timeout');
   const waitTimeoutMs = parseDuration(flags.waitTimeout, '--wait-timeout');
+  const progressIntervalMs = parseDuration(flags.progressInterval, '--progress-interval');
   const g = ctx.globals();
   const color = g.color && ctx.io.stdout.isTTY === true;
   const logger = createLogger({ level: g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
@@ -115,7 +124,7 @@ async function runApply(ctx: CommandContext, planfile: string | undefined, flags
   const store = openStateStore(g.state, ctx.io.cwd);
   const target = await openTarget(g, ctx.io, { inventory: flags.inventory, logger });
   const stop = { requested: false };
-  const reporter = new ApplyReporter(ctx.io.stdout, color, logger);
+  const reporter = new ApplyReporter(ctx.io.stdout, color, logger, { progressIntervalMs });
   let signals = 0;
   const onSignal = () => {
     signals += 1;
@@ -186,6 +195,7 @@ async function runApply(ctx: CommandContext, planfile: string | undefined, flags
       pollMs: 1000,
       timeoutMs: waitTimeoutMs,
       stop,
+      failFast: flags.failFast === true,
       replan: async () => {
         const p = await readPrior(store, target);
         const o = await observeAll(target.api);
@@ -194,19 +204,17 @@ async function runApply(ctx: CommandContext, planfile: string | undefined, flags
         return next;
       },
     });
-    writeSummary(ctx, result, color);
-    if (result.failed.length > 0 || result.stopped) return ExitCode.error;
-    if (flags.wait && result.created.length > 0) {
-      const progress = await waitForFirstRuns(ports, { pollMs: 2000, timeoutMs: waitTimeoutMs, stop }, result.created);
-      const failedRuns = progress.filter((p) => p.latestAmiId === undefined);
-      ctx.io.stdout.write(
-        failedRuns.length === 0
-          ? `All ${progress.length} new job(s) completed their first replication run.\n`
-          : `${failedRuns.length} job(s) ended without an AMI: ${failedRuns.map((p) => `${p.address} (${p.jobState})`).join(', ')}\n`,
-      );
-      if (failedRuns.length > 0) return ExitCode.error;
+    const outcome = applyOutcome(result);
+    logApplySummary(logger, result);
+    // A complete apply says so before --wait follows its jobs; a failed one reports after the progress.
+    if (outcome === 'complete') ctx.io.stdout.write(renderApplyReport(result, color));
+    let waited: number = ExitCode.ok;
+    try {
+      if (flags.wait && !result.stopped && result.created.length > 0) waited = await waitForCreated(ctx, ports, result, { pollMs: 2000, timeoutMs: waitTimeoutMs, stop });
+    } finally {
+      if (outcome !== 'complete') ctx.io.stdout.write(renderApplyReport(result, color));
     }
-    return ExitCode.ok;
+    return outcome === 'complete' ? waited : ExitCode.error;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -225,24 +233,22 @@ async function manifestDigestAt(ctx: CommandContext, paths: readonly string[]): 
   return check.desired?.digest;
 }
 
-function writeSummary(ctx: CommandContext, r: ApplyResult, color: boolean): void {
-  const count = (op: string) => r.completed.filter((c) => c.operation === op).length;
-  const parts = [
-    `${count('CreateReplicationJob')} created`,
-    `${count('UpdateReplicationJob')} updated`,
-    `${r.completed.filter((c) => c.action === 'replace' && c.operation === 'CreateReplicationJob').length} replaced`,
-    `${count('DeleteReplicationJob') - r.completed.filter((c) => c.action === 'replace' && c.operation === 'DeleteReplicationJob').length + count('forget')} deleted`,
-    `${count('adopt')} adopted`,
-    `${count('move')} moved`,
-    `${count('StartOnDemandReplicationRun')} runs started`,
-  ];
-  const secs = (r.durationMs / 1000).toFixed(1);
-  if (r.failed.length === 0 && !r.stopped) {
-    ctx.io.stdout.write(`\n${color ? '\u001b[32;1m' : ''}Apply complete${color ? '\u001b[0m' : ''}: ${parts.join(', ')} in ${secs}s.\n`);
-    return;
-  }
-  ctx.io.stdout.write(`\nApply ${r.stopped ? 'stopped' : 'failed'} after ${secs}s. Done: ${parts.join(', ')}.\n`);
-  for (const f of r.failed) ctx.io.stdout.write(`  failed: ${f.address}: ${f.operation}: ${f.error ?? ''}\n`);
-  if (r.notStarted.length > 0) ctx.io.stdout.write(`  not started: ${r.notStarted.map((c) => c.address).join(', ')}\n`);
-  ctx.io.stdout.write('  Everything done is recorded in the state; run apply again to finish.\n');
+/** --wait: follows the jobs this apply created until each has its first AMI (or ended). */
+async function waitForCreated(ctx: CommandContext, ports: ApplyPorts, result: ApplyResult, opts: WaitOptions): Promise<number> {
+  const progress = await waitForFirstRuns(ports, opts, result.created);
+  const failedRuns = progress.filter((p) => p.latestAmiId === undefined);
+  ctx.io.stdout.write(
+    failedRuns.length === 0
+      ? `All ${progress.length} new job(s) completed their first replication run.\n`
+      : `${failedRuns.length} job(s) ended without an AMI: ${failedRuns.map((p) => `${p.address} (${p.jobState}${p.failureReason ? `: ${p.failureReason}` : ''})`).join(', ')}\n`,
+  );
+  return failedRuns.length === 0 ? ExitCode.ok : ExitCode.error;
+}
+
+/** The `apply.summary` event: the counts, with a stable code, at warn when the apply did not complete. */
+function logApplySummary(logger: Logger, r: ApplyResult): void {
+  const outcome = applyOutcome(r);
+  const fields = { event: 'apply.summary', outcome, ...applyCounts(r), durationMs: r.durationMs };
+  if (outcome === 'complete') logger.info(fields, 'apply complete');
+  else logger.warn(fields, `apply ${outcome}`);
 }

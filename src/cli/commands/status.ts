@@ -4,7 +4,7 @@ import { systemClock } from '../../reconcile/ports.ts';
 import type { JobProgress } from '../../reconcile/ports.ts';
 import { progressOf } from '../../reconcile/wait.ts';
 import { createLogger } from '../../report/logger.ts';
-import { renderProgressLines, renderProgressTable, screenRows } from '../../report/progress.ts';
+import { ProgressLog, renderProgressTable, screenRows } from '../../report/progress.ts';
 import { openStateStore } from '../../state/open.ts';
 import type { RegisterCommand } from '../context.ts';
 import { parseDuration } from '../duration.ts';
@@ -16,6 +16,7 @@ interface StatusFlags {
   format: 'text' | 'json';
   watch?: boolean;
   interval: string;
+  progressInterval: string;
   inventory?: string;
 }
 
@@ -25,8 +26,9 @@ export const registerStatus: RegisterCommand = (program, ctx) => {
     .command('status')
     .description('show the managed jobs: job state, latest run (state, stage, %), latest AMI, next run')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .option('--watch', 'refresh until interrupted (a live table on a terminal; otherwise the lines again whenever one changes)')
+    .option('--watch', 'refresh until interrupted (a live table on a terminal; otherwise a line per job event and a summary now and then)')
     .option('--interval <duration>', 'refresh interval with --watch', '2s')
+    .option('--progress-interval <duration>', 'with --watch and stdout not a terminal: the most often a summary line is printed', '30s')
     .option('--inventory <file>', 'inventory of the embedded server')
     .addHelpText('after', `
 Examples:
@@ -36,6 +38,7 @@ Examples:
     .action(async (flags: StatusFlags) => {
       const g = ctx.globals();
       const intervalMs = parseDuration(flags.interval, '--interval');
+      const progressIntervalMs = parseDuration(flags.progressInterval, '--progress-interval');
       const logger = createLogger({ level: g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
       const store = openStateStore(g.state, ctx.io.cwd);
       if ((await store.head()) === undefined) {
@@ -59,7 +62,7 @@ Examples:
         const color = g.color && ctx.io.stdout.isTTY === true;
         const tty = ctx.io.stdout.isTTY === true;
         let drawn = 0;
-        let last = '';
+        const plain = new ProgressLog(progressIntervalMs);
         for (;;) {
           const live = new Map((await target.api.getReplicationJobs()).map((j) => [j.replicationJobId, j]));
           const jobs: JobProgress[] = managed.map((m) => progressOf(m.address, live.get(m.replicationJobId), m.replicationJobId));
@@ -71,9 +74,7 @@ Examples:
             // Screen rows, not text lines: a row wider than the terminal wraps.
             drawn = screenRows(table, (ctx.io.stdout as { columns?: number }).columns);
           } else if (flags.watch) {
-            const text = renderProgressLines(jobs).join('\n');
-            if (text !== last) ctx.io.stdout.write(`${text}\n`);
-            last = text;
+            for (const line of plain.lines(jobs, systemClock.now())) ctx.io.stdout.write(`${line}\n`);
           } else {
             ctx.io.stdout.write(`${target.description}\n${renderProgressTable(jobs, color)}\n`);
           }
