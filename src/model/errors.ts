@@ -1,8 +1,10 @@
 /**
  * Typed errors. Every error the tool raises on purpose is an SmsReconcileError with a stable `code`
- * (scripts may match on it), a `source` saying whose fault it is, and optionally a hint telling the
- * user what to do next and a manifest position. Anything else that reaches the CLI is a bug.
+ * from the registry (model/codes.ts; scripts may match on it), a `source` saying whose fault it is,
+ * and optionally a hint telling the user what to do next and a manifest position. Anything else
+ * that reaches the CLI is a bug.
  */
+import type { ErrorCode, ErrorCodeOf, SmsErrorCode } from './codes.ts';
 
 export type ErrorSource = 'user' | 'remote' | 'internal';
 
@@ -26,13 +28,13 @@ export interface ErrorOptions {
 }
 
 export class SmsReconcileError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode | SmsErrorCode;
   readonly source: ErrorSource;
   readonly hint: string | undefined;
   readonly position: SourcePosition | undefined;
   readonly retryable: boolean;
 
-  constructor(code: string, message: string, options: ErrorOptions) {
+  constructor(code: ErrorCode | SmsErrorCode, message: string, options: ErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SmsReconcileError';
     this.code = code;
@@ -43,7 +45,7 @@ export class SmsReconcileError extends Error {
   }
 }
 
-export function userError(code: string, message: string, hint?: string): SmsReconcileError {
+export function userError(code: ErrorCodeOf<'user'>, message: string, hint?: string): SmsReconcileError {
   return new SmsReconcileError(code, message, { source: 'user', hint });
 }
 

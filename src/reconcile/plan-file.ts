@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../model/desired.ts';
 import { SmsReconcileError } from '../model/errors.ts';
+import type { ErrorCode } from '../model/codes.ts';
 import type { StateHead, TargetIdentity } from '../state/codec.ts';
 import { describeTarget, sameTarget } from '../state/codec.ts';
 import { fingerprintOf } from './diff.ts';
@@ -94,7 +95,7 @@ function unchangedChanges(unchanged: readonly UnchangedJob[]): Change[] {
   }));
 }
 
-function planError(code: string, message: string, hint: string): SmsReconcileError {
+function planError(code: ErrorCode, message: string, hint: string): SmsReconcileError {
   return new SmsReconcileError(code, message, { source: 'user', hint });
 }
 
