@@ -30,9 +30,13 @@ const stream = (): string => execFileSync('bash', ['-c', 'for f in m/*.yaml; do 
 /** The JSON plan without what differs between two runs or two sources: the time and the positions. */
 function comparable(r: CliResult): unknown {
   expect(r.code, show(r)).toBe(0);
-  const json = JSON.parse(r.stdout) as { createdAt?: string; changes: { source: unknown }[]; warnings: { source: unknown }[] };
+  const json = JSON.parse(r.stdout) as { createdAt?: string; changes: { source: unknown; manifestRoot?: string }[]; warnings: { source: unknown }[] };
   delete json.createdAt;
-  for (const c of json.changes) c.source = null;
+  // Where each change came from differs by design: the directory, or <stdin> (its -f root).
+  for (const c of json.changes) {
+    c.source = null;
+    delete c.manifestRoot;
+  }
   for (const w of json.warnings) w.source = null;
   return json;
 }
@@ -61,6 +65,8 @@ describe('-f - reads a YAML stream from stdin', () => {
     expect(comparable(piped)).toEqual(comparable(fromDir));
     const source = (JSON.parse(piped.stdout) as { changes: { address: string; source: { file: string } | null }[] }).changes.find((c) => c.address === 'ReplicationJob/web-01')?.source;
     expect(source?.file).toBe('<stdin>');
+    const roots = (JSON.parse(piped.stdout) as { changes: { manifestRoot?: string }[] }).changes.map((c) => c.manifestRoot);
+    expect(new Set(roots)).toEqual(new Set(['<stdin>']));
     const mixed = await cli(['plan', '-f', 'm/catalog.yaml', '-f', '-', '--format', 'json'], `${web(12)}---\n${APPS}`);
     expect(comparable(mixed)).toEqual(comparable(fromDir));
     const text = await cli(['plan', '-f', '-'], stream());
