@@ -32,11 +32,15 @@ import type { ServerMatch, ServerSelector } from '../model/server.ts';
 import { diagnostic, type Diagnostic, type DiagnosticPosition } from './diagnostics.ts';
 import {
   API_VERSION,
+  type ConnectorDocument,
   type ManifestDocument,
   type ManifestJobFields,
   type ManifestLifecycle,
   type ManifestOnDemandRun,
   type ManifestServerSelector,
+  type ReplicationJobDocument,
+  type ReplicationJobSetDocument,
+  type ServerCatalogDocument,
 } from './document.ts';
 import type { ManifestLocator } from './parse.ts';
 import { displayPath, type PathSegment } from './source.ts';
@@ -122,82 +126,98 @@ export class DesiredSetBuilder {
     this.addresses.set(addressKey, namePos);
     const source = toSource(loc.start());
     switch (doc.kind) {
-      case 'ReplicationJob': {
-        const spec = this.jobSpec(doc.spec, ['spec'], loc);
-        const selectorPos = loc.locate(['spec', 'server'], 'key');
-        const selector = toSelector(doc.spec.server);
-        this.claimServer(selector, addressKey, selectorPos);
-        const job: DesiredJob = {
-          address: addressKey,
-          name: doc.metadata.name,
-          selector,
-          spec,
-          ...optionalOnDemand(doc.spec.onDemandRun),
-          lifecycle: lifecycleOf(doc.spec.lifecycle),
-          source,
-          selectorSource: toSource(selectorPos),
-        };
-        this.jobs.push(job);
+      case 'ReplicationJob':
+        this.addJob(doc, loc, addressKey, source);
         return;
-      }
-      case 'ReplicationJobSet': {
-        const template = this.jobSpec(doc.spec.template ?? {}, ['spec', 'template'], loc);
-        const servers: DesiredJobSetServer[] = (doc.spec.servers ?? []).map((entry, i) => {
-          const selector = toSelector(entry.server);
-          const selectorPos = loc.locate(['spec', 'servers', i, 'server'], 'key');
-          this.claimServer(selector, `${addressKey} (spec.servers[${i}])`, selectorPos);
-          return { selector, overrides: this.jobSpec(entry, ['spec', 'servers', i], loc), source: toSource(selectorPos) };
-        });
-        const set: DesiredJobSet = {
-          name: doc.metadata.name,
-          template,
-          servers,
-          ...(doc.spec.match === undefined ? {} : { match: matchOf(doc.spec.match), matchSource: toSource(loc.locate(['spec', 'match'])) }),
-          ...optionalOnDemand(doc.spec.onDemandRun),
-          lifecycle: lifecycleOf(doc.spec.lifecycle),
-          source,
-        };
-        this.jobSets.push(set);
+      case 'ReplicationJobSet':
+        this.addJobSet(doc, loc, addressKey, source);
         return;
-      }
-      case 'ServerCatalog': {
-        if (this.firstCatalog !== undefined) {
-          this.diagnostics.push(
-            diagnostic('SMSR-M052', `more than one ServerCatalog document (${addressKey})`, loc.locate(['kind']), {
-              hint: 'there is one catalog per account and region: keep one ServerCatalog document',
-              related: this.firstCatalog,
-            }),
-          );
-        } else {
-          this.firstCatalog = loc.locate(['kind']);
-        }
-        const catalog: DesiredCatalog = {
-          address: addressKey,
-          name: doc.metadata.name,
-          imported: true,
-          ...(doc.spec.maxAgeHours === undefined ? {} : { maxAgeHours: doc.spec.maxAgeHours }),
-          source,
-        };
-        this.catalogs.push(catalog);
+      case 'ServerCatalog':
+        this.addCatalog(doc, loc, addressKey, source);
         return;
-      }
-      case 'Connector': {
-        const idPos = loc.locate(['spec', 'connectorId']);
-        const firstId = this.connectorIds.get(doc.spec.connectorId);
-        if (firstId !== undefined) {
-          this.diagnostics.push(
-            diagnostic('SMSR-M053', `connector ${doc.spec.connectorId} is declared by two Connector documents`, idPos, {
-              hint: 'keep one Connector document per connector',
-              related: firstId,
-            }),
-          );
-        } else {
-          this.connectorIds.set(doc.spec.connectorId, idPos);
-        }
-        this.connectors.push({ address: addressKey, name: doc.metadata.name, connectorId: doc.spec.connectorId, associated: false, source });
+      case 'Connector':
+        this.addConnector(doc, loc, addressKey, source);
         return;
-      }
     }
+  }
+
+  /** A ReplicationJob: its spec, and its server claimed (SMSR-M051 if another job selects it). */
+  private addJob(doc: ReplicationJobDocument, loc: ManifestLocator, addressKey: string, source: SourcePosition): void {
+    const spec = this.jobSpec(doc.spec, ['spec'], loc);
+    const selectorPos = loc.locate(['spec', 'server'], 'key');
+    const selector = toSelector(doc.spec.server);
+    this.claimServer(selector, addressKey, selectorPos);
+    const job: DesiredJob = {
+      address: addressKey,
+      name: doc.metadata.name,
+      selector,
+      spec,
+      ...optionalOnDemand(doc.spec.onDemandRun),
+      lifecycle: lifecycleOf(doc.spec.lifecycle),
+      source,
+      selectorSource: toSource(selectorPos),
+    };
+    this.jobs.push(job);
+  }
+
+  /** A ReplicationJobSet: its template, and each listed server claimed like a job's. */
+  private addJobSet(doc: ReplicationJobSetDocument, loc: ManifestLocator, addressKey: string, source: SourcePosition): void {
+    const template = this.jobSpec(doc.spec.template ?? {}, ['spec', 'template'], loc);
+    const servers: DesiredJobSetServer[] = (doc.spec.servers ?? []).map((entry, i) => {
+      const selector = toSelector(entry.server);
+      const selectorPos = loc.locate(['spec', 'servers', i, 'server'], 'key');
+      this.claimServer(selector, `${addressKey} (spec.servers[${i}])`, selectorPos);
+      return { selector, overrides: this.jobSpec(entry, ['spec', 'servers', i], loc), source: toSource(selectorPos) };
+    });
+    const set: DesiredJobSet = {
+      name: doc.metadata.name,
+      template,
+      servers,
+      ...(doc.spec.match === undefined ? {} : { match: matchOf(doc.spec.match), matchSource: toSource(loc.locate(['spec', 'match'])) }),
+      ...optionalOnDemand(doc.spec.onDemandRun),
+      lifecycle: lifecycleOf(doc.spec.lifecycle),
+      source,
+    };
+    this.jobSets.push(set);
+  }
+
+  /** A ServerCatalog: at most one per manifest set (SMSR-M052 for the later ones, which are still added). */
+  private addCatalog(doc: ServerCatalogDocument, loc: ManifestLocator, addressKey: string, source: SourcePosition): void {
+    if (this.firstCatalog !== undefined) {
+      this.diagnostics.push(
+        diagnostic('SMSR-M052', `more than one ServerCatalog document (${addressKey})`, loc.locate(['kind']), {
+          hint: 'there is one catalog per account and region: keep one ServerCatalog document',
+          related: this.firstCatalog,
+        }),
+      );
+    } else {
+      this.firstCatalog = loc.locate(['kind']);
+    }
+    const catalog: DesiredCatalog = {
+      address: addressKey,
+      name: doc.metadata.name,
+      imported: true,
+      ...(doc.spec.maxAgeHours === undefined ? {} : { maxAgeHours: doc.spec.maxAgeHours }),
+      source,
+    };
+    this.catalogs.push(catalog);
+  }
+
+  /** A Connector: one document per connectorId (SMSR-M053 for the later ones, which are still added). */
+  private addConnector(doc: ConnectorDocument, loc: ManifestLocator, addressKey: string, source: SourcePosition): void {
+    const idPos = loc.locate(['spec', 'connectorId']);
+    const firstId = this.connectorIds.get(doc.spec.connectorId);
+    if (firstId !== undefined) {
+      this.diagnostics.push(
+        diagnostic('SMSR-M053', `connector ${doc.spec.connectorId} is declared by two Connector documents`, idPos, {
+          hint: 'keep one Connector document per connector',
+          related: firstId,
+        }),
+      );
+    } else {
+      this.connectorIds.set(doc.spec.connectorId, idPos);
+    }
+    this.connectors.push({ address: addressKey, name: doc.metadata.name, connectorId: doc.spec.connectorId, associated: false, source });
   }
 
   /** The set of everything added so far, and the cross-document diagnostics. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { silentLogger, type Logger } from '../report/logger.ts';
@@ -65,89 +66,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const app = new SmsApp({ dataDir: opts.dataDir, inventory, clock: clockMode, settings: opts.settings, wallMs: opts.wallMs });
   const loaded = loadServerCredentials(opts.dataDir, opts.env ?? process.env);
   const credentials: Credential[] = [...loaded.credentials];
-  let lookup = credentialLookup(credentials);
-  const verifier = new SigV4Verifier({ service: 'sms', region, lookup: (id) => lookup(id), now: opts.wallMs ?? Date.now });
+  const keys = acceptedKeys(credentials);
+  const verifier = new SigV4Verifier({ service: 'sms', region, lookup: (id) => keys.lookup(id), now: opts.wallMs ?? Date.now });
   const faultRng = new Rng(seedRng(app.settings.seed ?? Math.floor(Math.random() * 2 ** 32)));
   const faults = new Faults(() => performance.now(), () => faultRng.next());
   if (opts.faults) faults.set(checkFaultSpec(opts.faults));
 
-  const control: ControlHandler = (op, input, credential) => {
-    if ((MUTATING_CONTROL_OPS.has(op) && credential.readOnly) || credential.deniedActions?.some((a) => a === op || a === `${CONTROL_PREFIX}${op}`)) {
-      throw new ApiError('UnauthorizedOperationException', `This user does not have permissions to perform ${CONTROL_PREFIX}${op.slice(0, 100)}.`);
-    }
-    switch (op) {
-      case 'GetInfo':
-        return { ...app.info(), region, faults: faults.current() };
-      case 'AdvanceClock':
-        return { now: app.advanceClock(Number(input['seconds'])) };
-      case 'SetFaults':
-        try {
-          faults.set(checkFaultSpec(input['faults'] ?? {}));
-        } catch (e) {
-          throw new ApiError('InvalidParameterException', e instanceof Error ? e.message : String(e));
-        }
-        return {};
-      case 'SetConnectorStatus': {
-        const status = input['status'];
-        if (status !== 'HEALTHY' && status !== 'UNHEALTHY') throw new ApiError('InvalidParameterException', 'status must be HEALTHY or UNHEALTHY.');
-        app.setConnectorStatus(String(input['connectorId']), status);
-        return {};
-      }
-      case 'AddCredentials': {
-        const c = parseCredential(input);
-        if (lookup(c.accessKeyId) !== undefined) {
-          throw new ApiError('InvalidParameterException', `Access key id ${c.accessKeyId.slice(0, 128)} exists already; pick another id.`);
-        }
-        lookup = credentialLookup([...credentials, c]);
-        credentials.push(c);
-        return {};
-      }
-      case 'Reset':
-        app.reset();
-        faults.set({});
-        return {};
-      default:
-        throw new ApiError('UnknownOperationException', `Unknown control operation ${op.slice(0, 100)}.`);
-    }
-  };
+  const control = controlHandler(app, faults, region, keys);
   const controlEnabled = clockMode === 'manual' || opts.control === true;
   const listener = createRequestListener({ app, verifier, faults, logger, control: controlEnabled ? control : undefined });
-  // A request without Host reaches the handler (and fails SigV4 there, in the JSON error shape).
-  // Bounded cost per client: headers within 10 s, the whole request within 30 s (checked every
-  // second), at most maxConnections at once; the signature is checked before the body is read
-  // (protocol.ts).
-  const server: Server = createServer(
-    { keepAliveTimeout: 65_000, requireHostHeader: false, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
-    listener,
-  );
-  server.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-  // Requests too malformed for node:http to parse still get the service's error shape.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    if (!socket.writable || err.code === 'ECONNRESET' || inFlight?.headersSent === true) {
-      socket.destroy();
-      return;
-    }
-    const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-    const body = JSON.stringify(
-      timedOut
-        ? { __type: 'RequestTimeoutException', message: `The request was not received within ${REQUEST_TIMEOUT_MS / 1000} s.` }
-        : { __type: 'SerializationException', message: 'The request is not a well-formed HTTP request.' },
-    );
-    socket.end(
-      `HTTP/1.1 ${timedOut ? '408 Request Timeout' : '400 Bad Request'}\r\ncontent-type: application/x-amz-json-1.1\r\n` +
-        `x-amzn-errortype: ${timedOut ? 'RequestTimeoutException' : 'SerializationException'}\r\n` +
-        `x-amzn-requestid: ${randomUUID()}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    );
-  });
+  const server = createHttpServer(listener, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
   const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? DEFAULT_PORT, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, opts.port ?? DEFAULT_PORT, host);
   const port = (server.address() as AddressInfo).port;
   if (!isLoopback(host)) {
     logger.warn({ host }, `listening on ${host}, which is not a loopback address: other machines can reach this server, which is meant for tests and demos only`);
@@ -174,6 +104,118 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       app.close();
     },
   };
+}
+
+/** The keys the server accepts: those loaded at start, then any added through the control endpoint. */
+interface AcceptedKeys {
+  /** The accepted key with this id, if any. */
+  lookup(accessKeyId: string): Credential | undefined;
+  /** Accepts one more key, appended to `credentials`; its id must be new. */
+  add(credential: Credential): void;
+}
+
+/** Keys over `credentials`, which grows as keys are added (its first entry stays the first accepted key). */
+function acceptedKeys(credentials: Credential[]): AcceptedKeys {
+  let lookup = credentialLookup(credentials);
+  return {
+    lookup: (id) => lookup(id),
+    add: (c) => {
+      lookup = credentialLookup([...credentials, c]);
+      credentials.push(c);
+    },
+  };
+}
+
+/**
+ * The control endpoint's operations (GetInfo, AdvanceClock, SetFaults, SetConnectorStatus,
+ * AddCredentials, Reset). A read-only key may only read; a key's denied actions are refused.
+ */
+function controlHandler(app: SmsApp, faults: Faults, region: string, keys: AcceptedKeys): ControlHandler {
+  return (op, input, credential) => {
+    if ((MUTATING_CONTROL_OPS.has(op) && credential.readOnly) || credential.deniedActions?.some((a) => a === op || a === `${CONTROL_PREFIX}${op}`)) {
+      throw new ApiError('UnauthorizedOperationException', `This user does not have permissions to perform ${CONTROL_PREFIX}${op.slice(0, 100)}.`);
+    }
+    switch (op) {
+      case 'GetInfo':
+        return { ...app.info(), region, faults: faults.current() };
+      case 'AdvanceClock':
+        return { now: app.advanceClock(Number(input['seconds'])) };
+      case 'SetFaults':
+        try {
+          faults.set(checkFaultSpec(input['faults'] ?? {}));
+        } catch (e) {
+          throw new ApiError('InvalidParameterException', e instanceof Error ? e.message : String(e));
+        }
+        return {};
+      case 'SetConnectorStatus': {
+        const status = input['status'];
+        if (status !== 'HEALTHY' && status !== 'UNHEALTHY') throw new ApiError('InvalidParameterException', 'status must be HEALTHY or UNHEALTHY.');
+        app.setConnectorStatus(String(input['connectorId']), status);
+        return {};
+      }
+      case 'AddCredentials': {
+        const c = parseCredential(input);
+        if (keys.lookup(c.accessKeyId) !== undefined) {
+          throw new ApiError('InvalidParameterException', `Access key id ${c.accessKeyId.slice(0, 128)} exists already; pick another id.`);
+        }
+        keys.add(c);
+        return {};
+      }
+      case 'Reset':
+        app.reset();
+        faults.set({});
+        return {};
+      default:
+        throw new ApiError('UnknownOperationException', `Unknown control operation ${op.slice(0, 100)}.`);
+    }
+  };
+}
+
+/**
+ * The HTTP server around `listener`. A request without Host reaches the handler (and fails SigV4
+ * there, in the JSON error shape). Bounded cost per client: headers within 10 s, the whole request
+ * within 30 s (checked every second), at most maxConnections at once; the signature is checked
+ * before the body is read (protocol.ts).
+ */
+function createHttpServer(listener: RequestListener, maxConnections: number): Server {
+  const server: Server = createServer(
+    { keepAliveTimeout: 65_000, requireHostHeader: false, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
+    listener,
+  );
+  server.maxConnections = maxConnections;
+  server.on('clientError', answerClientError);
+  return server;
+}
+
+/** Requests too malformed for node:http to parse (or too slow) still get the service's error shape. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (!socket.writable || err.code === 'ECONNRESET' || inFlight?.headersSent === true) {
+    socket.destroy();
+    return;
+  }
+  const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const body = JSON.stringify(
+    timedOut
+      ? { __type: 'RequestTimeoutException', message: `The request was not received within ${REQUEST_TIMEOUT_MS / 1000} s.` }
+      : { __type: 'SerializationException', message: 'The request is not a well-formed HTTP request.' },
+  );
+  socket.end(
+    `HTTP/1.1 ${timedOut ? '408 Request Timeout' : '400 Bad Request'}\r\ncontent-type: application/x-amz-json-1.1\r\n` +
+      `x-amzn-errortype: ${timedOut ? 'RequestTimeoutException' : 'SerializationException'}\r\n` +
+      `x-amzn-requestid: ${randomUUID()}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** Starts listening; rejects if the port cannot be bound. */
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 /** 127.0.0.0/8, ::1 and localhost; anything else (0.0.0.0, ::, a LAN address) can be reached from elsewhere. */

@@ -18,6 +18,7 @@ import type { JobSpec, ReplicationJobState } from '../model/job.ts';
 import { cloneJson } from '../model/objects.ts';
 import { stripUserinfo } from '../model/redact.ts';
 import { stateError } from './errors.ts';
+import { jsonErrorOffset } from './json-offset.ts';
 
 /** The format this build writes. Older documents are upgraded on read; newer ones are refused. */
 export const STATE_FORMAT_VERSION = 1;
@@ -228,98 +229,7 @@ export function lineColumn(text: string, offset: number): { line: number; column
   return { line, column: end - lineStart + 1 };
 }
 
-/**
- * The offset of the first JSON syntax error in `text` (JSON.parse does not always say where).
- * Assumes `text` is not valid JSON; returns text.length when the error is a premature end.
- */
-export function jsonErrorOffset(text: string): number {
-  let i = 0;
-  const ws = (): void => {
-    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
-  };
-  class Bad extends Error {}
-  const fail = (): never => {
-    throw new Bad();
-  };
-  const literal = (word: string): void => {
-    for (const ch of word) {
-      if (text[i] !== ch) fail();
-      i++;
-    }
-  };
-  const string = (): void => {
-    if (text[i] !== '"') fail();
-    i++;
-    for (;;) {
-      if (i >= text.length) fail();
-      const c = text.charCodeAt(i);
-      if (c === 34) {
-        i++;
-        return;
-      }
-      if (c < 32) fail();
-      if (c === 92) {
-        i++;
-        const e = text[i];
-        if (e === 'u') {
-          for (let k = 1; k <= 4; k++) if (!/[0-9a-fA-F]/.test(text[i + k] ?? '')) { i += k; fail(); }
-          i += 5;
-        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i++;
-        else fail();
-      } else i++;
-    }
-  };
-  const number = (): void => {
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
-    if (!m || m[0] === '' || m[0] === '-') fail();
-    i += m ? m[0].length : 0;
-  };
-  const value = (depth: number): void => {
-    if (depth > 1000) fail();
-    ws();
-    const c = text[i];
-    if (c === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') { i++; return; }
-      for (;;) {
-        ws();
-        string();
-        ws();
-        if (text[i] !== ':') fail();
-        i++;
-        value(depth + 1);
-        ws();
-        if (text[i] === ',') { i++; continue; }
-        if (text[i] === '}') { i++; return; }
-        fail();
-      }
-    } else if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') { i++; return; }
-      for (;;) {
-        value(depth + 1);
-        ws();
-        if (text[i] === ',') { i++; continue; }
-        if (text[i] === ']') { i++; return; }
-        fail();
-      }
-    } else if (c === '"') string();
-    else if (c === 't') literal('true');
-    else if (c === 'f') literal('false');
-    else if (c === 'n') literal('null');
-    else number();
-  };
-  try {
-    value(0);
-    ws();
-    return Math.min(i, text.length);
-  } catch (err) {
-    if (err instanceof Bad) return Math.min(i, text.length);
-    throw err;
-  }
-}
+export { jsonErrorOffset };
 
 /** JSON.parse, with a `state-corrupt` error naming the position on failure. */
 export function parseJson(text: string, source: string): unknown {

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import type { Command } from 'commander';
 import { parseAddress } from '../../model/address.ts';
 import { decodeState, encodeState, type StateDocument } from '../../state/codec.ts';
 import { stateError } from '../../state/errors.ts';
@@ -78,7 +79,15 @@ export const registerState: RegisterCommand = (program, ctx) => {
     .description('inspect and edit the state: list, show, rm, pull, push, migrate')
     .addHelpText('after', STATE_HELP);
   registerStateMigrate(state, ctx);
+  registerStateList(state, ctx);
+  registerStateShow(state, ctx);
+  registerStateRm(state, ctx);
+  registerStatePull(state, ctx);
+  registerStatePush(state, ctx);
+};
 
+/** `state list`: the managed addresses and their job ids; a note on stderr for pending operations. */
+function registerStateList(state: Command, ctx: CommandContext): void {
   state
     .command('list')
     .description('list the managed addresses, with their replication job ids')
@@ -98,7 +107,10 @@ export const registerState: RegisterCommand = (program, ctx) => {
         }
       });
     });
+}
 
+/** `state show ADDR`: the record of one address, as JSON. */
+function registerStateShow(state: Command, ctx: CommandContext): void {
   state
     .command('show')
     .description('print the record of one address as JSON')
@@ -112,7 +124,10 @@ export const registerState: RegisterCommand = (program, ctx) => {
         ctx.io.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
       });
     });
+}
 
+/** `state rm ADDR...`: removes the records in one write under the lock (none if one is missing); the jobs stay in SMS. */
+function registerStateRm(state: Command, ctx: CommandContext): void {
   state
     .command('rm')
     .description('stop managing addresses: remove their records (the jobs stay in SMS, untouched)')
@@ -136,7 +151,10 @@ export const registerState: RegisterCommand = (program, ctx) => {
         }),
       );
     });
+}
 
+/** `state pull`: the whole state as JSON (encodeState), fit for `state push`. */
+function registerStatePull(state: Command, ctx: CommandContext): void {
   state
     .command('pull')
     .description('print the whole state as JSON on stdout')
@@ -146,7 +164,10 @@ export const registerState: RegisterCommand = (program, ctx) => {
         ctx.io.stdout.write(encodeState(await readState(store)));
       });
     });
+}
 
+/** `state push FILE`: replaces the state under the lock; another lineage or an older serial only with --force. */
+function registerStatePush(state: Command, ctx: CommandContext): void {
   state
     .command('push')
     .description('replace the state with FILE (- for stdin); refuses another lineage or an older serial unless --force')
@@ -168,4 +189,4 @@ export const registerState: RegisterCommand = (program, ctx) => {
         }),
       );
     });
-};
+}
