@@ -1,191 +1,200 @@
 /**
- * The in-memory StateStore: the same semantics as the file store (contract suite), for tests and
- * for runs that need no persistence. A `MemoryStateLocation` plays the part of a file or a
- * database: several store instances opened on one location behave like several processes (their
- * locks exclude each other, each sees the others' commits).
+ * The in-memory StateStore: the journaled commit path (journal-store.ts) over bytes kept in
+ * memory, so it has the file store's semantics (contract suite), for tests and for runs that need
+ * no persistence. A `MemoryStateLocation` plays the part of a folder of state files: several store
+ * instances opened on one location behave like several processes (their locks exclude each other,
+ * each sees the others' commits).
  *
- * Invariants: every change is applied whole or not at all (checked before it is applied); objects
- * passed in or handed out are copies, so callers can never change the state behind the store.
+ * Invariants (besides those of journal-store.ts):
+ * - A blob is replaced whole by a new `MemoryBlob` (a new id), as a rename replaces a file; an
+ *   append goes to the blob that was opened, as an append goes to an open file's inode.
+ * - Bytes are copied in: callers never share a buffer with the location.
+ * - Every write is "durable" at once: there is nothing to sync, so `stats.fsyncs` stays 0.
  */
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
-import {
-  applyChange,
-  intentChange,
-  resultChange,
-  writeChange,
-  checkChange,
-  emptyState,
-  toStateDocument,
-  toWorkingState,
-  validateStateDocument,
-  type IntentInput,
-  type IntentOutcome,
-  type PendingIntent,
-  type ResourceWrite,
-  type StateChange,
-  type StateDocument,
-  type StateHead,
-  type TargetIdentity,
-  type WorkingState,
-} from './codec.ts';
-import {
-  DEFAULT_LEASE_MS,
-  LeasedLock,
-  Mutex,
-  acquireWithBackoff,
-  localHolder,
-  ownLock,
-  staleBecause,
-  systemTimers,
-} from './lease.ts';
-import { checkReplace, lockIdMismatch, missingState, notLocked, stateExists } from './store-rules.ts';
-import type { CommitInfo, LockHolder, LockInfo, LockRequest, ReplaceOptions, StateLock, StateStore, StateStoreOptions, StateTimers } from './store.ts';
+import { JournalStore, type JournalStoreOptions } from './journal-store.ts';
+import { staleBecause } from './lease.ts';
+import type { LockRecordHandle, LockRecords, MediumSettings, Stamp, Stamps, StateBytes, StoreStats, StoredBytes } from './persistence.ts';
+import { lockIdMismatch, notLocked } from './store-rules.ts';
+import type { LockInfo } from './store.ts';
+
+let blobIds = 0;
+
+/** A blob in memory (the snapshot, the journal or the backup): chunks, so that an append costs O(its size). */
+export class MemoryBlob {
+  readonly id = `memory-${++blobIds}`;
+  #chunks: Buffer[];
+  #size: number;
+  #modified = 0;
+
+  constructor(data: Buffer) {
+    this.#chunks = [Buffer.from(data)];
+    this.#size = data.length;
+  }
+
+  get stamp(): Stamp {
+    return { id: this.id, size: this.#size, modified: this.#modified };
+  }
+
+  /** A copy of the bytes, with their stamp. */
+  read(): StoredBytes {
+    const stamp = this.stamp;
+    const data = Buffer.concat(this.#chunks, this.#size);
+    this.#chunks = [data];
+    return { data: Buffer.from(data), stamp };
+  }
+
+  append(data: Buffer): void {
+    this.#chunks.push(Buffer.from(data));
+    this.#size += data.length;
+    this.#modified += 1;
+  }
+
+  truncate(size: number): void {
+    const data = Buffer.concat(this.#chunks, this.#size);
+    this.#chunks = [Buffer.from(data.subarray(0, Math.min(size, data.length)))];
+    this.#size = Math.min(size, data.length);
+    this.#modified += 1;
+  }
+}
 
 /** Where a memory state lives. Share one between store instances to model several processes. */
 export class MemoryStateLocation {
-  state: WorkingState | undefined = undefined;
+  snapshot: MemoryBlob | undefined = undefined;
+  journal: MemoryBlob | undefined = undefined;
+  backup: MemoryBlob | undefined = undefined;
   lock: LockInfo | undefined = undefined;
   constructor(readonly name = 'memory') {}
 }
 
-export class MemoryStateStore implements StateStore {
-  readonly location: string;
+/** Snapshot, journal and backup as blobs of a location. */
+class MemoryStateBytes implements StateBytes {
+  readonly snapshotName: string;
+  readonly journalName: string;
   readonly #place: MemoryStateLocation;
-  readonly #timers: StateTimers;
-  readonly #holder: LockHolder;
-  readonly #leaseMs: number;
-  readonly #localHost = hostname();
-  readonly #issued = new WeakSet<StateLock>();
-  readonly #mutex = new Mutex();
-  #held: LeasedLock | undefined;
+  readonly #stats: StoreStats;
+  #open: MemoryBlob | undefined;
 
-  constructor(place: MemoryStateLocation = new MemoryStateLocation(), options: StateStoreOptions = {}) {
+  constructor(place: MemoryStateLocation, location: string, stats: StoreStats) {
     this.#place = place;
-    this.location = `memory:${place.name}`;
-    this.#timers = options.timers ?? systemTimers;
-    this.#holder = options.holder ?? localHolder();
-    this.#leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.#stats = stats;
+    this.snapshotName = location;
+    this.journalName = `${location} journal`;
   }
 
-  async read(): Promise<StateDocument | undefined> {
-    const state = this.#place.state;
-    return state ? toStateDocument(state) : undefined;
+  get journalOpen(): boolean {
+    return this.#open !== undefined;
   }
 
-  async head(): Promise<StateHead | undefined> {
-    const state = this.#place.state;
-    return state ? { lineage: state.lineage, serial: state.serial } : undefined;
+  async readSnapshot(): Promise<StoredBytes | undefined> {
+    return this.#place.snapshot?.read();
   }
 
-  async pendingIntents(): Promise<readonly PendingIntent[]> {
-    const state = this.#place.state;
-    return state ? structuredClone([...state.pending.values()]) : [];
+  async readJournal(): Promise<StoredBytes | undefined> {
+    return this.#place.journal?.read();
   }
 
-  async lockInfo(): Promise<LockInfo | undefined> {
-    return this.#place.lock && structuredClone(this.#place.lock);
+  async stamps(): Promise<Stamps> {
+    return { snapshot: this.#place.snapshot?.stamp, journal: this.#place.journal?.stamp };
   }
 
-  async lock(request: LockRequest): Promise<StateLock> {
-    const place = this.#place;
-    const info = await acquireWithBackoff<LockInfo>(
-      async () => {
-        const now = this.#timers.now();
-        const current = place.lock;
-        if (current && staleBecause(current, now, this.#localHost) === undefined) return { busy: structuredClone(current) };
-        const fresh: LockInfo = {
-          id: randomUUID(),
-          holder: { ...this.#holder },
-          operation: request.operation,
-          created: new Date(now).toISOString(),
-          expires: new Date(now + this.#leaseMs).toISOString(),
-        };
-        place.lock = fresh;
-        return { acquired: fresh };
-      },
-      { timers: this.#timers, timeoutMs: request.timeoutMs ?? 0, location: this.location },
-    );
-    const lock = new LeasedLock(
-      info,
-      {
-        renew: async (mine, expires) => {
-          if (place.lock?.id !== mine.id) return false;
-          place.lock = { ...place.lock, expires };
-          return true;
-        },
-        verify: async (mine) => place.lock?.id === mine.id,
-        release: async (mine) => {
-          if (place.lock?.id === mine.id) place.lock = undefined;
-        },
-      },
-      { timers: this.#timers, leaseMs: this.#leaseMs, location: this.location },
-    );
-    this.#issued.add(lock);
-    this.#held = lock;
-    return lock;
+  async writeSnapshot(data: Buffer): Promise<Stamp> {
+    this.#place.snapshot = new MemoryBlob(data);
+    this.#stats.bytesWritten += data.length;
+    return this.#place.snapshot.stamp;
   }
 
-  /** Runs one change: lock checked, change built from the current state, checked, applied. */
-  #commit<T>(lock: StateLock, build: (state: WorkingState, serial: number, at: string) => { change: StateChange; value: T }): Promise<T> {
-    return this.#mutex.run(async () => {
-      await ownLock(lock, this.#issued, this.location).assertWritable();
-      const state = this.#place.state;
-      if (!state) throw missingState(this.location);
-      const { change, value } = build(state, state.serial + 1, new Date(this.#timers.now()).toISOString());
-      const copy = structuredClone(change);
-      checkChange(state, copy);
-      applyChange(state, copy);
-      return value;
-    });
+  async backupSnapshot(): Promise<void> {
+    const snapshot = this.#place.snapshot;
+    if (!snapshot) return;
+    const { data } = snapshot.read();
+    this.#place.backup = new MemoryBlob(data);
+    this.#stats.bytesWritten += data.length;
   }
 
-  initialize(lock: StateLock, target: TargetIdentity): Promise<StateDocument> {
-    return this.#mutex.run(async () => {
-      await ownLock(lock, this.#issued, this.location).assertWritable();
-      if (this.#place.state) throw stateExists(this.location);
-      const doc = emptyState(randomUUID(), target);
-      this.#place.state = toWorkingState(doc);
-      return structuredClone(doc);
-    });
+  async replaceJournal(data: Buffer): Promise<Stamp> {
+    const journal = new MemoryBlob(data);
+    this.#place.journal = journal;
+    this.#open = journal;
+    this.#stats.bytesWritten += data.length;
+    return journal.stamp;
   }
 
-  appendIntent(lock: StateLock, input: IntentInput): Promise<PendingIntent> {
-    return this.#commit(lock, (_state, serial, at) => {
-      const change = intentChange(input, serial, at, lock.info.id, randomUUID());
-      return { change, value: change.intent };
-    });
+  async openJournal(): Promise<Stamp> {
+    const journal = this.#place.journal ?? new MemoryBlob(Buffer.alloc(0));
+    this.#place.journal = journal;
+    this.#open = journal;
+    return journal.stamp;
   }
 
-  appendResult(lock: StateLock, intentId: string, outcome: IntentOutcome, writes: readonly ResourceWrite[]): Promise<CommitInfo> {
-    return this.#commit(lock, (_state, serial, at) => ({ change: resultChange(intentId, outcome, writes, serial, at), value: { serial } }));
+  async truncateJournal(size: number): Promise<void> {
+    this.#opened().truncate(size);
   }
 
-  writeResources(lock: StateLock, writes: readonly ResourceWrite[], reason?: string): Promise<CommitInfo> {
-    return this.#commit(lock, (_state, serial, at) => ({ change: writeChange(writes, reason, serial, at), value: { serial } }));
+  async appendJournal(data: Buffer): Promise<void> {
+    this.#opened().append(data);
+    this.#stats.bytesWritten += data.length;
   }
 
-  replace(lock: StateLock, document: StateDocument, options: ReplaceOptions = {}): Promise<CommitInfo> {
-    return this.#mutex.run(async () => {
-      await ownLock(lock, this.#issued, this.location).assertWritable();
-      const incoming = validateStateDocument(structuredClone(document), 'the pushed state');
-      const current = this.#place.state;
-      const serial = checkReplace(current && { lineage: current.lineage, serial: current.serial }, incoming, options, this.location);
-      this.#place.state = toWorkingState({ ...incoming, serial });
-      return { serial };
-    });
+  async closeJournal(): Promise<void> {
+    this.#open = undefined;
   }
 
-  async forceUnlock(lockId: string): Promise<LockInfo> {
-    const current = this.#place.lock;
-    if (!current) throw notLocked(this.location);
-    if (current.id !== lockId) throw lockIdMismatch(current, lockId, this.location);
-    this.#place.lock = undefined;
-    return structuredClone(current);
+  async removeLeftovers(): Promise<void> {
+    // Memory writes are never left half done.
   }
 
-  async close(): Promise<void> {
-    await this.#held?.release();
-    this.#held = undefined;
+  #opened(): MemoryBlob {
+    const journal = this.#open;
+    if (!journal) throw new Error(`${this.journalName} is not open for appending`);
+    return journal;
+  }
+}
+
+/** The lock record as a field of the location. */
+function memoryLockRecords(place: MemoryStateLocation, settings: MediumSettings): LockRecords {
+  const handleOf = (id: string): LockRecordHandle => ({
+    bytesWritten: 0,
+    async renew(_mine, expires) {
+      if (place.lock?.id !== id) return false;
+      place.lock = { ...place.lock, expires };
+      return true;
+    },
+    verify: async () => place.lock?.id === id,
+    async release() {
+      if (place.lock?.id === id) place.lock = undefined;
+    },
+  });
+  return {
+    prepare: async () => undefined,
+    async tryLock(request) {
+      const now = settings.timers.now();
+      const current = place.lock;
+      if (current && staleBecause(current, now, settings.localHost) === undefined) return { busy: structuredClone(current) };
+      const info: LockInfo = {
+        id: randomUUID(),
+        holder: { ...settings.holder },
+        operation: request.operation,
+        created: new Date(now).toISOString(),
+        expires: new Date(now + settings.leaseMs).toISOString(),
+      };
+      place.lock = info;
+      return { acquired: { info, handle: handleOf(info.id) } };
+    },
+    current: async () => place.lock && structuredClone(place.lock),
+    async forceUnlock(lockId) {
+      const current = place.lock;
+      if (!current) throw notLocked(settings.location);
+      if (current.id !== lockId) throw lockIdMismatch(current, lockId, settings.location);
+      place.lock = undefined;
+      return structuredClone(current);
+    },
+  };
+}
+
+export class MemoryStateStore extends JournalStore {
+  constructor(place: MemoryStateLocation = new MemoryStateLocation(), options: JournalStoreOptions = {}) {
+    const location = `memory:${place.name}`;
+    super(location, (settings) => ({ bytes: new MemoryStateBytes(place, location, settings.stats), locks: memoryLockRecords(place, settings) }), options);
   }
 }

@@ -17,8 +17,9 @@
  * 5. Locks are exclusive leases. At most one holder at a time per location. A held lock is renewed
  *    by a heartbeat (every third of the lease); a lease that ran out, or whose holder is a dead
  *    process on this host, may be taken over. Locks are not re-entrant.
- * 6. Cost. A write costs O(size of the change), not O(size of the state) (amortized: the file store
- *    compacts once its journal outgrows its snapshot). Reads and lock acquisition may cost O(state).
+ * 6. Cost. A write costs O(size of the change), not O(size of the state) (amortized: the file and
+ *    memory stores compact once their journal outgrows its snapshot). Reads and lock acquisition may
+ *    cost O(state).
  * 7. Reads need no lock and see the last committed change visible at the location. A lock holder
  *    reads its own writes.
  */
@@ -78,15 +79,15 @@ export interface StateLock {
   /** Extends the lease now (the heartbeat does this by itself). Fails with `state-lock-lost` if it was taken. */
   renew(): Promise<void>;
   /**
-   * Releases the lock (the file store first compacts its journal). Idempotent. Resolves even if
-   * the lock was already lost.
+   * Releases the lock (the file and memory stores first compact their journal). Idempotent.
+   * Resolves even if the lock was already lost.
    */
   release(): Promise<void>;
 }
 
 /**
- * Runs `body` under the state lock, released afterwards whatever happens (the file store compacts
- * its journal then).
+ * Runs `body` under the state lock, released afterwards whatever happens (the file and memory
+ * stores compact their journal then).
  */
 export async function underLock<T>(store: StateStore, request: LockRequest, body: (lock: StateLock) => Promise<T>): Promise<T> {
   const lock = await store.lock(request);
