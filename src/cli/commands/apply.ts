@@ -18,11 +18,12 @@ import { createLogger, type Logger } from '../../report/logger.ts';
 import { applyCounts, applyOutcome, renderApplyReport } from '../../report/render-apply.ts';
 import { renderPlanText } from '../../report/render-text.ts';
 import { openStateStore } from '../../state/open.ts';
+import type { StateStore } from '../../state/store.ts';
 import type { CommandContext, RegisterCommand } from '../context.ts';
 import { parseDuration } from '../duration.ts';
 import { ExitCode } from '../io.ts';
 import { ApplyReporter } from '../reporter.ts';
-import { openTarget } from '../target.ts';
+import { openTarget, type Target } from '../target.ts';
 import { buildPlan, loadDesired, observeAll, readPrior } from '../workflow.ts';
 
 interface ApplyFlags {
@@ -83,7 +84,15 @@ async function desiredFromPlanFile(documents: readonly unknown[], file: string):
   return check.desired;
 }
 
-async function runApply(ctx: CommandContext, planfile: string | undefined, flags: ApplyFlags): Promise<number> {
+/** The flags of apply, checked before anything is read. */
+interface ApplySettings {
+  readonly parallelism: number;
+  readonly lockTimeoutMs: number;
+  readonly waitTimeoutMs: number;
+  readonly progressIntervalMs: number;
+}
+
+function checkApplyFlags(planfile: string | undefined, flags: ApplyFlags): ApplySettings {
   if ((planfile === undefined) === (flags.filename === undefined)) {
     throw userError('apply-args', 'apply takes either -f PATH... or a PLANFILE', 'e.g. `sms-reconcile apply -f examples/quickstart` or `sms-reconcile apply plan.json`');
   }
@@ -92,39 +101,39 @@ async function runApply(ctx: CommandContext, planfile: string | undefined, flags
   }
   const parallelism = Number(flags.parallelism);
   if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > 64) throw userError('bad-parallelism', `--parallelism ${flags.parallelism} is not a whole number from 1 to 64`, 'the default is 4');
-  const lockTimeoutMs = parseDuration(flags.lockTimeout, '--lock-timeout');
-  const waitTimeoutMs = parseDuration(flags.waitTimeout, '--wait-timeout');
-  const progressIntervalMs = parseDuration(flags.progressInterval, '--progress-interval');
-  const g = ctx.globals();
-  const color = g.color && ctx.io.stdout.isTTY === true;
-  const logger = createLogger({ level: g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
+  return {
+    parallelism,
+    lockTimeoutMs: parseDuration(flags.lockTimeout, '--lock-timeout'),
+    waitTimeoutMs: parseDuration(flags.waitTimeout, '--wait-timeout'),
+    progressIntervalMs: parseDuration(flags.progressInterval, '--progress-interval'),
+  };
+}
 
-  // What to apply: manifests now, or a saved plan (checked for tampering before anything else).
-  let desired: DesiredSet;
-  let saved: { plan: Plan; manifestPaths: readonly string[] } | undefined;
-  let roots: ManifestRoots | undefined;
-  if (planfile !== undefined) {
-    const file = resolve(ctx.io.cwd, planfile);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      throw userError('plan-file-unreadable', `cannot read the plan file ${planfile}`, 'check the path; make one with `sms-reconcile plan -f ... --out FILE`');
-    }
-    const pf = decodePlanFile(text, planfile);
-    if (pf.manifestPaths.includes(STDIN_PATH) && flags.autoApprove !== true) {
-      throw userError('approval-needed', `${planfile} was made from -f - (stdin): its manifests are piped in again to check it is not stale, so apply cannot ask for confirmation there`, 'pipe the same manifests in and pass --auto-approve');
-    }
-    desired = await desiredFromPlanFile(pf.documents, planfile);
-    saved = { plan: pf.plan, manifestPaths: pf.manifestPaths };
-  } else {
-    ({ desired, roots } = await loadDesired(ctx, flags.filename ?? []));
+/** What to apply: the manifests now, or a saved plan (checked for tampering before anything else). */
+interface ApplyInput {
+  readonly desired: DesiredSet;
+  readonly saved?: { readonly plan: Plan; readonly manifestPaths: readonly string[] };
+  readonly roots?: ManifestRoots;
+}
+
+async function readApplyInput(ctx: CommandContext, planfile: string | undefined, flags: ApplyFlags): Promise<ApplyInput> {
+  if (planfile === undefined) return loadDesired(ctx, flags.filename ?? []);
+  const file = resolve(ctx.io.cwd, planfile);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw userError('plan-file-unreadable', `cannot read the plan file ${planfile}`, 'check the path; make one with `sms-reconcile plan -f ... --out FILE`');
   }
+  const pf = decodePlanFile(text, planfile);
+  if (pf.manifestPaths.includes(STDIN_PATH) && flags.autoApprove !== true) {
+    throw userError('approval-needed', `${planfile} was made from -f - (stdin): its manifests are piped in again to check it is not stale, so apply cannot ask for confirmation there`, 'pipe the same manifests in and pass --auto-approve');
+  }
+  return { desired: await desiredFromPlanFile(pf.documents, planfile), saved: { plan: pf.plan, manifestPaths: pf.manifestPaths } };
+}
 
-  const store = openStateStore(g.state, ctx.io.cwd);
-  const target = await openTarget(g, ctx.io, { inventory: flags.inventory, logger });
-  const stop = { requested: false };
-  const reporter = new ApplyReporter(ctx.io.stdout, color, logger, { progressIntervalMs });
+/** SIGINT/SIGTERM: the first asks the apply to stop starting work; a second exits at once. Returns the handler to remove. */
+function onStopSignals(ctx: CommandContext, stop: { requested: boolean }, reporter: ApplyReporter): () => void {
   let signals = 0;
   const onSignal = () => {
     signals += 1;
@@ -137,91 +146,135 @@ async function runApply(ctx: CommandContext, planfile: string | undefined, flags
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  let lock;
-  try {
-    lock = await store.lock({ operation: 'apply', timeoutMs: lockTimeoutMs });
-    const ports: ApplyPorts = { api: target.api, store, lock, clock: systemClock, events: reporter };
-    let prior = await readPrior(store, target);
-    let observed: ObservedSet = await observeAll(target.api);
-    if ((await recover(ports, observed)) > 0) {
-      prior = await readPrior(store, target);
-      observed = await observeAll(target.api);
-    }
-    const options: PlanOptions = saved?.plan.options ?? { targets: [], replace: [], refreshOnly: false };
-    const makePlan = (p: typeof prior, o: ObservedSet): Plan =>
-      buildPlan(ctx, { desired, observed: o, prior: p, target, options, maxConcurrentJobs: Number(flags.maxConcurrentJobs) || 50, now: new Date(), apiCalls: target.api.calls(), manifestRoots: roots });
-
-    let plan: Plan;
-    if (saved) {
-      const digestNow = await manifestDigestAt(ctx, saved.manifestPaths);
-      const reasons = staleReasons(saved.plan, {
-        target: target.identity,
-        state: prior ? { lineage: prior.lineage, serial: prior.serial } : undefined,
-        manifestDigest: digestNow,
-        observed,
-      });
-      if (reasons.length > 0) {
-        ctx.io.stderr.write(`The saved plan ${planfile ?? ''} is stale:\n${reasons.map((r) => `  - ${r}`).join('\n')}\n`);
-        throw userError('plan-stale', 'refusing to apply a stale plan; nothing was changed', 'run plan again and apply the new plan');
-      }
-      plan = saved.plan;
-    } else {
-      plan = makePlan(prior, observed);
-    }
-    ctx.io.stdout.write(renderPlanText(plan, { color }));
-    if (effectiveChanges(plan).length === 0) return ExitCode.ok;
-
-    if (hasDestructive(plan) && flags.allowDestroy !== true && (flags.autoApprove === true || ctx.io.stdin.isTTY !== true)) {
-      const n = plan.changes.filter((c) => ACTION_INFO[c.action].destructive && !c.stateOnly).length;
-      throw userError('destroy-not-allowed', `the plan deletes or replaces ${n} job(s); nothing was changed`, 'review the plan, then run again with --allow-destroy (or confirm at a terminal)');
-    }
-    if (flags.autoApprove !== true) {
-      if (ctx.io.stdin.isTTY !== true) {
-        throw userError('approval-needed', 'apply asks for confirmation, but stdin is not a terminal', 'review the plan, then pass --auto-approve');
-      }
-      const rl = createInterface({ input: ctx.io.stdin, output: ctx.io.stdout });
-      const answer = await rl.question('\nDo you want to perform these actions? Only "yes" will be accepted: ');
-      rl.close();
-      if (answer.trim() !== 'yes') {
-        ctx.io.stdout.write('Apply cancelled; nothing was changed.\n');
-        return ExitCode.error;
-      }
-    }
-    if (!prior) await store.initialize(lock, target.identity);
-
-    ctx.io.stdout.write('\n');
-    const result = await applyPlan(ports, plan, {
-      parallelism,
-      pollMs: 1000,
-      timeoutMs: waitTimeoutMs,
-      stop,
-      failFast: flags.failFast === true,
-      replan: async () => {
-        const p = await readPrior(store, target);
-        const o = await observeAll(target.api);
-        const next = makePlan(p, o);
-        ctx.io.stdout.write(`\nThe catalog is imported; the jobs that waited for it:\n${renderPlanText(next, { color })}\n`);
-        return next;
-      },
-    });
-    const outcome = applyOutcome(result);
-    logApplySummary(logger, result);
-    // A complete apply says so before --wait follows its jobs; a failed one reports after the progress.
-    if (outcome === 'complete') ctx.io.stdout.write(renderApplyReport(result, color));
-    let waited: number = ExitCode.ok;
-    try {
-      if (flags.wait && !result.stopped && result.created.length > 0) waited = await waitForCreated(ctx, ports, result, { pollMs: 2000, timeoutMs: waitTimeoutMs, stop });
-    } finally {
-      if (outcome !== 'complete') ctx.io.stdout.write(renderApplyReport(result, color));
-    }
-    return outcome === 'complete' ? waited : ExitCode.error;
-  } finally {
+  return () => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  };
+}
+
+async function runApply(ctx: CommandContext, planfile: string | undefined, flags: ApplyFlags): Promise<number> {
+  const settings = checkApplyFlags(planfile, flags);
+  const g = ctx.globals();
+  const color = g.color && ctx.io.stdout.isTTY === true;
+  const logger = createLogger({ level: g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
+  const input = await readApplyInput(ctx, planfile, flags);
+  const store = openStateStore(g.state, ctx.io.cwd);
+  const target = await openTarget(g, ctx.io, { inventory: flags.inventory, logger });
+  const stop = { requested: false };
+  const reporter = new ApplyReporter(ctx.io.stdout, color, logger, { progressIntervalMs: settings.progressIntervalMs });
+  const offSignals = onStopSignals(ctx, stop, reporter);
+  let lock;
+  try {
+    lock = await store.lock({ operation: 'apply', timeoutMs: settings.lockTimeoutMs });
+    const run: ApplyRun = { ctx, flags, settings, input, color, logger, stop, store, target, ports: { api: target.api, store, lock, clock: systemClock, events: reporter } };
+    return await planAndApply(run, planfile);
+  } finally {
+    offSignals();
     await lock?.release();
     await store.close();
     await target.close();
   }
+}
+
+/** One apply with its state locked. */
+interface ApplyRun {
+  readonly ctx: CommandContext;
+  readonly flags: ApplyFlags;
+  readonly settings: ApplySettings;
+  readonly input: ApplyInput;
+  readonly color: boolean;
+  readonly logger: Logger;
+  readonly stop: { requested: boolean };
+  readonly store: StateStore;
+  readonly target: Target;
+  readonly ports: ApplyPorts;
+}
+
+async function planAndApply(run: ApplyRun, planfile: string | undefined): Promise<number> {
+  const { ctx, store, target, ports, input, color, flags } = run;
+  let prior = await readPrior(store, target);
+  let observed: ObservedSet = await observeAll(target.api);
+  if ((await recover(ports, observed)) > 0) {
+    prior = await readPrior(store, target);
+    observed = await observeAll(target.api);
+  }
+  const options: PlanOptions = input.saved?.plan.options ?? { targets: [], replace: [], refreshOnly: false };
+  const makePlan = (p: typeof prior, o: ObservedSet): Plan =>
+    buildPlan(ctx, { desired: input.desired, observed: o, prior: p, target, options, maxConcurrentJobs: Number(flags.maxConcurrentJobs) || 50, now: new Date(), apiCalls: target.api.calls(), manifestRoots: input.roots });
+  const plan = input.saved ? await checkSavedPlan(ctx, input.saved, planfile, { target, prior, observed }) : makePlan(prior, observed);
+  ctx.io.stdout.write(renderPlanText(plan, { color }));
+  if (effectiveChanges(plan).length === 0) return ExitCode.ok;
+  if (!(await approved(ctx, plan, flags))) return ExitCode.error;
+  if (!prior) await store.initialize(ports.lock, target.identity);
+  ctx.io.stdout.write('\n');
+  const result = await applyPlan(ports, plan, {
+    parallelism: run.settings.parallelism,
+    pollMs: 1000,
+    timeoutMs: run.settings.waitTimeoutMs,
+    stop: run.stop,
+    failFast: flags.failFast === true,
+    replan: async () => {
+      const next = makePlan(await readPrior(store, target), await observeAll(target.api));
+      ctx.io.stdout.write(`\nThe catalog is imported; the jobs that waited for it:\n${renderPlanText(next, { color })}\n`);
+      return next;
+    },
+  });
+  return reportAndWait(run, result);
+}
+
+/** The saved plan, when nothing it was made from has moved; else the plan-stale error with its reasons. */
+async function checkSavedPlan(
+  ctx: CommandContext,
+  saved: NonNullable<ApplyInput['saved']>,
+  planfile: string | undefined,
+  now: { target: Target; prior: Awaited<ReturnType<typeof readPrior>>; observed: ObservedSet },
+): Promise<Plan> {
+  const reasons = staleReasons(saved.plan, {
+    target: now.target.identity,
+    state: now.prior ? { lineage: now.prior.lineage, serial: now.prior.serial } : undefined,
+    manifestDigest: await manifestDigestAt(ctx, saved.manifestPaths),
+    observed: now.observed,
+  });
+  if (reasons.length > 0) {
+    ctx.io.stderr.write(`The saved plan ${planfile ?? ''} is stale:\n${reasons.map((r) => `  - ${r}`).join('\n')}\n`);
+    throw userError('plan-stale', 'refusing to apply a stale plan; nothing was changed', 'run plan again and apply the new plan');
+  }
+  return saved.plan;
+}
+
+/** Destructive changes need --allow-destroy; anything needs --auto-approve or a "yes" at a terminal. */
+async function approved(ctx: CommandContext, plan: Plan, flags: ApplyFlags): Promise<boolean> {
+  if (hasDestructive(plan) && flags.allowDestroy !== true && (flags.autoApprove === true || ctx.io.stdin.isTTY !== true)) {
+    const n = plan.changes.filter((c) => ACTION_INFO[c.action].destructive && !c.stateOnly).length;
+    throw userError('destroy-not-allowed', `the plan deletes or replaces ${n} job(s); nothing was changed`, 'review the plan, then run again with --allow-destroy (or confirm at a terminal)');
+  }
+  if (flags.autoApprove === true) return true;
+  if (ctx.io.stdin.isTTY !== true) {
+    throw userError('approval-needed', 'apply asks for confirmation, but stdin is not a terminal', 'review the plan, then pass --auto-approve');
+  }
+  const rl = createInterface({ input: ctx.io.stdin, output: ctx.io.stdout });
+  const answer = await rl.question('\nDo you want to perform these actions? Only "yes" will be accepted: ');
+  rl.close();
+  if (answer.trim() === 'yes') return true;
+  ctx.io.stdout.write('Apply cancelled; nothing was changed.\n');
+  return false;
+}
+
+/** The report, and --wait's following of the created jobs: a complete apply reports first, a failed one after. */
+async function reportAndWait(run: ApplyRun, result: ApplyResult): Promise<number> {
+  const { ctx, color } = run;
+  const outcome = applyOutcome(result);
+  logApplySummary(run.logger, result);
+  if (outcome === 'complete') ctx.io.stdout.write(renderApplyReport(result, color));
+  let waited: number = ExitCode.ok;
+  try {
+    if (run.flags.wait && !result.stopped && result.created.length > 0) {
+      waited = await waitForCreated(ctx, run.ports, result, { pollMs: 2000, timeoutMs: run.settings.waitTimeoutMs, stop: run.stop });
+    }
+  } finally {
+    if (outcome !== 'complete') ctx.io.stdout.write(renderApplyReport(result, color));
+  }
+  return outcome === 'complete' ? waited : ExitCode.error;
 }
 
 async function manifestDigestAt(ctx: CommandContext, paths: readonly string[]): Promise<string | undefined> {
