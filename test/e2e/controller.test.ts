@@ -4,6 +4,7 @@
  * its own server, work directory and `--state` file. Controllers run with a 1 s interval; the tests
  * wait for events by polling /status with generous timeouts, and assert no elapsed time.
  */
+import { execFile, execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { chmod, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -13,6 +14,7 @@ import type { SdkSmsApi } from '../../src/sms/client.ts';
 import { closeImportedServer, expectOneJobPerGeneratedServer, removeWorkspaces, startImportedServer, workspace, type Endpoint } from '../helpers/apply-cli.ts';
 import { jobsFor } from '../helpers/apply-harness.ts';
 import { logEvents, startController } from '../helpers/controller.ts';
+import { inCi } from '../helpers/pg.ts';
 import type { TestServer } from '../helpers/server.ts';
 
 let t: TestServer;
@@ -196,5 +198,42 @@ describe('controller: bad input at start exits 2 naming the flag', { timeout: 12
     } finally {
       busy.close();
     }
+  });
+});
+
+/** promtool (Debian's prometheus package), or undefined when it is not installed. */
+function promtool(): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+describe('controller: /metrics', { timeout: 120_000 }, () => {
+  const tool = promtool();
+  if (tool === undefined && !inCi()) {
+    it.skip('promtool check metrics accepts /metrics (skipped: promtool is not installed; apt-get install prometheus)', () => undefined);
+    return;
+  }
+  it('promtool check metrics accepts /metrics after a cycle; no series carries a job label', async () => {
+    expect(tool, 'CI installs promtool (.ci/run)').toBeDefined();
+    const ws = await workspace(endpoint);
+    const m = await ws.writeManifests(jobsFor(1, 2, { frequency: 12 }));
+    const c = await startController(ws, m);
+    await c.waitForStatus((s) => s.lastCycle?.result === 'success' && s.jobs.length === 2);
+    const text = (await c.get('/metrics')).text;
+    for (const name of [
+      'sms_reconcile_build_info', 'sms_reconcile_leader', 'sms_reconcile_reconcile_total', 'sms_reconcile_reconcile_duration_seconds_bucket',
+      'sms_reconcile_last_success_timestamp_seconds', 'sms_reconcile_drift_resources', 'sms_reconcile_pending_changes', 'sms_reconcile_jobs',
+      'sms_reconcile_api_requests_total',
+    ]) expect(text).toContain(name);
+    expect(text).not.toMatch(/address=|replicationJobId=|serverId=/);
+    const checked = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const p = execFile(tool ?? 'promtool', ['check', 'metrics'], (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr }));
+      p.stdin?.end(text);
+    });
+    expect(checked.out).toBe('');
+    expect(checked.code).toBe(0);
   });
 });

@@ -12,6 +12,7 @@ export interface ControllerStatus {
   readonly identity: string;
   readonly mode: string;
   readonly revision: string | null;
+  readonly source: { kind: 'files' | 'git'; revision?: string; lastFetchError?: string };
   readonly running: boolean;
   readonly lastCycle: { result: string; startedAt: string; durationMs: number; changes: { planned: number; applied: number; pending: number }; errors: { code: string; message: string; detail?: string }[] } | null;
   readonly nextCycleAt: string | null;
