@@ -4,7 +4,7 @@ import { main } from './main.ts';
 
 /** The commands the CLI reference documents, in order; each gets its `--help` output. */
 export const DOCUMENTED_COMMANDS = [
-  [], ['validate'], ['plan'], ['apply'], ['status'], ['import'], ['export'], ['state'], ['force-unlock'], ['server'],
+  [], ['validate'], ['plan'], ['apply'], ['status'], ['import'], ['export'], ['state'], ['force-unlock'], ['server'], ['controller'],
 ] as const;
 
 async function helpText(args: readonly string[]): Promise<string> {
