@@ -3,7 +3,7 @@
  * short interval, reached over HTTP, and waited on by polling /status (never by sleeping a fixed
  * time).
  */
-import type { Proc, Workspace } from './apply-cli.ts';
+import { spawnCli, type Proc, type Workspace } from './apply-cli.ts';
 import { freePort } from './pg.ts';
 
 export interface ControllerStatus {
@@ -31,11 +31,15 @@ export interface RunningController {
   waitForStatus(check: (s: ControllerStatus) => boolean, timeoutMs?: number): Promise<ControllerStatus>;
 }
 
-/** Starts `controller -f <manifests> --listen 127.0.0.1:<free port>` with `extra` flags, and waits for /healthz. */
-export async function startController(ws: Workspace, manifests: string, extra: readonly string[] = []): Promise<RunningController> {
+/**
+ * Starts `controller -f <manifests> --listen 127.0.0.1:<free port>` with `extra` flags in the
+ * workspace (its state file, or `opts.state`), and waits until /status answers.
+ */
+export async function startController(ws: Workspace, manifests: string, extra: readonly string[] = [], opts: { state?: string } = {}): Promise<RunningController> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const proc = ws.spawn(['controller', '-f', manifests, '--listen', `127.0.0.1:${port}`, '--interval', '1s', '--retry-interval', '500ms', '--lease-ttl', '3s', ...extra]);
+  const args = ['controller', '-f', manifests, '--listen', `127.0.0.1:${port}`, '--interval', '1s', '--retry-interval', '500ms', '--lease-ttl', '3s', ...extra];
+  const proc = opts.state === undefined ? ws.spawn(args) : spawnCli([...args, '--endpoint-url', ws.endpoint.url, '--state', opts.state], { cwd: ws.dir, env: ws.env });
   const get = async (path: string) => {
     const r = await fetch(`${url}${path}`);
     return { status: r.status, text: await r.text() };
