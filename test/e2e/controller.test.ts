@@ -11,10 +11,10 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SdkSmsApi } from '../../src/sms/client.ts';
-import { closeImportedServer, expectOneJobPerGeneratedServer, removeWorkspaces, startImportedServer, workspace, type Endpoint } from '../helpers/apply-cli.ts';
+import { closeImportedServer, expectOneJobPerGeneratedServer, holdLock, removeWorkspaces, startImportedServer, workspace, type Endpoint } from '../helpers/apply-cli.ts';
 import { jobsFor } from '../helpers/apply-harness.ts';
 import { logEvents, startController } from '../helpers/controller.ts';
-import { inCi } from '../helpers/pg.ts';
+import { freePort, inCi } from '../helpers/pg.ts';
 import type { TestServer } from '../helpers/server.ts';
 
 let t: TestServer;
@@ -125,6 +125,34 @@ describe('controller: cycles', { timeout: 180_000 }, () => {
     const s = await c.waitForStatus((x) => x.lastCycle?.result === 'success');
     expect(s.pending).toEqual([expect.objectContaining({ action: 'delete', why: 'destroy-not-allowed' })]);
     expect((await api.getReplicationJobs()).filter((j) => j.state !== 'DELETED' && j.state !== 'DELETING').length).toBe(2);
+  });
+});
+
+describe('controller: failures at run time', { timeout: 180_000 }, () => {
+  it('an unreachable endpoint makes failed cycles, retried with backoff', async () => {
+    const ws = await workspace(endpoint);
+    const m = await ws.writeManifests(jobsFor(1, 1));
+    const c = await startController(ws, m, ['--interval', '1m', '--retry-interval', '200ms'], { endpointUrl: `http://127.0.0.1:${await freePort()}` });
+    const s = await c.waitForStatus((x) => x.consecutiveFailures >= 3);
+    expect(s.lastCycle?.result).toBe('failed');
+    expect(s.lastCycle?.errors[0]?.code).toBe('endpoint-unreachable');
+    expect((await c.get('/healthz')).status).toBe(200);
+    expect(metricValue((await c.get('/metrics')).text, 'sms_reconcile_reconcile_total{result="failed"}')).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a state lock held by a manual apply: the cycle fails with state-locked and never breaks it; once its holder is gone, the next cycle applies', async () => {
+    const ws = await workspace(endpoint);
+    const m = await ws.writeManifests(jobsFor(1, 2, { frequency: 12 }));
+    const holder = await holdLock(ws.statePath);
+    const c = await startController(ws, m);
+    const s = await c.waitForStatus((x) => x.lastCycle?.result === 'failed');
+    expect(s.lastCycle?.errors[0]).toMatchObject({ code: 'state-locked' });
+    expect(s.lastCycle?.errors[0]?.message).toContain(String(holder.info.holder.pid));
+    expect((await api.getReplicationJobs()).length).toBe(0);
+    holder.proc.kill('SIGTERM');
+    await holder.proc.exited;
+    await c.waitForStatus((x) => x.lastCycle?.result === 'success' && x.jobs.length === 2);
+    await expectOneJobPerGeneratedServer(api, 2);
   });
 });
 

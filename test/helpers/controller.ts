@@ -16,6 +16,7 @@ export interface ControllerStatus {
   readonly running: boolean;
   readonly lastCycle: { result: string; startedAt: string; durationMs: number; changes: { planned: number; applied: number; pending: number }; errors: { code: string; message: string; detail?: string }[] } | null;
   readonly nextCycleAt: string | null;
+  readonly consecutiveFailures: number;
   readonly drift: { address: string; field: string }[];
   readonly driftOpen: number;
   readonly pending: { address: string; action: string; why: string }[];
@@ -35,11 +36,12 @@ export interface RunningController {
  * Starts `controller -f <manifests> --listen 127.0.0.1:<free port>` with `extra` flags in the
  * workspace (its state file, or `opts.state`), and waits until /status answers.
  */
-export async function startController(ws: Workspace, manifests: string, extra: readonly string[] = [], opts: { state?: string } = {}): Promise<RunningController> {
+export async function startController(ws: Workspace, manifests: string, extra: readonly string[] = [], opts: { state?: string; endpointUrl?: string } = {}): Promise<RunningController> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const args = ['controller', '-f', manifests, '--listen', `127.0.0.1:${port}`, '--interval', '1s', '--retry-interval', '500ms', '--lease-ttl', '3s', ...extra];
-  const proc = opts.state === undefined ? ws.spawn(args) : spawnCli([...args, '--endpoint-url', ws.endpoint.url, '--state', opts.state], { cwd: ws.dir, env: ws.env });
+  const proc =
+    opts.state === undefined ? ws.spawn(args, { endpointUrl: opts.endpointUrl }) : spawnCli([...args, '--endpoint-url', opts.endpointUrl ?? ws.endpoint.url, '--state', opts.state], { cwd: ws.dir, env: ws.env });
   const get = async (path: string) => {
     const r = await fetch(`${url}${path}`);
     return { status: r.status, text: await r.text() };
