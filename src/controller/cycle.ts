@@ -222,8 +222,9 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
   const planned = effectiveChanges(plan);
   const drift = plan.drift;
   const summarize = (p: StateDocument | undefined, o: ObservedSet) => jobSummaries(p, o);
-  if (deps.mode === 'observe') {
-    const pending: PendingChange[] = planned.map((c) => ({ address: c.address, action: c.action, why: 'observe-mode' }));
+  /** A cycle that changed nothing: what it found, and what it left pending and why. */
+  const changedNothing = (left: readonly Change[], why: PendingChange['why']): CycleOutcome => {
+    const pending = left.map((c): PendingChange => ({ address: c.address, action: c.action, why }));
     return finish({
       result: 'success',
       errors: [],
@@ -233,7 +234,8 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
       pending,
       ...summarize(prior, observed),
     });
-  }
+  };
+  if (deps.mode === 'observe') return changedNothing(planned, 'observe-mode');
 
   const firstCut = allowedPlan(plan, deps.allowDestroy);
   let pendingIntents: number;
@@ -242,18 +244,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
   } catch (err) {
     return finish({ ...empty, result: 'failed', errors: [errorOf(err)] });
   }
-  if (effectiveChanges(firstCut.plan).length === 0 && pendingIntents === 0) {
-    const pending: PendingChange[] = firstCut.withheld.map((c) => ({ address: c.address, action: c.action, why: 'destroy-not-allowed' }));
-    return finish({
-      result: 'success',
-      errors: [],
-      changes: { planned: planned.length, applied: 0, pending: pending.length },
-      drift,
-      driftOpen: new Set(drift.map((d) => d.address)).size,
-      pending,
-      ...summarize(prior, observed),
-    });
-  }
+  if (effectiveChanges(firstCut.plan).length === 0 && pendingIntents === 0) return changedNothing(firstCut.withheld, 'destroy-not-allowed');
 
   // Something to do: the same steps as `apply`, under the state lock (never waited for, never broken).
   const events = new CycleEvents(deps.logger);

@@ -173,6 +173,39 @@ describe('controller: signals', { timeout: 120_000 }, () => {
   });
 });
 
+describe('controller: signals during an apply', { timeout: 180_000 }, () => {
+  // 24 creates at 300 ms each, 4 at a time: the first apply takes ~2 s.
+  const slow = { actions: ['CreateReplicationJob'], latencyMs: 300 } as const;
+
+  it('SIGTERM mid-apply lets running operations finish, exits 0, and leaves a state the next apply finishes with one job per server', async () => {
+    await t.control.setFaults(slow);
+    const ws = await workspace(endpoint);
+    const m = await ws.writeManifests(jobsFor(1, 8, { frequency: 12 }));
+    const c = await startController(ws, m);
+    await expect.poll(async () => (await api.getReplicationJobs()).length, { timeout: 60_000, interval: 50 }).toBeGreaterThan(0);
+    c.proc.kill('SIGTERM');
+    const exit = await c.proc.waitForExit(30_000);
+    expect(exit.code, exit.stderr).toBe(0);
+    const apply = await ws.run(['apply', '-f', m, '--auto-approve', '--lock-timeout', '0s']);
+    expect(apply.code, apply.stderr).toBe(0);
+    await expectOneJobPerGeneratedServer(api, 8);
+  });
+
+  it('a second signal exits at once', async () => {
+    await t.control.setFaults({ actions: ['CreateReplicationJob'], latencyMs: 5_000 });
+    const ws = await workspace(endpoint);
+    const m = await ws.writeManifests(jobsFor(1, 8, { frequency: 12 }));
+    const c = await startController(ws, m);
+    await c.waitForStatus((s) => s.running);
+    c.proc.kill('SIGTERM');
+    await expect.poll(() => logEvents(c.proc.stderr(), 'controller.stopping').length, { timeout: 30_000, interval: 50 }).toBe(1);
+    c.proc.kill('SIGTERM');
+    const exit = await c.proc.waitForExit(30_000);
+    expect(exit.code).toBe(130);
+    expect(logEvents(exit.stderr, 'controller.exit-now').length).toBe(1);
+  });
+});
+
 describe('controller: webhook', { timeout: 120_000 }, () => {
   it('refuses unsigned and wrongly signed requests (401, no cycle) and accepts a signed one (a cycle runs)', async () => {
     const ws = await workspace(endpoint);
