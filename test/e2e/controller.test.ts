@@ -174,18 +174,20 @@ describe('controller: signals', { timeout: 120_000 }, () => {
 });
 
 describe('controller: signals during an apply', { timeout: 180_000 }, () => {
-  // 24 creates at 300 ms each, 4 at a time: the first apply takes ~2 s.
-  const slow = { actions: ['CreateReplicationJob'], latencyMs: 300 } as const;
+  // 8 creates at 1 s each, 2 at a time: the apply takes ~4 s; the signal comes after the first two.
+  const slow = { actions: ['CreateReplicationJob'], latencyMs: 1_000 } as const;
 
   it('SIGTERM mid-apply lets running operations finish, exits 0, and leaves a state the next apply finishes with one job per server', async () => {
     await t.control.setFaults(slow);
     const ws = await workspace(endpoint);
     const m = await ws.writeManifests(jobsFor(1, 8, { frequency: 12 }));
-    const c = await startController(ws, m);
-    await expect.poll(async () => (await api.getReplicationJobs()).length, { timeout: 60_000, interval: 50 }).toBeGreaterThan(0);
+    const c = await startController(ws, m, ['--parallelism', '2']);
+    await expect.poll(() => logEvents(c.proc.stderr(), 'controller.operation-done').length, { timeout: 60_000, interval: 20 }).toBeGreaterThan(0);
     c.proc.kill('SIGTERM');
     const exit = await c.proc.waitForExit(30_000);
     expect(exit.code, exit.stderr).toBe(0);
+    // It stopped mid-apply: the creates not started were left for the next run.
+    expect(logEvents(exit.stderr, 'controller.operation-done').length).toBeLessThan(8);
     const apply = await ws.run(['apply', '-f', m, '--auto-approve', '--lock-timeout', '0s']);
     expect(apply.code, apply.stderr).toBe(0);
     await expectOneJobPerGeneratedServer(api, 8);
@@ -195,13 +197,14 @@ describe('controller: signals during an apply', { timeout: 180_000 }, () => {
     await t.control.setFaults({ actions: ['CreateReplicationJob'], latencyMs: 5_000 });
     const ws = await workspace(endpoint);
     const m = await ws.writeManifests(jobsFor(1, 8, { frequency: 12 }));
-    const c = await startController(ws, m);
-    await c.waitForStatus((s) => s.running);
+    const c = await startController(ws, m, ['--log-level', 'debug']);
+    // Creates are in flight (each takes 5 s): the first signal waits for them.
+    await expect.poll(() => logEvents(c.proc.stderr(), 'controller.apply-start').length, { timeout: 60_000, interval: 50 }).toBeGreaterThan(0);
     c.proc.kill('SIGTERM');
     await expect.poll(() => logEvents(c.proc.stderr(), 'controller.stopping').length, { timeout: 30_000, interval: 50 }).toBe(1);
     c.proc.kill('SIGTERM');
     const exit = await c.proc.waitForExit(30_000);
-    expect(exit.code).toBe(130);
+    expect(exit.code, exit.stderr).toBe(130);
     expect(logEvents(exit.stderr, 'controller.exit-now').length).toBe(1);
   });
 });
