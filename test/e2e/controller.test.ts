@@ -114,6 +114,10 @@ describe('controller: cycles', { timeout: 180_000 }, () => {
     await c.waitForStatus((x) => x.lastCycle !== null && Date.parse(x.lastCycle.startedAt) > Date.parse(s.lastCycle?.startedAt ?? ''));
     expect((await api.getReplicationJob(id))?.description).toBe('changed in the console');
     expect((await api.getReplicationJobs()).length).toBe(2);
+    // Reads only: the controller's own count of its API calls names no mutating operation.
+    const calls = (await c.get('/metrics')).text.split('\n').filter((l) => l.startsWith('sms_reconcile_api_requests_total{'));
+    expect(calls.some((l) => l.includes('operation="GetReplicationJobs"'))).toBe(true);
+    expect(calls.filter((l) => /operation="(Create|Update|Delete|Start|Import|Disassociate)/.test(l))).toEqual([]);
   });
 
   it('without --allow-destroy a delete is reported pending and not done', async () => {
