@@ -1,10 +1,13 @@
 /** The controller's input checks: the webhook signature, loopback, --listen and the secret file. */
 import { createHmac } from 'node:crypto';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { parseListen, readSecretFile } from '../../src/cli/commands/controller.ts';
+import { main } from '../../src/cli/main.ts';
 import { isLoopback, validSignature } from '../../src/controller/http.ts';
 
 describe('validSignature', () => {
@@ -53,5 +56,28 @@ describe('readSecretFile', () => {
     await writeFile(join(dir, 'empty'), ' \n', { mode: 0o600 });
     expect(() => readSecretFile(join(dir, 'empty'), '--webhook-secret-file')).toThrow(/empty/);
     expect(() => readSecretFile(join(dir, 'nope'), '--webhook-secret-file')).toThrow(/no such file/);
+  });
+});
+
+describe('examples/controller', () => {
+  it('the systemd unit and the Kubernetes Deployment use only flags that `controller --help` lists', async () => {
+    const helpOf = async (args: string[]): Promise<string> => {
+      const out = new PassThrough();
+      let text = '';
+      out.on('data', (c: Buffer) => (text += c.toString()));
+      await main([...args, '--help'], { stdout: out, stderr: out, stdin: new PassThrough(), env: {}, cwd: '/' });
+      return text;
+    };
+    const known = new Set([...`${await helpOf(['controller'])}\n${await helpOf([])}`.matchAll(/--[a-z][a-z-]*/g)].map((m) => m[0]));
+    const root = new URL('../../examples/controller/', import.meta.url);
+    const unit = await readFile(new URL('sms-reconcile-controller.service', root), 'utf8');
+    const execStart = /ExecStart=([^\n]*(?:\\\n[^\n]*)*)/.exec(unit)?.[1] ?? '';
+    const k8s = parseAllDocuments(await readFile(new URL('kubernetes.yaml', root), 'utf8')).map((d) => d.toJS() as Record<string, unknown>);
+    const deployment = k8s.find((d) => d['kind'] === 'Deployment') as { spec: { template: { spec: { containers: { args: string[] }[] } } } };
+    const args = deployment.spec.template.spec.containers[0]?.args ?? [];
+    expect(args[0]).toBe('controller');
+    const used = [...`${execStart} ${args.join(' ')}`.matchAll(/--[a-z][a-z-]*/g)].map((m) => m[0]);
+    expect(used.length).toBeGreaterThan(5);
+    expect(used.filter((f) => !known.has(f))).toEqual([]);
   });
 });
