@@ -114,6 +114,7 @@ export class ControllerLoop {
   async #run(): Promise<void> {
     this.#stop = { requested: false };
     this.#runningSince = this.opts.timers.now();
+    this.opts.logger.debug({ event: 'controller.cycle-start' }, 'cycle started');
     let outcome: CycleOutcome;
     try {
       outcome = await this.opts.runCycle(this.#stop);
