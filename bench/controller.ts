@@ -178,6 +178,10 @@ log(`(a) no-change cycle: median ${median(cycleMs).toFixed(0)} ms; floor (bare S
 log(`(c) webhook -> cycle start: median ${median(startDelays).toFixed(0)} ms, max ${Math.max(...startDelays).toFixed(0)} ms`);
 
 // (b) RSS after 10 cycles and after CYCLES, no latency (only the count of cycles matters).
+if (CYCLES <= 10) {
+  log('(b) skipped: --cycles must be more than 10');
+  process.exit(0);
+}
 await control.setFaults({});
 while (done < 10) {
   await cycle();

@@ -187,6 +187,10 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
   });
   const empty = { changes: { planned: 0, applied: 0, pending: 0 }, drift: [], driftOpen: 0, pending: [], jobs: [], jobStates: {} };
 
+  // The listings are read while the manifests and the state are, as `plan` does against a remote
+  // target: their round trips hide the CPU work. Reading changes nothing.
+  const observing = observeAll(deps.api);
+  observing.catch(() => undefined); // awaited below; not an unhandled rejection if we fail first
   let desired: DesiredSet;
   try {
     desired = (await loadDesired(out.ctx, deps.files)).desired;
@@ -211,7 +215,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
   let plan: Plan;
   try {
     prior = await readPrior(deps.store, deps.target);
-    observed = await observeAll(deps.api);
+    observed = await observing;
     plan = makePlan(prior, observed);
   } catch (err) {
     const e = errorOf(err);
@@ -238,13 +242,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
   if (deps.mode === 'observe') return changedNothing(planned, 'observe-mode');
 
   const firstCut = allowedPlan(plan, deps.allowDestroy);
-  let pendingIntents: number;
-  try {
-    pendingIntents = (await deps.store.pendingIntents()).length;
-  } catch (err) {
-    return finish({ ...empty, result: 'failed', errors: [errorOf(err)] });
-  }
-  if (effectiveChanges(firstCut.plan).length === 0 && pendingIntents === 0) return changedNothing(firstCut.withheld, 'destroy-not-allowed');
+  if (effectiveChanges(firstCut.plan).length === 0 && (prior?.pending.length ?? 0) === 0) return changedNothing(firstCut.withheld, 'destroy-not-allowed');
 
   // Something to do: the same steps as `apply`, under the state lock (never waited for, never broken).
   const events = new CycleEvents(deps.logger);
