@@ -53,7 +53,8 @@ export function isLoopback(address: string | undefined): boolean {
 }
 
 function send(res: ServerResponse, status: number, body: unknown, contentType = 'application/json; charset=utf-8'): void {
-  const text = typeof body === 'string' ? body : `${JSON.stringify(body, null, 2)}\n`;
+  // Compact: /status of 10,000 jobs is served often (dashboards, probes); `jq` pretty-prints it.
+  const text = typeof body === 'string' ? body : `${JSON.stringify(body)}\n`;
   res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
