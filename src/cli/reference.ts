@@ -6,7 +6,7 @@ import { main } from './main.ts';
 export const DOCUMENTED_COMMANDS = [
   [], ['validate'], ['plan'], ['apply'], ['status'], ['import'], ['export'],
   ['state'], ['state', 'list'], ['state', 'show'], ['state', 'rm'], ['state', 'pull'], ['state', 'push'], ['state', 'migrate'],
-  ['force-unlock'], ['server'],
+  ['force-unlock'], ['server'], ['controller'],
 ] as const;
 
 async function helpText(args: readonly string[]): Promise<string> {

@@ -32,6 +32,13 @@ export const ERROR_CODES = {
   'port-in-use': { source: 'user', doc: 'server --port: another process listens there.' },
   'split-dir-foreign': { source: 'user', doc: 'plan --split DIR holds plan-N.md files that sms-reconcile did not write; they are not replaced.' },
   'destroy-not-allowed': { source: 'user', doc: 'The plan deletes or replaces jobs: review them, then pass --allow-destroy (preventDestroy blocks them whatever the flags).' },
+  // The controller.
+  'bad-mode': { source: 'user', doc: 'controller --mode is not apply or observe.' },
+  'listen-invalid': { source: 'user', doc: 'controller --listen is not HOST:PORT, or that address cannot be bound (not local, or not allowed).' },
+  'listen-in-use': { source: 'user', doc: 'controller --listen: another process listens on that port.' },
+  'secret-file-missing': { source: 'user', doc: 'A secret file (--webhook-secret-file) does not exist.' },
+  'secret-file-readable': { source: 'user', doc: 'A secret file is readable by group or others: chmod 600 it.' },
+  'secret-file-empty': { source: 'user', doc: 'A secret file is empty (trailing whitespace and newlines are trimmed).' },
   // Manifests.
   'manifest-invalid': { source: 'user', doc: 'The manifests have errors (each reported as an SMSR-M diagnostic above it); nothing was planned.' },
   'manifest-schema-invalid': { source: 'internal', doc: 'A JSON schema shipped with the package does not compile (a broken install).' },
@@ -103,6 +110,24 @@ export const EVENT_CODES = {
   'apply.waiting': 'The apply waits for something (a deletion, the catalog import).',
   'apply.stopping': 'A signal asked the apply to stop: no new operation is started.',
   'apply.summary': 'The apply ended: counts per outcome (created, updated, failed, skipped, ...) and its duration.',
+  'controller.started': 'The controller started: its listen address, identity, mode, interval, lease backend and state.',
+  'controller.leadership': 'This controller became the leader or a standby; names the previous and the new holder.',
+  'controller.lease-error': 'Renewing or taking the leader lease failed (the controller stays or becomes a standby).',
+  'controller.trigger': 'A cycle was asked for, with the reason (debug level); triggers during a cycle coalesce into one more.',
+  'controller.fetch-failed': 'git fetch of the source failed; the last good revision stays in use.',
+  'controller.cycle-start': 'A cycle starts, with the revision it reads.',
+  'controller.recovered': 'A cycle resolved an operation that an earlier run left pending.',
+  'controller.operation-done': 'An operation of a cycle\'s apply succeeded.',
+  'controller.operation-failed': 'An operation of a cycle\'s apply failed: the VM and the SMS code; later cycles retry it.',
+  'controller.cycle': 'A cycle ended: result (success, failed, invalid, partial), revision, duration, changes, drift, errors.',
+  'controller.cycle-error': 'An error of a cycle that is not one operation\'s (invalid manifests, an unreachable endpoint, a held state lock, ...), with its code.',
+  'controller.webhook': 'POST /reconcile was accepted and triggered a cycle.',
+  'controller.webhook-refused': 'POST /reconcile was refused (unsigned, wrongly signed, too large, or not from loopback without a secret).',
+  'controller.http-error': 'The HTTP listener failed to answer a request.',
+  'controller.stopping': 'A signal asked the controller to stop: the running cycle finishes, then the lease and lock are released.',
+  'controller.exit-deadline': 'The graceful stop did not finish within its deadline: the controller exits 1.',
+  'controller.exit-now': 'A second signal: the controller exits at once (130); the journal keeps the state correct.',
+  'controller.stopped': 'The controller stopped after releasing its lease and the state lock.',
 } as const satisfies Record<string, string>;
 
 export type EventCode = keyof typeof EVENT_CODES;

@@ -1,5 +1,6 @@
 import type { RegisterCommand } from '../context.ts';
 import { registerApply } from './apply.ts';
+import { registerController } from './controller.ts';
 import { registerExport } from './export.ts';
 import { registerForceUnlock } from './force-unlock.ts';
 import { registerImport } from './import.ts';
@@ -10,4 +11,4 @@ import { registerStatus } from './status.ts';
 import { registerValidate } from './validate.ts';
 
 /** Every command of the CLI, in the order `--help` lists them. */
-export const commands: readonly RegisterCommand[] = [registerValidate, registerPlan, registerApply, registerStatus, registerImport, registerExport, registerState, registerForceUnlock, registerServer];
+export const commands: readonly RegisterCommand[] = [registerValidate, registerPlan, registerApply, registerStatus, registerImport, registerExport, registerState, registerForceUnlock, registerServer, registerController];

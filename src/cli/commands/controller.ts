@@ -1,0 +1,351 @@
+import { readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { runCycle, type ControllerMode, type CycleOutcome } from '../../controller/cycle.ts';
+import { startControllerHttp } from '../../controller/http.ts';
+import { FileLease, LeaderElector, PgLease, type LeaseBackend } from '../../controller/leader.ts';
+import { ControllerLoop } from '../../controller/loop.ts';
+import { ControllerMetrics, countedApi } from '../../controller/metrics.ts';
+import { GitSource } from '../../controller/source.ts';
+import { isSmsReconcileError, userError } from '../../model/errors.ts';
+import { systemClock } from '../../reconcile/ports.ts';
+import { createLogger, type Logger } from '../../report/logger.ts';
+import { systemTimers } from '../../state/lease.ts';
+import { isPostgresLocation, openStateStore, stateFilePath } from '../../state/open.ts';
+import type { CommandContext, RegisterCommand } from '../context.ts';
+import { parseDuration } from '../duration.ts';
+import { ExitCode } from '../io.ts';
+import { openTarget } from '../target.ts';
+
+interface ControllerFlags {
+  filename: string[];
+  interval: string;
+  retryInterval: string;
+  mode: string;
+  allowDestroy?: boolean;
+  listen: string;
+  leaseTtl: string;
+  webhookSecretFile?: string;
+  gitUrl?: string;
+  gitRef: string;
+  gitDir?: string;
+  parallelism: string;
+  maxConcurrentJobs: string;
+  inventory?: string;
+}
+
+/** Bad flags at start exit 2, naming the flag (the issue's contract for the controller). */
+const BAD_FLAGS_EXIT = 2;
+/** After the first signal the controller exits within this, whatever the cycle is doing. */
+const SHUTDOWN_DEADLINE_MS = 25_000;
+
+interface Settings {
+  readonly intervalMs: number;
+  readonly retryIntervalMs: number;
+  readonly mode: ControllerMode;
+  readonly host: string;
+  readonly port: number;
+  readonly leaseTtlMs: number;
+  readonly webhookSecret: Buffer | undefined;
+  readonly parallelism: number;
+  readonly maxConcurrentJobs: number;
+}
+
+function positiveDuration(text: string, flag: string, minMs: number): number {
+  const ms = parseDuration(text, flag);
+  if (ms < minMs) throw userError('invalid-duration', `${flag} ${text} is too short`, `give at least ${minMs >= 1000 ? `${minMs / 1000}s` : `${minMs}ms`}`);
+  return ms;
+}
+
+/** HOST:PORT, [IPv6]:PORT. Port 0 picks a free port (logged). */
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !(port >= 0 && port <= 65535)) throw userError('listen-invalid', `--listen "${text}" is not HOST:PORT`, 'write it like 127.0.0.1:9464, 0.0.0.0:9464 or [::1]:9464');
+  return { host: m[1] ?? m[2] ?? '127.0.0.1', port };
+}
+
+/** The webhook secret: a file only its owner may read, trimmed of trailing whitespace, not empty. */
+export function readSecretFile(path: string, flag: string): Buffer {
+  let mode: number;
+  try {
+    mode = statSync(path).mode;
+  } catch {
+    throw userError('secret-file-missing', `${flag} ${path}: no such file`, 'write the secret into a file with mode 0600');
+  }
+  if ((mode & 0o044) !== 0) {
+    throw userError('secret-file-readable', `${flag} ${path} is readable by group or others (mode ${(mode & 0o777).toString(8)})`, `run chmod 600 ${path}`);
+  }
+  const secret = readFileSync(path, 'utf8').replace(/\s+$/, '');
+  if (secret === '') throw userError('secret-file-empty', `${flag} ${path} is empty`, 'put the webhook secret in it (the one configured on the Git host)');
+  return Buffer.from(secret, 'utf8');
+}
+
+function settingsOf(flags: ControllerFlags, cwd: string): Settings {
+  const mode = flags.mode;
+  if (mode !== 'apply' && mode !== 'observe') throw userError('bad-mode', `--mode ${mode} is not apply or observe`, 'observe only reports drift and pending changes; apply (the default) also applies');
+  const parallelism = Number(flags.parallelism);
+  if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > 64) throw userError('bad-parallelism', `--parallelism ${flags.parallelism} is not a whole number from 1 to 64`, 'the default is 4');
+  const { host, port } = parseListen(flags.listen);
+  return {
+    intervalMs: positiveDuration(flags.interval, '--interval', 1000),
+    retryIntervalMs: positiveDuration(flags.retryInterval, '--retry-interval', 100),
+    mode,
+    host,
+    port,
+    leaseTtlMs: positiveDuration(flags.leaseTtl, '--lease-ttl', 1000),
+    webhookSecret: flags.webhookSecretFile !== undefined ? readSecretFile(resolve(cwd, flags.webhookSecretFile), '--webhook-secret-file') : undefined,
+    parallelism,
+    maxConcurrentJobs: Number(flags.maxConcurrentJobs) || 50,
+  };
+}
+
+export const CONTROLLER_EXAMPLES = `
+Examples:
+  $ sms-reconcile controller -f manifests/ --state postgres://... --endpoint-url https://sms.us-east-1.amazonaws.com
+  $ sms-reconcile controller -f manifests/ --mode observe --interval 10m
+  $ sms-reconcile controller --git-url https://git.example.com/migration.git --git-ref main -f manifests/ \\
+      --webhook-secret-file /etc/sms-reconcile/webhook-secret --listen 0.0.0.0:9464
+
+Endpoints on --listen: GET /healthz /readyz /status /metrics, POST /reconcile (the webhook).
+Deletes and replaces are pending, not done, without --allow-destroy. Two controllers on one state
+elect a leader (a lease beside a file state, an advisory lock on PostgreSQL); only the leader
+reconciles. SIGTERM/SIGINT finish the running cycle's operations and exit 0; a second one exits at once.
+Bad flags, an unreadable secret file or a port in use exit 2.`;
+
+/** `sms-reconcile controller`: the pull-based loop that keeps the estate converged. */
+export const registerController: RegisterCommand = (program, ctx) => {
+  program
+    .command('controller')
+    .description('keep the live jobs converged: plan (and apply) every interval, with leader election, metrics and a webhook')
+    .requiredOption('-f, --filename <path...>', 'manifest files or directories (relative to the checkout with --git-url)')
+    .option('--interval <duration>', 'time between cycles (+-10% jitter)', '5m')
+    .option('--retry-interval <duration>', 'after a failed cycle: the first retry delay, doubling up to --interval', '1m')
+    .option('--mode <mode>', 'apply (default) or observe (report drift and pending changes, never mutate)', 'apply')
+    .option('--allow-destroy', 'carry out deletes and replaces (default: report them as pending)')
+    .option('--listen <host:port>', 'HTTP address for /healthz /readyz /status /metrics and the webhook', '127.0.0.1:9464')
+    .option('--lease-ttl <duration>', 'leader lease lifetime, renewed every third of it', '30s')
+    .option('--webhook-secret-file <file>', 'require GitHub-style X-Hub-Signature-256 on POST /reconcile with this secret (mode 0600)')
+    .option('--git-url <url>', 'read the manifests from this Git repository (fetched before each cycle)')
+    .option('--git-ref <ref>', 'the branch or tag to follow with --git-url', 'main')
+    .option('--git-dir <dir>', 'where to keep the checkout (default .sms-reconcile/controller/checkout)')
+    .option('--parallelism <n>', 'operations at once in an apply (at most one per server)', '4')
+    .option('--max-concurrent-jobs <n>', "the account's concurrent-job limit, for the preflight check", '50')
+    .option('--inventory <file>', 'inventory of the embedded server')
+    .addHelpText('after', CONTROLLER_EXAMPLES)
+    .action(async (flags: ControllerFlags) => {
+      ctx.setExit(await runController(ctx, flags));
+    });
+};
+
+function startError(ctx: CommandContext, err: unknown): number {
+  if (!isSmsReconcileError(err) || err.source !== 'user') throw err;
+  ctx.io.stderr.write(`Error [${err.code}]: ${err.message}\n`);
+  if (err.hint) ctx.io.stderr.write(`  hint: ${err.hint}\n`);
+  return BAD_FLAGS_EXIT;
+}
+
+function identityOf(listenUrl: string): string {
+  return `${hostname()}:${process.pid} (${listenUrl})`;
+}
+
+function logCycle(logger: Logger, o: CycleOutcome): void {
+  const fields = {
+    event: 'controller.cycle',
+    result: o.result,
+    revision: o.revision ?? null,
+    durationMs: o.durationMs,
+    changes: o.changes,
+    drift: o.drift.length,
+    driftOpen: o.driftOpen,
+    errors: o.errors.length,
+  };
+  if (o.result === 'success') logger.info(fields, `cycle ${o.result}`);
+  else logger.warn(fields, `cycle ${o.result}`);
+  for (const e of o.errors) {
+    if (e.address !== undefined) continue; // operation failures were logged as they happened
+    logger.warn({ event: 'controller.cycle-error', code: e.code, message: e.message, detail: e.detail }, e.message);
+  }
+}
+
+async function runController(ctx: CommandContext, flags: ControllerFlags): Promise<number> {
+  const g = ctx.globals();
+  const logger = createLogger({ level: g.logLevel === 'warn' ? 'info' : g.logLevel, format: g.logFormat ?? 'json', stream: ctx.io.stderr, color: g.color });
+  let settings: Settings;
+  try {
+    settings = settingsOf(flags, ctx.io.cwd);
+  } catch (err) {
+    return startError(ctx, err);
+  }
+  const metrics = new ControllerMetrics();
+  const git = flags.gitUrl !== undefined ? new GitSource({ url: flags.gitUrl, ref: flags.gitRef, dir: resolve(ctx.io.cwd, flags.gitDir ?? '.sms-reconcile/controller/checkout') }) : undefined;
+
+  // Made once the HTTP port is ours; the handlers see them through this (a request may come first).
+  const parts: { elector?: LeaderElector; loop?: ControllerLoop } = {};
+  let lastWorld: CycleOutcome | undefined;
+  const wedgeMs = 2 * settings.intervalMs + 30 * 60_000;
+  const http = await startControllerHttp(
+    {
+      healthy: () => {
+        const since = parts.loop?.status.runningSince;
+        if (since !== undefined && systemTimers.now() - since > wedgeMs) return { ok: false, reason: `a cycle has run since ${new Date(since).toISOString()}` };
+        return { ok: true };
+      },
+      ready: () => {
+        if (parts.elector?.view.leader !== true) return { ok: false, reason: 'standby: another controller leads' };
+        if (parts.loop?.status.lastCycle === undefined) return { ok: false, reason: 'the first cycle has not finished' };
+        return { ok: true };
+      },
+      status: () => statusOf(),
+      metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
+      trigger: (reason) => {
+        if (parts.elector?.view.leader === true) parts.loop?.trigger(reason);
+      },
+    },
+    { host: settings.host, port: settings.port, webhookSecret: settings.webhookSecret, logger },
+  ).catch((err: unknown) => startError(ctx, err));
+  if (typeof http === 'number') return http;
+
+  const identity = identityOf(http.url);
+  const store = openStateStore(g.state, ctx.io.cwd);
+  let target;
+  try {
+    target = await openTarget(g, ctx.io, { inventory: flags.inventory, logger });
+  } catch (err) {
+    await store.close();
+    await http.close();
+    throw err;
+  }
+  const api = countedApi(target.api, metrics);
+  const location = g.state ?? '';
+  const backend: LeaseBackend = isPostgresLocation(location)
+    ? new PgLease(location, identity)
+    : new FileLease(`${stateFilePath(g.state, ctx.io.cwd) ?? resolve(ctx.io.cwd, '.sms-reconcile/state.json')}.leader`, identity, settings.leaseTtlMs, systemTimers);
+
+  const statusOf = () => {
+    const { loop, elector } = parts;
+    const s = loop?.status;
+    const last = s?.lastCycle;
+    return {
+      leader: elector?.view.leader === true,
+      holder: elector?.view.holder ?? null,
+      identity,
+      mode: settings.mode,
+      allowDestroy: flags.allowDestroy === true,
+      revision: git?.revision ?? null,
+      source: git ? git.describe() : { kind: 'files', paths: flags.filename },
+      running: s?.running === true,
+      lastCycle: last ? { result: last.result, startedAt: last.startedAt, durationMs: last.durationMs, revision: last.revision ?? null, changes: last.changes, errors: last.errors } : null,
+      nextCycleAt: s?.nextCycleAt !== undefined ? new Date(s.nextCycleAt).toISOString() : null,
+      consecutiveFailures: s?.consecutiveFailures ?? 0,
+      drift: lastWorld?.drift ?? [],
+      driftOpen: lastWorld?.driftOpen ?? 0,
+      pending: lastWorld?.pending ?? [],
+      jobStates: lastWorld?.jobStates ?? {},
+      jobs: lastWorld?.jobs ?? [],
+    };
+  };
+
+  const activeTarget = target;
+  const loop = new ControllerLoop({
+    intervalMs: settings.intervalMs,
+    retryIntervalMs: settings.retryIntervalMs,
+    timers: systemTimers,
+    logger,
+    isLeader: () => parts.elector?.view.leader === true,
+    runCycle: async (stop) => {
+      let revision: string | undefined;
+      let cwd = ctx.io.cwd;
+      if (git) {
+        const fetched = await git.fetch();
+        if (fetched.error !== undefined) logger.warn({ event: 'controller.fetch-failed', error: fetched.error, revision: fetched.revision ?? null }, 'git fetch failed; keeping the last good revision');
+        if (fetched.revision === undefined) {
+          const now = systemClock.now();
+          return {
+            result: 'failed', startedAt: new Date(now).toISOString(), durationMs: 0, revision: undefined,
+            changes: { planned: 0, applied: 0, pending: 0 }, errors: [{ code: 'git-fetch-failed', message: fetched.error ?? 'git fetch failed' }],
+            drift: [], driftOpen: 0, pending: [], jobs: [], jobStates: {},
+          };
+        }
+        revision = fetched.revision;
+        cwd = git.opts.dir;
+      }
+      const cycleCtx: CommandContext = cwd === ctx.io.cwd ? ctx : { ...ctx, io: { ...ctx.io, cwd } };
+      return runCycle({
+        ctx: cycleCtx,
+        files: flags.filename,
+        store,
+        target: activeTarget,
+        api,
+        mode: settings.mode,
+        allowDestroy: flags.allowDestroy === true,
+        parallelism: settings.parallelism,
+        maxConcurrentJobs: settings.maxConcurrentJobs,
+        clock: systemClock,
+        logger,
+        stop,
+        revision,
+      });
+    },
+    onOutcome: (o) => {
+      if (o.result !== 'invalid' && !(o.result === 'failed' && o.jobs.length === 0)) lastWorld = o;
+      metrics.recordCycle(o, systemClock.now());
+      logCycle(logger, o);
+    },
+  });
+  const elector = new LeaderElector(backend, {
+    ttlMs: settings.leaseTtlMs,
+    timers: systemTimers,
+    logger,
+    identity,
+    onChange: (view) => {
+      metrics.setLeader(view.leader);
+      loop.leadershipChanged(view.leader);
+    },
+  });
+
+  parts.loop = loop;
+  parts.elector = elector;
+
+  // Signals: the first stops gracefully, a second exits at once (the journal keeps the state right).
+  let signals = 0;
+  let resolveShutdown: (signal: string) => void = () => undefined;
+  const shutdown = new Promise<string>((r) => (resolveShutdown = r));
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ event: 'controller.exit-now', signal }, 'second signal: exiting at once; the journal lets the next run finish the work');
+      process.exit(130);
+    }
+    resolveShutdown(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // The process runs until a signal: its timers are unref'd, so this keeps it alive.
+  const keepAlive = setInterval(() => undefined, 60_000);
+  logger.info({ event: 'controller.started', listen: http.url, identity, mode: settings.mode, intervalMs: settings.intervalMs, lease: backend.kind, state: store.location }, `controller listening on ${http.url}`);
+  try {
+    await elector.start();
+    const signal = await shutdown;
+    logger.info({ event: 'controller.stopping', signal }, `${signal}: finishing the running cycle, then exiting`);
+    const deadline = setTimeout(() => {
+      logger.error({ event: 'controller.exit-deadline' }, `still stopping after ${SHUTDOWN_DEADLINE_MS / 1000}s: exiting; the journal lets the next run finish the work`);
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
+    await loop.stop();
+    await elector.stop();
+    clearTimeout(deadline);
+    logger.info({ event: 'controller.stopped' }, 'controller stopped: lease and lock released');
+    return ExitCode.ok;
+  } finally {
+    clearInterval(keepAlive);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await loop.stop();
+    await elector.stop().catch(() => undefined);
+    await store.close();
+    await activeTarget.close();
+    await http.close();
+  }
+}

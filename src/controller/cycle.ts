@@ -1,0 +1,299 @@
+/**
+ * One controller cycle: read the manifests, plan, and (in apply mode) apply what the plan allows.
+ * This is the one place where the controller meets the executor. It runs the same functions as
+ * `plan` and `apply` (cli/workflow.ts, reconcile/apply.ts): a fix to one is a fix to both. It
+ * never prints: what the CLI would write to a terminal is captured into the outcome's errors, and
+ * executor events go to the log.
+ */
+import { Writable } from 'node:stream';
+import type { CommandContext } from '../cli/context.ts';
+import type { Target } from '../cli/target.ts';
+import { buildPlan, loadDesired, observeAll, readPrior } from '../cli/workflow.ts';
+import type { DesiredSet } from '../model/desired.ts';
+import { isSmsReconcileError } from '../model/errors.ts';
+import { ACTION_INFO, type Action } from '../reconcile/action.ts';
+import { applyPlan, recover } from '../reconcile/apply.ts';
+import type { Change, Drift } from '../reconcile/change.ts';
+import type { ObservedSet } from '../reconcile/observed.ts';
+import { effectiveChanges, type Plan } from '../reconcile/plan.ts';
+import type { ApplyEvent, ApplyPorts, Clock, EventSink } from '../reconcile/ports.ts';
+import type { Logger } from '../report/logger.ts';
+import type { SmsApi } from '../sms/api.ts';
+import { isSmsApiError } from '../sms/errors.ts';
+import type { StateDocument } from '../state/codec.ts';
+import type { StateStore } from '../state/store.ts';
+import type { CycleResult } from './metrics.ts';
+
+export type ControllerMode = 'apply' | 'observe';
+
+/** One thing that went wrong in a cycle. */
+export interface CycleError {
+  /** A stable code: the SMS error code for a refused call, else ours (manifest-invalid, state-locked, ...). */
+  readonly code: string;
+  readonly message: string;
+  readonly address?: string;
+  readonly vmName?: string;
+  readonly operation?: string;
+  /** The diagnostics as the CLI would print them (manifest and plan errors). */
+  readonly detail?: string;
+}
+
+/** A change the cycle did not carry out, and why. */
+export interface PendingChange {
+  readonly address: string;
+  readonly action: Action;
+  readonly why: 'observe-mode' | 'destroy-not-allowed' | 'failed' | 'not-started';
+}
+
+export interface JobSummary {
+  readonly address: string;
+  readonly replicationJobId: string;
+  readonly serverId?: string;
+  readonly vmName?: string;
+  /** The live job state, or MISSING when the service no longer lists the job. */
+  readonly state: string;
+  readonly latestAmiId?: string;
+  readonly statusMessage?: string;
+}
+
+export interface CycleOutcome {
+  readonly result: CycleResult;
+  /** RFC 3339. */
+  readonly startedAt: string;
+  readonly durationMs: number;
+  /** The source revision the cycle read (git mode). */
+  readonly revision: string | undefined;
+  readonly changes: { readonly planned: number; readonly applied: number; readonly pending: number };
+  readonly errors: readonly CycleError[];
+  /** Live values found changed outside the tool (in apply mode, the cycle set them back). */
+  readonly drift: readonly Drift[];
+  /** Drifted addresses the cycle left drifted. */
+  readonly driftOpen: number;
+  readonly pending: readonly PendingChange[];
+  readonly jobs: readonly JobSummary[];
+  readonly jobStates: Readonly<Record<string, number>>;
+}
+
+export interface CycleDeps {
+  /** The CLI's context (cwd, global options); its output streams are not used. */
+  readonly ctx: CommandContext;
+  readonly files: readonly string[];
+  readonly store: StateStore;
+  readonly target: Target;
+  /** The target's API as the cycle calls it (counted for the metrics). */
+  readonly api: SmsApi;
+  readonly mode: ControllerMode;
+  readonly allowDestroy: boolean;
+  readonly parallelism: number;
+  readonly maxConcurrentJobs: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Set by a signal (or a lost lease): start no new operation. */
+  readonly stop: { requested: boolean };
+  readonly revision?: string;
+}
+
+/** A CommandContext whose terminal output is captured instead of printed. */
+function capturing(ctx: CommandContext): { ctx: CommandContext; text: () => string } {
+  let text = '';
+  const sink = new Writable({
+    write(chunk: Buffer | string, _enc, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
+  const io = { ...ctx.io, stdout: sink, stderr: sink };
+  return { ctx: { io, globals: () => ({ ...ctx.globals(), color: false }), setExit: () => undefined }, text: () => text };
+}
+
+function errorOf(err: unknown): CycleError {
+  if (isSmsApiError(err)) return { code: err.apiCode, message: err.message, operation: err.action };
+  if (isSmsReconcileError(err)) return { code: err.code, message: err.message };
+  return { code: 'internal', message: err instanceof Error ? err.message : String(err) };
+}
+
+/** Whether the controller may carry out a change: deletes and replaces only with --allow-destroy. */
+function allowed(c: Change, allowDestroy: boolean): boolean {
+  return allowDestroy || !ACTION_INFO[c.action].destructive || c.stateOnly === true;
+}
+
+/** The plan with the changes it may not carry out removed (and the creates that wait for them). */
+function allowedPlan(plan: Plan, allowDestroy: boolean): { plan: Plan; withheld: Change[] } {
+  const withheld = effectiveChanges(plan).filter((c) => !allowed(c, allowDestroy));
+  const withheldJobs = new Set(withheld.map((c) => c.replicationJobId).filter((id) => id !== undefined));
+  const keep = plan.changes.filter((c) => allowed(c, allowDestroy) && !(c.waitForDeletion !== undefined && withheldJobs.has(c.waitForDeletion)));
+  for (const c of effectiveChanges(plan)) if (!keep.includes(c) && !withheld.includes(c)) withheld.push(c);
+  return { plan: { ...plan, changes: keep }, withheld };
+}
+
+function jobSummaries(prior: StateDocument | undefined, observed: ObservedSet): { jobs: JobSummary[]; jobStates: Record<string, number> } {
+  const jobs: JobSummary[] = [];
+  const jobStates: Record<string, number> = {};
+  for (const r of Object.values(prior?.resources ?? {})) {
+    if (r.replicationJobId === undefined) continue;
+    const live = observed.jobs.get(r.replicationJobId);
+    const state = live?.state ?? 'MISSING';
+    jobStates[state] = (jobStates[state] ?? 0) + 1;
+    jobs.push({
+      address: r.address,
+      replicationJobId: r.replicationJobId,
+      serverId: r.serverId,
+      vmName: live?.vmServer?.vmName ?? observed.servers.get(r.serverId ?? '')?.vmServer?.vmName,
+      state,
+      latestAmiId: live?.latestAmiId,
+      statusMessage: live?.statusMessage,
+    });
+  }
+  jobs.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  return { jobs, jobStates };
+}
+
+/** Logs executor events (never prints) and keeps each failure, naming the VM and the SMS code. */
+class CycleEvents implements EventSink {
+  readonly failures: CycleError[] = [];
+  constructor(private readonly logger: Logger) {}
+
+  emit(e: ApplyEvent): void {
+    switch (e.type) {
+      case 'failed': {
+        const code = isSmsApiError(e.error) ? e.error.apiCode : isSmsReconcileError(e.error) ? e.error.code : 'internal';
+        const failure: CycleError = { code, message: e.error.message, address: e.change.address, vmName: e.change.serverName, operation: e.operation };
+        this.failures.push(failure);
+        this.logger.warn({ event: 'controller.operation-failed', address: e.change.address, vmName: e.change.serverName, serverId: e.change.serverId, operation: e.operation, code }, `${e.operation} failed for VM ${e.change.serverName ?? e.change.serverId ?? '?'}: ${code}`);
+        return;
+      }
+      case 'done':
+        this.logger.info({ event: 'controller.operation-done', address: e.change.address, operation: e.operation, replicationJobId: e.replicationJobId, ms: e.ms }, 'done');
+        return;
+      case 'recovered':
+        this.logger.info({ event: 'controller.recovered', address: e.intent.address, operation: e.intent.operation, happened: e.happened }, e.note);
+        return;
+      default:
+        this.logger.debug({ event: `controller.apply-${e.type}` }, e.type);
+    }
+  }
+}
+
+/** Runs one cycle. Never throws: every failure becomes the outcome's result and errors. */
+export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
+  const started = deps.clock.now();
+  const startedAt = new Date(started).toISOString();
+  const out = capturing(deps.ctx);
+  const finish = (rest: Omit<CycleOutcome, 'startedAt' | 'durationMs' | 'revision'>): CycleOutcome => ({
+    startedAt,
+    durationMs: deps.clock.now() - started,
+    revision: deps.revision,
+    ...rest,
+  });
+  const empty = { changes: { planned: 0, applied: 0, pending: 0 }, drift: [], driftOpen: 0, pending: [], jobs: [], jobStates: {} };
+
+  // The listings are read while the manifests and the state are, as `plan` does against a remote
+  // target: their round trips hide the CPU work. Reading changes nothing.
+  const observing = observeAll(deps.api);
+  observing.catch(() => undefined); // awaited below; not an unhandled rejection if we fail first
+  let desired: DesiredSet;
+  try {
+    desired = (await loadDesired(out.ctx, deps.files)).desired;
+  } catch (err) {
+    return finish({ ...empty, result: isSmsReconcileError(err) && err.source === 'user' ? 'invalid' : 'failed', errors: [{ ...errorOf(err), detail: out.text() }] });
+  }
+
+  const makePlan = (prior: StateDocument | undefined, observed: ObservedSet): Plan =>
+    buildPlan(out.ctx, {
+      desired,
+      observed,
+      prior,
+      target: deps.target,
+      options: { targets: [], replace: [], refreshOnly: false },
+      maxConcurrentJobs: deps.maxConcurrentJobs,
+      now: new Date(deps.clock.now()),
+      apiCalls: deps.api.calls(),
+    });
+
+  let prior: StateDocument | undefined;
+  let observed: ObservedSet;
+  let plan: Plan;
+  try {
+    prior = await readPrior(deps.store, deps.target);
+    observed = await observing;
+    plan = makePlan(prior, observed);
+  } catch (err) {
+    const e = errorOf(err);
+    const invalid = e.code === 'plan-failed';
+    return finish({ ...empty, result: invalid ? 'invalid' : 'failed', errors: [{ ...e, detail: invalid ? out.text() : undefined }] });
+  }
+
+  const planned = effectiveChanges(plan);
+  const drift = plan.drift;
+  const summarize = (p: StateDocument | undefined, o: ObservedSet) => jobSummaries(p, o);
+  /** A cycle that changed nothing: what it found, and what it left pending and why. */
+  const changedNothing = (left: readonly Change[], why: PendingChange['why']): CycleOutcome => {
+    const pending = left.map((c): PendingChange => ({ address: c.address, action: c.action, why }));
+    return finish({
+      result: 'success',
+      errors: [],
+      changes: { planned: planned.length, applied: 0, pending: pending.length },
+      drift,
+      driftOpen: new Set(drift.map((d) => d.address)).size,
+      pending,
+      ...summarize(prior, observed),
+    });
+  };
+  if (deps.mode === 'observe') return changedNothing(planned, 'observe-mode');
+
+  const firstCut = allowedPlan(plan, deps.allowDestroy);
+  if (effectiveChanges(firstCut.plan).length === 0 && (prior?.pending.length ?? 0) === 0) return changedNothing(firstCut.withheld, 'destroy-not-allowed');
+
+  // Something to do: the same steps as `apply`, under the state lock (never waited for, never broken).
+  const events = new CycleEvents(deps.logger);
+  let lock;
+  try {
+    lock = await deps.store.lock({ operation: 'controller apply', timeoutMs: 0 });
+  } catch (err) {
+    return finish({ ...empty, result: 'failed', errors: [errorOf(err)], drift, driftOpen: new Set(drift.map((d) => d.address)).size, ...summarize(prior, observed) });
+  }
+  try {
+    const ports: ApplyPorts = { api: deps.api, store: deps.store, lock, clock: deps.clock, events };
+    prior = await readPrior(deps.store, deps.target);
+    observed = await observeAll(deps.api);
+    if ((await recover(ports, observed)) > 0) {
+      prior = await readPrior(deps.store, deps.target);
+      observed = await observeAll(deps.api);
+    }
+    const cut = allowedPlan(makePlan(prior, observed), deps.allowDestroy);
+    if (!prior) await deps.store.initialize(lock, deps.target.identity);
+    const result = await applyPlan(ports, cut.plan, {
+      parallelism: deps.parallelism,
+      pollMs: 1000,
+      timeoutMs: 30 * 60_000,
+      stop: deps.stop,
+      replan: async () => allowedPlan(makePlan(await readPrior(deps.store, deps.target), await observeAll(deps.api)), deps.allowDestroy).plan,
+    });
+    const failedAddresses = new Set(result.failed.map((f) => f.address));
+    const pending: PendingChange[] = [
+      ...cut.withheld.map((c): PendingChange => ({ address: c.address, action: c.action, why: 'destroy-not-allowed' })),
+      ...effectiveChanges(cut.plan)
+        .filter((c) => failedAddresses.has(c.address))
+        .map((c): PendingChange => ({ address: c.address, action: c.action, why: 'failed' })),
+      ...result.notStarted.filter((c) => !failedAddresses.has(c.address)).map((c): PendingChange => ({ address: c.address, action: c.action, why: 'not-started' })),
+    ];
+    const done = new Set(result.completed.map((c) => c.address));
+    const after = result.completed.length > 0 ? { prior: await readPrior(deps.store, deps.target), observed: await observeAll(deps.api) } : { prior, observed };
+    const errors: CycleError[] = [...events.failures];
+    for (const f of result.failed) if (!errors.some((e) => e.address === f.address)) errors.push({ code: 'operation-failed', message: f.error ?? 'failed', address: f.address, operation: f.operation });
+    const failedSome = result.failed.length > 0 || result.stopped;
+    return finish({
+      result: !failedSome ? 'success' : result.completed.length > 0 || result.stopped ? 'partial' : 'failed',
+      errors,
+      changes: { planned: planned.length, applied: result.completed.length, pending: pending.length },
+      drift,
+      driftOpen: new Set(drift.filter((d) => !done.has(d.address)).map((d) => d.address)).size,
+      pending,
+      ...summarize(after.prior, after.observed),
+    });
+  } catch (err) {
+    return finish({ ...empty, result: 'failed', errors: [...events.failures, errorOf(err)], drift, driftOpen: new Set(drift.map((d) => d.address)).size });
+  } finally {
+    await lock.release().catch(() => undefined);
+  }
+}
