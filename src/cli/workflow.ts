@@ -3,9 +3,11 @@ import type { ManifestCheckResult } from '../manifest/check.ts';
 import type { DesiredSet } from '../model/desired.ts';
 import type { ManifestRoots } from '../model/manifest-roots.ts';
 import { SmsReconcileError, userError } from '../model/errors.ts';
+import { recover } from '../reconcile/apply.ts';
 import { diff, type PlanProblem } from '../reconcile/diff.ts';
 import { observe, type ObservedSet } from '../reconcile/observed.ts';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanOptions } from '../reconcile/plan.ts';
+import type { ApplyPorts } from '../reconcile/ports.ts';
 import { renderDiagnosticsText } from '../report/render-diagnostics.ts';
 import type { SmsApi, SmsAction } from '../sms/api.ts';
 import { assertSameTarget, type StateDocument } from '../state/codec.ts';
@@ -45,6 +47,17 @@ export async function readPrior(store: StateStore, target: Target): Promise<Stat
   const prior = await store.read();
   if (prior) assertSameTarget(prior.target, target.identity, store.location);
   return prior;
+}
+
+/**
+ * Under the state lock, before planning what to apply: the state and the live jobs, read again
+ * after the journal's pending operations (a crashed run's) were resolved by observing. `apply` and
+ * the controller's cycle both start here.
+ */
+export async function readAfterRecovery(ports: ApplyPorts, target: Target): Promise<{ prior: StateDocument | undefined; observed: ObservedSet }> {
+  const read = async () => ({ prior: await readPrior(ports.store, target), observed: await observeAll(ports.api) });
+  const first = await read();
+  return (await recover(ports, first.observed)) > 0 ? read() : first;
 }
 
 export interface PlanInputs {

@@ -8,11 +8,11 @@
 import { Writable } from 'node:stream';
 import type { CommandContext } from '../cli/context.ts';
 import type { Target } from '../cli/target.ts';
-import { buildPlan, loadDesired, observeAll, readPrior } from '../cli/workflow.ts';
+import { buildPlan, loadDesired, observeAll, readAfterRecovery, readPrior } from '../cli/workflow.ts';
 import type { DesiredSet } from '../model/desired.ts';
 import { isSmsReconcileError } from '../model/errors.ts';
 import { ACTION_INFO, type Action } from '../reconcile/action.ts';
-import { applyPlan, recover } from '../reconcile/apply.ts';
+import { applyPlan } from '../reconcile/apply.ts';
 import type { Change, Drift } from '../reconcile/change.ts';
 import type { ObservedSet } from '../reconcile/observed.ts';
 import { effectiveChanges, type Plan } from '../reconcile/plan.ts';
@@ -254,12 +254,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
   }
   try {
     const ports: ApplyPorts = { api: deps.api, store: deps.store, lock, clock: deps.clock, events };
-    prior = await readPrior(deps.store, deps.target);
-    observed = await observeAll(deps.api);
-    if ((await recover(ports, observed)) > 0) {
-      prior = await readPrior(deps.store, deps.target);
-      observed = await observeAll(deps.api);
-    }
+    ({ prior, observed } = await readAfterRecovery(ports, deps.target));
     const cut = allowedPlan(makePlan(prior, observed), deps.allowDestroy);
     if (!prior) await deps.store.initialize(lock, deps.target.identity);
     const result = await applyPlan(ports, cut.plan, {

@@ -7,7 +7,7 @@ import { loadManifests, STDIN_PATH } from '../../manifest/load.ts';
 import type { DesiredSet } from '../../model/desired.ts';
 import { SmsReconcileError, userError } from '../../model/errors.ts';
 import { ACTION_INFO } from '../../reconcile/action.ts';
-import { applyPlan, recover, type ApplyResult } from '../../reconcile/apply.ts';
+import { applyPlan, type ApplyResult } from '../../reconcile/apply.ts';
 import type { ObservedSet } from '../../reconcile/observed.ts';
 import type { ManifestRoots } from '../../model/manifest-roots.ts';
 import { decodePlanFile, staleReasons } from '../../reconcile/plan-file.ts';
@@ -24,7 +24,7 @@ import { parseDuration } from '../duration.ts';
 import { ExitCode } from '../io.ts';
 import { ApplyReporter } from '../reporter.ts';
 import { openTarget, type Target } from '../target.ts';
-import { buildPlan, loadDesired, observeAll, readPrior } from '../workflow.ts';
+import { buildPlan, loadDesired, observeAll, readAfterRecovery, readPrior } from '../workflow.ts';
 
 interface ApplyFlags {
   filename?: string[];
@@ -192,12 +192,7 @@ interface ApplyRun {
 
 async function planAndApply(run: ApplyRun, planfile: string | undefined): Promise<number> {
   const { ctx, store, target, ports, input, color, flags } = run;
-  let prior = await readPrior(store, target);
-  let observed: ObservedSet = await observeAll(target.api);
-  if ((await recover(ports, observed)) > 0) {
-    prior = await readPrior(store, target);
-    observed = await observeAll(target.api);
-  }
+  const { prior, observed } = await readAfterRecovery(ports, target);
   const options: PlanOptions = input.saved?.plan.options ?? { targets: [], replace: [], refreshOnly: false };
   const makePlan = (p: typeof prior, o: ObservedSet): Plan =>
     buildPlan(ctx, { desired: input.desired, observed: o, prior: p, target, options, maxConcurrentJobs: Number(flags.maxConcurrentJobs) || 50, now: new Date(), apiCalls: target.api.calls(), manifestRoots: input.roots });
