@@ -18,6 +18,8 @@
  *   bundle, so no schema is compiled at run time (see src/model/json-schema.ts).
  * - Every output file sits directly in dist/, one level below the root like src/paths.ts, so the
  *   package-relative paths of src/paths.ts hold in the bundle too.
+ * - The dashboard the controller serves (src/web/) is bundled for browsers into dist/web/ (app.js,
+ *   app.css, index.html, login.html): built here, never at run time, no CDN.
  * - The output is written to a temporary directory and renamed into place, so concurrent builds (a
  *   test suite starting many CLIs on a fresh clone) never expose a half-written bundle.
  *
@@ -104,6 +106,41 @@ async function precompiledValidators(esbuild, staging) {
   return { plugin, inputs: Object.keys(result.metafile.inputs) };
 }
 
+const WEB_SRC = join(ROOT, 'src/web');
+const WEB_STATIC = ['index.html', 'login.html'];
+
+/** The dashboard (src/web/main.ts and app.css), minified for browsers, into `${staging}/web`. */
+async function buildWeb(esbuild, staging) {
+  const out = join(staging, 'web');
+  mkdirSync(out, { recursive: true });
+  const result = await esbuild({
+    entryPoints: { app: join(WEB_SRC, 'main.ts'), 'app-style': join(WEB_SRC, 'app.css') },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: ['chrome110', 'firefox110', 'safari16'],
+    minify: true,
+    outdir: out,
+    metafile: true,
+    logLevel: 'warning',
+    legalComments: 'none',
+  });
+  renameSync(join(out, 'app-style.css'), join(out, 'app.css'));
+  for (const f of WEB_STATIC) writeFileSync(join(out, f), readFileSync(join(WEB_SRC, f)));
+  return [...Object.keys(result.metafile.inputs), ...WEB_STATIC.map((f) => relative(ROOT, join(WEB_SRC, f)))];
+}
+
+/** Puts a built dist/web in place of the old one. */
+function replaceWeb(staging) {
+  const old = join(staging, 'web-old');
+  try {
+    renameSync(join(DIST, 'web'), old);
+  } catch {
+    // none yet
+  }
+  renameSync(join(staging, 'web'), join(DIST, 'web'));
+}
+
 /** Builds dist/ (see the module comment). Throws when esbuild fails. */
 export async function build() {
   const { build: esbuild } = await import('esbuild');
@@ -118,7 +155,8 @@ export async function build() {
       chunkNames: 'chunk-[hash]',
       plugins: [precompiled.plugin],
     });
-    const inputs = [...new Set([...Object.keys(result.metafile.inputs), ...precompiled.inputs])]
+    const webInputs = await buildWeb(esbuild, staging);
+    const inputs = [...new Set([...Object.keys(result.metafile.inputs), ...precompiled.inputs, ...webInputs])]
       .filter((p) => !p.startsWith('precompiled:'))
       .map((p) => relative(ROOT, join(ROOT, p)))
       .filter((p) => !p.startsWith('node_modules'))
@@ -129,6 +167,7 @@ export async function build() {
     mkdirSync(DIST, { recursive: true });
     const chunks = new Set(readdirSync(staging).filter((f) => f.startsWith('chunk-')));
     for (const f of chunks) renameSync(join(staging, f), join(DIST, f));
+    replaceWeb(staging);
     renameSync(join(staging, 'build-info.json'), INFO);
     renameSync(join(staging, 'sms-reconcile.mjs'), ENTRY);
     // Chunks of earlier builds: removed once no process started before this build can still need them.
