@@ -23,7 +23,7 @@ import { genVm, manifests, type ManifestDoc } from './apply-harness.ts';
 import { awsEnv, cleanCliEnv, CLI_ENTRY, collector, requestLineSink, type LoggedRequest } from './cli.ts';
 import { trackProcess, type Finished, type Proc } from './process.ts';
 import { startTestServer, type TestServer } from './server.ts';
-import { generatedInventory } from './sms-world.ts';
+import { generatedInventory, type GeneratedInventoryOptions } from './sms-world.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const LOCK_HOLDER = fileURLToPath(new URL('./apply-lock-holder.ts', import.meta.url));
@@ -177,8 +177,8 @@ export interface ImportedServer {
 }
 
 /** Starts an embedded server (manual clock) on `vms` generated VMs with maxConcurrentJobs 1000, and imports its catalog. */
-export async function startImportedServer(vms: number, extra?: Partial<ServerOptions>): Promise<ImportedServer> {
-  const t = await startTestServer({ inventory: generatedInventory({ vms }), settings: { maxConcurrentJobs: 1000 }, extra });
+export async function startImportedServer(vms: number, extra?: Partial<ServerOptions>, vm?: GeneratedInventoryOptions['vm']): Promise<ImportedServer> {
+  const t = await startTestServer({ inventory: generatedInventory({ vms, vm }), settings: { maxConcurrentJobs: 1000 }, extra });
   const endpoint = endpointOf(t.server);
   const api = apiFor(endpoint);
   await api.importServerCatalog();
