@@ -17,7 +17,7 @@ const COLUMNS: readonly { key: SortKey; label: string }[] = [
   { key: 'state', label: 'Job state' },
   { key: 'run', label: 'Latest run' },
   { key: 'latestAmiId', label: 'Latest AMI' },
-  { key: 'nextRunAt', label: 'Next run' },
+  { key: 'nextRunAt', label: 'Next' },
   { key: 'wave', label: 'Wave' },
   { key: 'drift', label: 'Drift' },
   { key: 'pending', label: 'Pending' },
@@ -39,9 +39,9 @@ function cell(content: Node | string, title?: string): HTMLElement {
 }
 
 function rowElement(r: Row, index: number, now: number): HTMLElement {
-  return h(
+  const row = h(
     'div',
-    { class: 'vt-row', role: 'row', 'data-address': r.address, style: `top:${index * ROW_HEIGHT}px` },
+    { class: 'vt-row', role: 'row', 'data-address': r.address },
     cell(h('a', { href: `#/job/${encodeURIComponent(r.address)}` }, r.address), r.address),
     cell(r.vmName ?? '—', r.vmName),
     cell(r.serverId ?? '—'),
@@ -55,6 +55,9 @@ function rowElement(r: Row, index: number, now: number): HTMLElement {
     cell(r.pending ? h('span', { class: `badge ${r.pending.destructive ? 'tone-bad' : 'tone-wait'}` }, `${r.pending.action}${r.pending.destructive ? ' (destructive)' : ''}`) : '—', r.pending?.why),
     cell(r.error ? h('span', { class: 'err' }, h('code', {}, r.error.code), ' ', r.error.message) : '—', r.error ? `${r.error.code}: ${r.error.message}` : undefined),
   );
+  // Through the CSSOM: the CSP (style-src 'self') blocks style attributes, not this.
+  row.style.top = `${index * ROW_HEIGHT}px`;
+  return row;
 }
 
 export class EstateView {

@@ -45,6 +45,8 @@ let browser: Browser;
 let ws: Workspace;
 let manifestDir: string;
 let c: RunningController;
+/** What the browser reported as blocked by the CSP: the dashboard itself must need nothing it forbids. */
+const cspViolations: string[] = [];
 
 beforeAll(async () => {
   if (skip) return;
@@ -70,6 +72,9 @@ afterAll(async () => {
 async function open(path = '/'): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on('dialog', (d) => void d.dismiss());
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
   await page.goto(`${c.url}${path}`);
   return page;
 }
@@ -87,6 +92,9 @@ describe.skipIf(skip)('dashboard', { timeout: 180_000 }, () => {
     const page = await open('/');
     await page.locator('#shown', { hasText: 'Showing 12 of 12 jobs' }).waitFor({ timeout: 60_000 });
     expect(await page.locator('.vt-row').count()).toBe(12);
+    // One row under the other (positioned through the CSSOM, which the CSP allows).
+    const tops = await page.locator('.vt-row').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().top));
+    expect(new Set(tops).size).toBe(12);
     for (const n of [1, 5, 12]) await expect.poll(() => rowOf(page, n).textContent()).toMatch(/ACTIVE|PENDING|COMPLETED/);
     const refused = (await rowOf(page, 4).textContent()) ?? '';
     expect(refused).toContain('NO JOB');
@@ -197,6 +205,7 @@ describe.skipIf(skip)('dashboard', { timeout: 180_000 }, () => {
 
     const page = await open('/');
     await page.locator('#shown').filter({ hasText: 'of 12 jobs' }).waitFor({ timeout: 60_000 });
+    expect(cspViolations).toEqual([]);
     await page.route('**/api/dashboard', (r) => r.fulfill({ status: 500, contentType: 'application/json', body: '{"error":"boom"}' }));
     await page.locator('#banner', { hasText: 'boom' }).waitFor({ timeout: 30_000 });
     expect(await page.locator('.vt-row').count()).toBe(12);
