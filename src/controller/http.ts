@@ -172,7 +172,8 @@ async function handleGet(req: IncomingMessage, res: ServerResponse, url: URL, h:
       send(res, 200, h.status());
       return;
     case '/api/dashboard':
-      send(res, 200, h.dashboard());
+      // Compact: at 10,000 jobs the indentation alone would be a third of the body.
+      send(res, 200, JSON.stringify(h.dashboard()), 'application/json; charset=utf-8');
       return;
     case '/api/job': {
       const detail = h.job(url.searchParams.get('address') ?? '');

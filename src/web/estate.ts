@@ -10,7 +10,7 @@ export const ROW_HEIGHT = 30;
 const OVERSCAN = 8;
 
 const COLUMNS: readonly { key: SortKey; label: string }[] = [
-  { key: 'address', label: 'Address' },
+  { key: 'address', label: 'Job name' },
   { key: 'vmName', label: 'VM name' },
   { key: 'serverId', label: 'Server' },
   { key: 'replicationJobId', label: 'Job' },
@@ -42,7 +42,7 @@ function rowElement(r: Row, index: number, now: number): HTMLElement {
   const row = h(
     'div',
     { class: 'vt-row', role: 'row', 'data-address': r.address },
-    cell(h('a', { href: `#/job/${encodeURIComponent(r.address)}` }, r.address), r.address),
+    cell(h('a', { href: `#/job/${encodeURIComponent(r.address)}`, 'aria-label': r.address }, r.address.replace(/^ReplicationJob\//, '')), r.address),
     cell(r.vmName ?? '—', r.vmName),
     cell(r.serverId ?? '—'),
     cell(r.replicationJobId ?? '—'),
@@ -52,7 +52,7 @@ function rowElement(r: Row, index: number, now: number): HTMLElement {
     cell(time(r.nextRunAt, now)),
     cell(r.wave),
     cell(r.drift.length > 0 ? h('span', { class: 'badge tone-warn' }, `drifted: ${r.drift.join(', ')}`) : '—'),
-    cell(r.pending ? h('span', { class: `badge ${r.pending.destructive ? 'tone-bad' : 'tone-wait'}` }, `${r.pending.action}${r.pending.destructive ? ' (destructive)' : ''}`) : '—', r.pending?.why),
+    cell(r.pending ? h('span', { class: `badge ${r.pending.destructive ? 'tone-bad' : 'tone-wait'}` }, `${r.pending.destructive ? '⚠ ' : ''}${r.pending.action}`) : '—', r.pending ? `${r.pending.destructive ? 'destructive; ' : ''}${r.pending.why}` : undefined),
     cell(r.error ? h('span', { class: 'err' }, h('code', {}, r.error.code), ' ', r.error.message) : '—', r.error ? `${r.error.code}: ${r.error.message}` : undefined),
   );
   // Through the CSSOM: the CSP (style-src 'self') blocks style attributes, not this.

@@ -131,7 +131,7 @@ describe.skipIf(skip)('dashboard', { timeout: 180_000 }, () => {
     await page.locator('#search').fill('');
     // Sorting: by address descending puts job-0012 first.
     await page.locator('button[data-sort="address"]').click();
-    await page.locator('.vt-row').first().filter({ has: page.locator(`a:text-is("${address(12)}")`) }).waitFor();
+    await page.locator('.vt-row').first().filter({ has: page.locator(`a:text-is("${job(12)}")`) }).waitFor();
     await page.close();
   });
 
