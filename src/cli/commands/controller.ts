@@ -116,7 +116,7 @@ Examples:
   $ sms-reconcile controller -f manifests/ --state postgres://... --endpoint-url https://sms.us-east-1.amazonaws.com
   $ sms-reconcile controller -f manifests/ --mode observe --interval 10m
   $ sms-reconcile controller --git-url https://git.example.com/migration.git --git-ref main -f manifests/ \\
-      --webhook-secret-file /etc/sms-reconcile/webhook-secret --listen 0.0.0.0:9464
+      --webhook-secret-file /etc/sms-reconcile/webhook-secret --ui-token-file /etc/sms-reconcile/ui-token --listen 0.0.0.0:9464
 
 Endpoints on --listen: GET / (the dashboard) /healthz /readyz /status /metrics, POST /reconcile (the
 webhook). Off loopback, --ui-token-file is required: then everything but /healthz and /readyz takes
@@ -136,7 +136,7 @@ export const registerController: RegisterCommand = (program, ctx) => {
     .option('--retry-interval <duration>', 'after a failed cycle: the first retry delay, doubling up to --interval', '1m')
     .option('--mode <mode>', 'apply (default) or observe (report drift and pending changes, never mutate)', 'apply')
     .option('--allow-destroy', 'carry out deletes and replaces (default: report them as pending)')
-    .option('--listen <host:port>', 'HTTP address for /healthz /readyz /status /metrics and the webhook', '127.0.0.1:9464')
+    .option('--listen <host:port>', 'HTTP address for the dashboard, /healthz /readyz /status /metrics and the webhook', '127.0.0.1:9464')
     .option('--lease-ttl <duration>', 'leader lease lifetime, renewed every third of it', '30s')
     .option('--webhook-secret-file <file>', 'require GitHub-style X-Hub-Signature-256 on POST /reconcile with this secret (mode 0600)')
     .option('--ui-token-file <file>', 'require this token (mode 0600) for the dashboard, /status and /metrics; required off loopback')
