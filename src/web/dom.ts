@@ -39,6 +39,7 @@ export function relative(iso: string | null | undefined, now: number): string {
   if (!Number.isFinite(t)) return '';
   const s = Math.round((t - now) / 1000);
   const a = Math.abs(s);
+  if (a === 0) return 'now';
   const n = a < 60 ? `${a} s` : a < 3600 ? `${Math.round(a / 60)} min` : a < 86400 ? `${Math.round(a / 3600)} h` : `${Math.round(a / 86400)} d`;
   return s <= 0 ? `${n} ago` : `in ${n}`;
 }

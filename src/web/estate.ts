@@ -166,7 +166,10 @@ export class EstateView {
       if (r) els.push(rowElement(r, i, this.#now));
     }
     if (this.#shown.length === 0) els.push(h('div', { class: 'empty' }, this.#rows.length === 0 ? 'No jobs yet.' : 'No job matches the filters.'));
+    // A refresh must not take the keyboard focus away from the row link it was on.
+    const focused = document.activeElement?.closest('.vt-row')?.getAttribute('data-address');
     this.#spacer.replaceChildren(...els);
+    if (focused) els.find((e) => e.getAttribute('data-address') === focused)?.querySelector('a')?.focus({ preventScroll: true });
   }
 }
 

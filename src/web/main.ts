@@ -76,8 +76,8 @@ function renderHeader(d: Dashboard, now: number): void {
     ' · last cycle ',
     last ? h('span', {}, last.result, ' ', time(last.startedAt, now)) : 'none yet',
     d.running ? ' · a cycle is running' : '',
-    ' · next ',
-    time(d.nextCycleAt, now),
+    ' · next cycle ',
+    d.nextCycleAt !== null && Date.parse(d.nextCycleAt) > now ? time(d.nextCycleAt, now) : d.running ? 'after this one' : 'due',
   );
 }
 

@@ -105,6 +105,8 @@ describe.skipIf(skip)('dashboard', { timeout: 180_000 }, () => {
     expect(await page.locator('[data-count="failed"] strong').textContent()).toBe('1');
     expect(await page.locator('#leader').textContent()).toBe('leader');
     await screenshot(page, 'estate');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await screenshot(page, 'estate-dark');
     await page.close();
   });
 
@@ -132,6 +134,12 @@ describe.skipIf(skip)('dashboard', { timeout: 180_000 }, () => {
     // Sorting: by address descending puts job-0012 first.
     await page.locator('button[data-sort="address"]').click();
     await page.locator('.vt-row').first().filter({ has: page.locator(`a:text-is("${job(12)}")`) }).waitFor();
+    // Keyboard: a row link keeps the focus across a refresh, and Enter opens the job.
+    await page.locator(`.vt-row[data-address="${address(12)}"] a`).focus();
+    await page.waitForResponse((r) => r.url().endsWith('/api/dashboard'), { timeout: 30_000 });
+    await expect.poll(() => page.evaluate(() => document.activeElement?.closest('.vt-row')?.getAttribute('data-address'))).toBe(address(12));
+    await page.keyboard.press('Enter');
+    await page.locator('#view-job h2', { hasText: address(12) }).waitFor();
     await page.close();
   });
 
