@@ -130,15 +130,14 @@ async function buildWeb(esbuild, staging) {
   return [...Object.keys(result.metafile.inputs), ...WEB_STATIC.map((f) => relative(ROOT, join(WEB_SRC, f)))];
 }
 
-/** Puts a built dist/web in place of the old one. */
+/**
+ * Puts a built dist/web in place, file by file: renaming a file over another is atomic, so a
+ * concurrent build or a running controller never sees a missing or half-written asset.
+ */
 function replaceWeb(staging) {
-  const old = join(staging, 'web-old');
-  try {
-    renameSync(join(DIST, 'web'), old);
-  } catch {
-    // none yet
-  }
-  renameSync(join(staging, 'web'), join(DIST, 'web'));
+  const web = join(DIST, 'web');
+  mkdirSync(web, { recursive: true });
+  for (const f of readdirSync(join(staging, 'web'))) renameSync(join(staging, 'web', f), join(web, f));
 }
 
 /** Builds dist/ (see the module comment). Throws when esbuild fails. */
