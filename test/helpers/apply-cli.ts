@@ -176,7 +176,10 @@ export interface ImportedServer {
   readonly api: SdkSmsApi;
 }
 
-/** Starts an embedded server (manual clock) on `vms` generated VMs with maxConcurrentJobs 1000, and imports its catalog. */
+/**
+ * Starts an embedded server (manual clock) on `vms` generated VMs with maxConcurrentJobs 1000, and
+ * imports its catalog. `vm` sets per-VM inventory fields (e.g. `volumes: 30`, which SMS refuses).
+ */
 export async function startImportedServer(vms: number, extra?: Partial<ServerOptions>, vm?: GeneratedInventoryOptions['vm']): Promise<ImportedServer> {
   const t = await startTestServer({ inventory: generatedInventory({ vms, vm }), settings: { maxConcurrentJobs: 1000 }, extra });
   const endpoint = endpointOf(t.server);
