@@ -28,6 +28,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { buildWeb, replaceWeb } from './build-web.mjs';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const DIST = join(ROOT, 'dist');
@@ -106,40 +107,6 @@ async function precompiledValidators(esbuild, staging) {
   return { plugin, inputs: Object.keys(result.metafile.inputs) };
 }
 
-const WEB_SRC = join(ROOT, 'src/web');
-const WEB_STATIC = ['index.html', 'login.html'];
-
-/** The dashboard (src/web/main.ts and app.css), minified for browsers, into `${staging}/web`. */
-async function buildWeb(esbuild, staging) {
-  const out = join(staging, 'web');
-  mkdirSync(out, { recursive: true });
-  const result = await esbuild({
-    entryPoints: { app: join(WEB_SRC, 'main.ts'), 'app-style': join(WEB_SRC, 'app.css') },
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: ['chrome110', 'firefox110', 'safari16'],
-    minify: true,
-    outdir: out,
-    metafile: true,
-    logLevel: 'warning',
-    legalComments: 'none',
-  });
-  renameSync(join(out, 'app-style.css'), join(out, 'app.css'));
-  for (const f of WEB_STATIC) writeFileSync(join(out, f), readFileSync(join(WEB_SRC, f)));
-  return [...Object.keys(result.metafile.inputs), ...WEB_STATIC.map((f) => relative(ROOT, join(WEB_SRC, f)))];
-}
-
-/**
- * Puts a built dist/web in place, file by file: renaming a file over another is atomic, so a
- * concurrent build or a running controller never sees a missing or half-written asset.
- */
-function replaceWeb(staging) {
-  const web = join(DIST, 'web');
-  mkdirSync(web, { recursive: true });
-  for (const f of readdirSync(join(staging, 'web'))) renameSync(join(staging, 'web', f), join(web, f));
-}
-
 /** Builds dist/ (see the module comment). Throws when esbuild fails. */
 export async function build() {
   const { build: esbuild } = await import('esbuild');
@@ -154,7 +121,7 @@ export async function build() {
       chunkNames: 'chunk-[hash]',
       plugins: [precompiled.plugin],
     });
-    const webInputs = await buildWeb(esbuild, staging);
+    const webInputs = await buildWeb(esbuild, staging, ROOT);
     const inputs = [...new Set([...Object.keys(result.metafile.inputs), ...precompiled.inputs, ...webInputs])]
       .filter((p) => !p.startsWith('precompiled:'))
       .map((p) => relative(ROOT, join(ROOT, p)))
@@ -166,7 +133,7 @@ export async function build() {
     mkdirSync(DIST, { recursive: true });
     const chunks = new Set(readdirSync(staging).filter((f) => f.startsWith('chunk-')));
     for (const f of chunks) renameSync(join(staging, f), join(DIST, f));
-    replaceWeb(staging);
+    replaceWeb(staging, DIST);
     renameSync(join(staging, 'build-info.json'), INFO);
     renameSync(join(staging, 'sms-reconcile.mjs'), ENTRY);
     // Chunks of earlier builds: removed once no process started before this build can still need them.
