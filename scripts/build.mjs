@@ -18,6 +18,8 @@
  *   bundle, so no schema is compiled at run time (see src/model/json-schema.ts).
  * - Every output file sits directly in dist/, one level below the root like src/paths.ts, so the
  *   package-relative paths of src/paths.ts hold in the bundle too.
+ * - The dashboard the controller serves (src/web/) is bundled for browsers into dist/web/ (app.js,
+ *   app.css, index.html, login.html): built here, never at run time, no CDN.
  * - The output is written to a temporary directory and renamed into place, so concurrent builds (a
  *   test suite starting many CLIs on a fresh clone) never expose a half-written bundle.
  *
@@ -28,6 +30,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { buildWeb, replaceWeb } from './build-web.mjs';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const DIST = join(ROOT, 'dist');
@@ -123,7 +126,8 @@ export async function build({ clean = false } = {}) {
       chunkNames: 'chunk-[hash]',
       plugins: [precompiled.plugin],
     });
-    const inputs = [...new Set([...Object.keys(result.metafile.inputs), ...precompiled.inputs])]
+    const webInputs = await buildWeb(esbuild, staging, ROOT);
+    const inputs = [...new Set([...Object.keys(result.metafile.inputs), ...precompiled.inputs, ...webInputs])]
       .filter((p) => !p.startsWith('precompiled:'))
       .map((p) => relative(ROOT, join(ROOT, p)))
       .filter((p) => !p.startsWith('node_modules'))
@@ -134,6 +138,7 @@ export async function build({ clean = false } = {}) {
     mkdirSync(DIST, { recursive: true });
     const chunks = new Set(readdirSync(staging).filter((f) => f.startsWith('chunk-')));
     for (const f of chunks) renameSync(join(staging, f), join(DIST, f));
+    replaceWeb(staging, DIST);
     renameSync(join(staging, 'build-info.json'), INFO);
     renameSync(join(staging, 'sms-reconcile.mjs'), ENTRY);
     // Chunks of earlier builds: removed once no process started before this build can still need them.

@@ -11,7 +11,7 @@ import type { Target } from '../cli/target.ts';
 import { buildPlan, loadDesired, observeAll, readAfterRecovery, readPrior } from '../cli/workflow.ts';
 import type { DesiredSet } from '../model/desired.ts';
 import { isSmsReconcileError } from '../model/errors.ts';
-import { ACTION_INFO, type Action } from '../reconcile/action.ts';
+import { ACTION_INFO } from '../reconcile/action.ts';
 import { applyPlan } from '../reconcile/apply.ts';
 import type { Change, Drift } from '../reconcile/change.ts';
 import type { ObservedSet } from '../reconcile/observed.ts';
@@ -38,12 +38,8 @@ export interface CycleError {
   readonly detail?: string;
 }
 
-/** A change the cycle did not carry out, and why. */
-export interface PendingChange {
-  readonly address: string;
-  readonly action: Action;
-  readonly why: 'observe-mode' | 'destroy-not-allowed' | 'failed' | 'not-started';
-}
+export type { PendingChange } from './estate.ts';
+import { buildEstate, type Estate, type PendingChange } from './estate.ts';
 
 export interface JobSummary {
   readonly address: string;
@@ -72,6 +68,8 @@ export interface CycleOutcome {
   readonly pending: readonly PendingChange[];
   readonly jobs: readonly JobSummary[];
   readonly jobStates: Readonly<Record<string, number>>;
+  /** The dashboard's view of the estate (absent when the cycle could not read the live world). */
+  readonly estate?: Estate;
 }
 
 export interface CycleDeps {
@@ -230,6 +228,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
   const changedNothing = (left: readonly Change[], why: PendingChange['why']): CycleOutcome => {
     const pending = left.map((c): PendingChange => ({ address: c.address, action: c.action, why }));
     return finish({
+      estate: buildEstate({ plan, observed, pending, errors: [] }),
       result: 'success',
       errors: [],
       changes: { planned: planned.length, applied: 0, pending: pending.length },
@@ -250,7 +249,9 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
   try {
     lock = await deps.store.lock({ operation: 'controller apply', timeoutMs: 0 });
   } catch (err) {
-    return finish({ ...empty, result: 'failed', errors: [errorOf(err)], drift, driftOpen: new Set(drift.map((d) => d.address)).size, ...summarize(prior, observed) });
+    const errors = [errorOf(err)];
+    const pending = planned.map((c): PendingChange => ({ address: c.address, action: c.action, why: 'not-started' }));
+    return finish({ ...empty, result: 'failed', errors, drift, driftOpen: new Set(drift.map((d) => d.address)).size, ...summarize(prior, observed), estate: buildEstate({ plan, observed, pending, errors }) });
   }
   try {
     const ports: ApplyPorts = { api: deps.api, store: deps.store, lock, clock: deps.clock, events };
@@ -285,6 +286,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
       driftOpen: new Set(drift.filter((d) => !done.has(d.address)).map((d) => d.address)).size,
       pending,
       ...summarize(after.prior, after.observed),
+      estate: buildEstate({ plan: makePlan(after.prior, after.observed), observed: after.observed, pending, errors }),
     });
   } catch (err) {
     return finish({ ...empty, result: 'failed', errors: [...events.failures, errorOf(err)], drift, driftOpen: new Set(drift.map((d) => d.address)).size });

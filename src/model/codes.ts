@@ -36,8 +36,9 @@ export const ERROR_CODES = {
   'bad-mode': { source: 'user', doc: 'controller --mode is not apply or observe.' },
   'listen-invalid': { source: 'user', doc: 'controller --listen is not HOST:PORT, or that address cannot be bound (not local, or not allowed).' },
   'listen-in-use': { source: 'user', doc: 'controller --listen: another process listens on that port.' },
-  'secret-file-missing': { source: 'user', doc: 'A secret file (--webhook-secret-file) does not exist.' },
+  'secret-file-missing': { source: 'user', doc: 'A secret or token file (--webhook-secret-file, --ui-token-file) does not exist.' },
   'secret-file-readable': { source: 'user', doc: 'A secret file is readable by group or others: chmod 600 it.' },
+  'ui-token-required': { source: 'user', doc: 'controller --listen on a non-loopback address needs --ui-token-file: the dashboard, /status and /metrics are served only with the token.' },
   'secret-file-empty': { source: 'user', doc: 'A secret file is empty (trailing whitespace and newlines are trimmed).' },
   // Manifests.
   'manifest-invalid': { source: 'user', doc: 'The manifests have errors (each reported as an SMSR-M diagnostic above it); nothing was planned.' },
@@ -123,6 +124,7 @@ export const EVENT_CODES = {
   'controller.cycle-error': 'An error of a cycle that is not one operation\'s (invalid manifests, an unreachable endpoint, a held state lock, ...), with its code.',
   'controller.webhook': 'POST /reconcile was accepted and triggered a cycle.',
   'controller.webhook-refused': 'POST /reconcile was refused (unsigned, wrongly signed, too large, or not from loopback without a secret).',
+  'controller.ui-signin-refused': 'The dashboard\'s sign-in form was given a wrong token.',
   'controller.http-error': 'The HTTP listener failed to answer a request.',
   'controller.stopping': 'A signal asked the controller to stop: the running cycle finishes, then the lease and lock are released.',
   'controller.exit-deadline': 'The graceful stop did not finish within its deadline: the controller exits 1.',

@@ -2,11 +2,13 @@ import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { runCycle, type ControllerMode, type CycleOutcome } from '../../controller/cycle.ts';
+import { DashboardHistory } from '../../controller/dashboard-data.ts';
 import { startControllerHttp } from '../../controller/http.ts';
 import { FileLease, LeaderElector, PgLease, type LeaseBackend } from '../../controller/leader.ts';
 import { ControllerLoop } from '../../controller/loop.ts';
 import { ControllerMetrics, countedApi } from '../../controller/metrics.ts';
 import { GitSource } from '../../controller/source.ts';
+import { isLoopbackHost, WebAssets } from '../../controller/ui.ts';
 import { isSmsReconcileError, userError } from '../../model/errors.ts';
 import { systemClock } from '../../reconcile/ports.ts';
 import { createLogger, type Logger } from '../../report/logger.ts';
@@ -26,6 +28,7 @@ interface ControllerFlags {
   listen: string;
   leaseTtl: string;
   webhookSecretFile?: string;
+  uiTokenFile?: string;
   gitUrl?: string;
   gitRef: string;
   gitDir?: string;
@@ -47,6 +50,7 @@ interface Settings {
   readonly port: number;
   readonly leaseTtlMs: number;
   readonly webhookSecret: Buffer | undefined;
+  readonly uiToken: Buffer | undefined;
   readonly parallelism: number;
   readonly maxConcurrentJobs: number;
 }
@@ -65,7 +69,7 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: m[1] ?? m[2] ?? '127.0.0.1', port };
 }
 
-/** The webhook secret: a file only its owner may read, trimmed of trailing whitespace, not empty. */
+/** A secret (webhook secret, dashboard token): a file only its owner may read, trimmed of trailing whitespace, not empty. */
 export function readSecretFile(path: string, flag: string): Buffer {
   let mode: number;
   try {
@@ -77,7 +81,9 @@ export function readSecretFile(path: string, flag: string): Buffer {
     throw userError('secret-file-readable', `${flag} ${path} is readable by group or others (mode ${(mode & 0o777).toString(8)})`, `run chmod 600 ${path}`);
   }
   const secret = readFileSync(path, 'utf8').replace(/\s+$/, '');
-  if (secret === '') throw userError('secret-file-empty', `${flag} ${path} is empty`, 'put the webhook secret in it (the one configured on the Git host)');
+  if (secret === '') {
+    throw userError('secret-file-empty', `${flag} ${path} is empty`, flag === '--ui-token-file' ? 'put the dashboard token in it (e.g. openssl rand -hex 32)' : 'put the webhook secret in it (the one configured on the Git host)');
+  }
   return Buffer.from(secret, 'utf8');
 }
 
@@ -87,6 +93,10 @@ function settingsOf(flags: ControllerFlags, cwd: string): Settings {
   const parallelism = Number(flags.parallelism);
   if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > 64) throw userError('bad-parallelism', `--parallelism ${flags.parallelism} is not a whole number from 1 to 64`, 'the default is 4');
   const { host, port } = parseListen(flags.listen);
+  const uiToken = flags.uiTokenFile !== undefined ? readSecretFile(resolve(cwd, flags.uiTokenFile), '--ui-token-file') : undefined;
+  if (uiToken === undefined && !isLoopbackHost(host)) {
+    throw userError('ui-token-required', `--listen ${flags.listen} is not a loopback address: the dashboard, /status and /metrics need --ui-token-file`, 'write a token into a file with mode 0600 and pass --ui-token-file FILE, or listen on 127.0.0.1');
+  }
   return {
     intervalMs: positiveDuration(flags.interval, '--interval', 1000),
     retryIntervalMs: positiveDuration(flags.retryInterval, '--retry-interval', 100),
@@ -95,6 +105,7 @@ function settingsOf(flags: ControllerFlags, cwd: string): Settings {
     port,
     leaseTtlMs: positiveDuration(flags.leaseTtl, '--lease-ttl', 1000),
     webhookSecret: flags.webhookSecretFile !== undefined ? readSecretFile(resolve(cwd, flags.webhookSecretFile), '--webhook-secret-file') : undefined,
+    uiToken,
     parallelism,
     maxConcurrentJobs: Number(flags.maxConcurrentJobs) || 50,
   };
@@ -105,9 +116,11 @@ Examples:
   $ sms-reconcile controller -f manifests/ --state postgres://... --endpoint-url https://sms.us-east-1.amazonaws.com
   $ sms-reconcile controller -f manifests/ --mode observe --interval 10m
   $ sms-reconcile controller --git-url https://git.example.com/migration.git --git-ref main -f manifests/ \\
-      --webhook-secret-file /etc/sms-reconcile/webhook-secret --listen 0.0.0.0:9464
+      --webhook-secret-file /etc/sms-reconcile/webhook-secret --ui-token-file /etc/sms-reconcile/ui-token --listen 0.0.0.0:9464
 
-Endpoints on --listen: GET /healthz /readyz /status /metrics, POST /reconcile (the webhook).
+Endpoints on --listen: GET / (the dashboard) /healthz /readyz /status /metrics, POST /reconcile (the
+webhook). Off loopback, --ui-token-file is required: then everything but /healthz and /readyz takes
+\`Authorization: Bearer <token>\` or the cookie of the dashboard's sign-in form.
 Deletes and replaces are pending, not done, without --allow-destroy. Two controllers on one state
 elect a leader (a lease beside a file state, an advisory lock on PostgreSQL); only the leader
 reconciles. SIGTERM/SIGINT finish the running cycle's operations and exit 0; a second one exits at once.
@@ -123,9 +136,10 @@ export const registerController: RegisterCommand = (program, ctx) => {
     .option('--retry-interval <duration>', 'after a failed cycle: the first retry delay, doubling up to --interval', '1m')
     .option('--mode <mode>', 'apply (default) or observe (report drift and pending changes, never mutate)', 'apply')
     .option('--allow-destroy', 'carry out deletes and replaces (default: report them as pending)')
-    .option('--listen <host:port>', 'HTTP address for /healthz /readyz /status /metrics and the webhook', '127.0.0.1:9464')
+    .option('--listen <host:port>', 'HTTP address for the dashboard, /healthz /readyz /status /metrics and the webhook', '127.0.0.1:9464')
     .option('--lease-ttl <duration>', 'leader lease lifetime, renewed every third of it', '30s')
     .option('--webhook-secret-file <file>', 'require GitHub-style X-Hub-Signature-256 on POST /reconcile with this secret (mode 0600)')
+    .option('--ui-token-file <file>', 'require this token (mode 0600) for the dashboard, /status and /metrics; required off loopback')
     .option('--git-url <url>', 'read the manifests from this Git repository (fetched before each cycle)')
     .option('--git-ref <ref>', 'the branch or tag to follow with --git-url', 'main')
     .option('--git-dir <dir>', 'where to keep the checkout (default .sms-reconcile/controller/checkout)')
@@ -183,6 +197,7 @@ async function runController(ctx: CommandContext, flags: ControllerFlags): Promi
   // Made once the HTTP port is ours; the handlers see them through this (a request may come first).
   const parts: { elector?: LeaderElector; loop?: ControllerLoop } = {};
   let lastWorld: CycleOutcome | undefined;
+  const history = new DashboardHistory();
   const wedgeMs = 2 * settings.intervalMs + 30 * 60_000;
   const http = await startControllerHttp(
     {
@@ -197,12 +212,14 @@ async function runController(ctx: CommandContext, flags: ControllerFlags): Promi
         return { ok: true };
       },
       status: () => statusOf(),
+      dashboard: () => history.data(statusOf(), new Date(systemClock.now())),
+      job: (address) => history.job(address),
       metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
       trigger: (reason) => {
         if (parts.elector?.view.leader === true) parts.loop?.trigger(reason);
       },
     },
-    { host: settings.host, port: settings.port, webhookSecret: settings.webhookSecret, logger },
+    { host: settings.host, port: settings.port, webhookSecret: settings.webhookSecret, uiToken: settings.uiToken, assets: new WebAssets(), logger },
   ).catch((err: unknown) => startError(ctx, err));
   if (typeof http === 'number') return http;
 
@@ -290,6 +307,7 @@ async function runController(ctx: CommandContext, flags: ControllerFlags): Promi
     onOutcome: (o) => {
       if (o.result !== 'invalid' && !(o.result === 'failed' && o.jobs.length === 0)) lastWorld = o;
       metrics.recordCycle(o, systemClock.now());
+      history.recordCycle(o);
       logCycle(logger, o);
     },
   });
@@ -300,6 +318,7 @@ async function runController(ctx: CommandContext, flags: ControllerFlags): Promi
     identity,
     onChange: (view) => {
       metrics.setLeader(view.leader);
+      history.recordLeadership(new Date(systemClock.now()), view.leader, view.holder);
       loop.leadershipChanged(view.leader);
     },
   });
