@@ -12,7 +12,7 @@ import { buildPlan, loadDesired, observeAll, readAfterRecovery, readPrior } from
 import type { DesiredSet } from '../model/desired.ts';
 import { isSmsReconcileError } from '../model/errors.ts';
 import { ACTION_INFO } from '../reconcile/action.ts';
-import { applyPlan } from '../reconcile/apply.ts';
+import { applyPlan, type ApplyResult } from '../reconcile/apply.ts';
 import type { Change, Drift } from '../reconcile/change.ts';
 import type { ObservedSet } from '../reconcile/observed.ts';
 import { effectiveChanges, type Plan } from '../reconcile/plan.ts';
@@ -172,32 +172,40 @@ class CycleEvents implements EventSink {
   }
 }
 
-/** Runs one cycle. Never throws: every failure becomes the outcome's result and errors. */
-export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
-  const started = deps.clock.now();
-  const startedAt = new Date(started).toISOString();
-  const out = capturing(deps.ctx);
-  const finish = (rest: Omit<CycleOutcome, 'startedAt' | 'durationMs' | 'revision'>): CycleOutcome => ({
-    startedAt,
-    durationMs: deps.clock.now() - started,
-    revision: deps.revision,
-    ...rest,
-  });
-  const empty = { changes: { planned: 0, applied: 0, pending: 0 }, drift: [], driftOpen: 0, pending: [], jobs: [], jobStates: {} };
+/** What a cycle read before deciding: the plan and the world it was made from. */
+interface CycleWorld {
+  readonly desired: DesiredSet;
+  readonly prior: StateDocument | undefined;
+  readonly observed: ObservedSet;
+  readonly plan: Plan;
+  readonly planned: readonly Change[];
+}
 
-  // The listings are read while the manifests and the state are, as `plan` does against a remote
-  // target: their round trips hide the CPU work. Reading changes nothing.
-  const observing = observeAll(deps.api);
-  observing.catch(() => undefined); // awaited below; not an unhandled rejection if we fail first
-  let desired: DesiredSet;
-  try {
-    desired = (await loadDesired(out.ctx, deps.files)).desired;
-  } catch (err) {
-    return finish({ ...empty, result: isSmsReconcileError(err) && err.source === 'user' ? 'invalid' : 'failed', errors: [{ ...errorOf(err), detail: out.text() }] });
+type OutcomeBody = Omit<CycleOutcome, 'startedAt' | 'durationMs' | 'revision'>;
+
+const EMPTY = { changes: { planned: 0, applied: 0, pending: 0 }, drift: [], driftOpen: 0, pending: [], jobs: [], jobStates: {} } as const;
+
+function driftOpen(drift: readonly Drift[], done: ReadonlySet<string> = new Set()): number {
+  return new Set(drift.filter((d) => !done.has(d.address)).map((d) => d.address)).size;
+}
+
+/** One cycle in progress: its deps, its start, and its captured terminal output. */
+class CycleRun {
+  private readonly started: number;
+  private readonly out: ReturnType<typeof capturing>;
+
+  constructor(readonly deps: CycleDeps) {
+    this.started = deps.clock.now();
+    this.out = capturing(deps.ctx);
   }
 
-  const makePlan = (prior: StateDocument | undefined, observed: ObservedSet): Plan =>
-    buildPlan(out.ctx, {
+  finish(rest: OutcomeBody): CycleOutcome {
+    return { startedAt: new Date(this.started).toISOString(), durationMs: this.deps.clock.now() - this.started, revision: this.deps.revision, ...rest };
+  }
+
+  makePlan(desired: DesiredSet, prior: StateDocument | undefined, observed: ObservedSet): Plan {
+    const { deps } = this;
+    return buildPlan(this.out.ctx, {
       desired,
       observed,
       prior,
@@ -207,64 +215,84 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
       now: new Date(deps.clock.now()),
       apiCalls: deps.api.calls(),
     });
-
-  let prior: StateDocument | undefined;
-  let observed: ObservedSet;
-  let plan: Plan;
-  try {
-    prior = await readPrior(deps.store, deps.target);
-    observed = await observing;
-    plan = makePlan(prior, observed);
-  } catch (err) {
-    const e = errorOf(err);
-    const invalid = e.code === 'plan-failed';
-    return finish({ ...empty, result: invalid ? 'invalid' : 'failed', errors: [{ ...e, detail: invalid ? out.text() : undefined }] });
   }
 
-  const planned = effectiveChanges(plan);
-  const drift = plan.drift;
-  const summarize = (p: StateDocument | undefined, o: ObservedSet) => jobSummaries(p, o);
+  /** The manifests, the state and the live jobs, and the plan; or the outcome of a cycle that could not plan. */
+  async read(): Promise<CycleWorld | CycleOutcome> {
+    const { deps, out } = this;
+    // The listings are read while the manifests and the state are, as `plan` does against a remote
+    // target: their round trips hide the CPU work. Reading changes nothing.
+    const observing = observeAll(deps.api);
+    observing.catch(() => undefined); // awaited below; not an unhandled rejection if we fail first
+    let desired: DesiredSet;
+    try {
+      desired = (await loadDesired(out.ctx, deps.files)).desired;
+    } catch (err) {
+      return this.finish({ ...EMPTY, result: isSmsReconcileError(err) && err.source === 'user' ? 'invalid' : 'failed', errors: [{ ...errorOf(err), detail: out.text() }] });
+    }
+    try {
+      const prior = await readPrior(deps.store, deps.target);
+      const observed = await observing;
+      const plan = this.makePlan(desired, prior, observed);
+      return { desired, prior, observed, plan, planned: effectiveChanges(plan) };
+    } catch (err) {
+      const e = errorOf(err);
+      const invalid = e.code === 'plan-failed';
+      return this.finish({ ...EMPTY, result: invalid ? 'invalid' : 'failed', errors: [{ ...e, detail: invalid ? out.text() : undefined }] });
+    }
+  }
+
   /** A cycle that changed nothing: what it found, and what it left pending and why. */
-  const changedNothing = (left: readonly Change[], why: PendingChange['why']): CycleOutcome => {
+  changedNothing(w: CycleWorld, left: readonly Change[], why: PendingChange['why']): CycleOutcome {
     const pending = left.map((c): PendingChange => ({ address: c.address, action: c.action, why }));
-    return finish({
-      estate: buildEstate({ plan, observed, pending, errors: [] }),
+    return this.finish({
+      estate: buildEstate({ plan: w.plan, observed: w.observed, pending, errors: [] }),
       result: 'success',
       errors: [],
-      changes: { planned: planned.length, applied: 0, pending: pending.length },
-      drift,
-      driftOpen: new Set(drift.map((d) => d.address)).size,
+      changes: { planned: w.planned.length, applied: 0, pending: pending.length },
+      drift: w.plan.drift,
+      driftOpen: driftOpen(w.plan.drift),
       pending,
-      ...summarize(prior, observed),
+      ...jobSummaries(w.prior, w.observed),
     });
-  };
-  if (deps.mode === 'observe') return changedNothing(planned, 'observe-mode');
-
-  const firstCut = allowedPlan(plan, deps.allowDestroy);
-  if (effectiveChanges(firstCut.plan).length === 0 && (prior?.pending.length ?? 0) === 0) return changedNothing(firstCut.withheld, 'destroy-not-allowed');
-
-  // Something to do: the same steps as `apply`, under the state lock (never waited for, never broken).
-  const events = new CycleEvents(deps.logger);
-  let lock;
-  try {
-    lock = await deps.store.lock({ operation: 'controller apply', timeoutMs: 0 });
-  } catch (err) {
-    const errors = [errorOf(err)];
-    const pending = planned.map((c): PendingChange => ({ address: c.address, action: c.action, why: 'not-started' }));
-    return finish({ ...empty, result: 'failed', errors, drift, driftOpen: new Set(drift.map((d) => d.address)).size, ...summarize(prior, observed), estate: buildEstate({ plan, observed, pending, errors }) });
   }
-  try {
-    const ports: ApplyPorts = { api: deps.api, store: deps.store, lock, clock: deps.clock, events };
-    ({ prior, observed } = await readAfterRecovery(ports, deps.target));
-    const cut = allowedPlan(makePlan(prior, observed), deps.allowDestroy);
-    if (!prior) await deps.store.initialize(lock, deps.target.identity);
-    const result = await applyPlan(ports, cut.plan, {
-      parallelism: deps.parallelism,
-      pollMs: 1000,
-      timeoutMs: 30 * 60_000,
-      stop: deps.stop,
-      replan: async () => allowedPlan(makePlan(await readPrior(deps.store, deps.target), await observeAll(deps.api)), deps.allowDestroy).plan,
-    });
+
+  /** Something to do: the same steps as `apply`, under the state lock (never waited for, never broken). */
+  async applyLocked(w: CycleWorld): Promise<CycleOutcome> {
+    const { deps } = this;
+    const drift = w.plan.drift;
+    const events = new CycleEvents(deps.logger);
+    let lock;
+    try {
+      lock = await deps.store.lock({ operation: 'controller apply', timeoutMs: 0 });
+    } catch (err) {
+      const errors = [errorOf(err)];
+      const pending = w.planned.map((c): PendingChange => ({ address: c.address, action: c.action, why: 'not-started' }));
+      return this.finish({ ...EMPTY, result: 'failed', errors, drift, driftOpen: driftOpen(drift), ...jobSummaries(w.prior, w.observed), estate: buildEstate({ plan: w.plan, observed: w.observed, pending, errors }) });
+    }
+    try {
+      const ports: ApplyPorts = { api: deps.api, store: deps.store, lock, clock: deps.clock, events };
+      const now = await readAfterRecovery(ports, deps.target);
+      const cut = allowedPlan(this.makePlan(w.desired, now.prior, now.observed), deps.allowDestroy);
+      if (!now.prior) await deps.store.initialize(lock, deps.target.identity);
+      const result = await applyPlan(ports, cut.plan, {
+        parallelism: deps.parallelism,
+        pollMs: 1000,
+        timeoutMs: 30 * 60_000,
+        stop: deps.stop,
+        replan: async () => allowedPlan(this.makePlan(w.desired, await readPrior(deps.store, deps.target), await observeAll(deps.api)), deps.allowDestroy).plan,
+      });
+      return await this.applied(w, cut, result, events, now);
+    } catch (err) {
+      return this.finish({ ...EMPTY, result: 'failed', errors: [...events.failures, errorOf(err)], drift, driftOpen: driftOpen(drift) });
+    } finally {
+      await lock.release().catch(() => undefined);
+    }
+  }
+
+  /** The outcome of an apply: what failed, what is left pending and why, and the world after it. */
+  private async applied(w: CycleWorld, cut: { plan: Plan; withheld: Change[] }, result: ApplyResult, events: CycleEvents, before: { prior: StateDocument | undefined; observed: ObservedSet }): Promise<CycleOutcome> {
+    const { deps } = this;
     const failedAddresses = new Set(result.failed.map((f) => f.address));
     const pending: PendingChange[] = [
       ...cut.withheld.map((c): PendingChange => ({ address: c.address, action: c.action, why: 'destroy-not-allowed' })),
@@ -274,23 +302,30 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
       ...result.notStarted.filter((c) => !failedAddresses.has(c.address)).map((c): PendingChange => ({ address: c.address, action: c.action, why: 'not-started' })),
     ];
     const done = new Set(result.completed.map((c) => c.address));
-    const after = result.completed.length > 0 ? { prior: await readPrior(deps.store, deps.target), observed: await observeAll(deps.api) } : { prior, observed };
+    const after = result.completed.length > 0 ? { prior: await readPrior(deps.store, deps.target), observed: await observeAll(deps.api) } : before;
     const errors: CycleError[] = [...events.failures];
     for (const f of result.failed) if (!errors.some((e) => e.address === f.address)) errors.push({ code: 'operation-failed', message: f.error ?? 'failed', address: f.address, operation: f.operation });
     const failedSome = result.failed.length > 0 || result.stopped;
-    return finish({
+    return this.finish({
       result: !failedSome ? 'success' : result.completed.length > 0 || result.stopped ? 'partial' : 'failed',
       errors,
-      changes: { planned: planned.length, applied: result.completed.length, pending: pending.length },
-      drift,
-      driftOpen: new Set(drift.filter((d) => !done.has(d.address)).map((d) => d.address)).size,
+      changes: { planned: w.planned.length, applied: result.completed.length, pending: pending.length },
+      drift: w.plan.drift,
+      driftOpen: driftOpen(w.plan.drift, done),
       pending,
-      ...summarize(after.prior, after.observed),
-      estate: buildEstate({ plan: makePlan(after.prior, after.observed), observed: after.observed, pending, errors }),
+      ...jobSummaries(after.prior, after.observed),
+      estate: buildEstate({ plan: this.makePlan(w.desired, after.prior, after.observed), observed: after.observed, pending, errors }),
     });
-  } catch (err) {
-    return finish({ ...empty, result: 'failed', errors: [...events.failures, errorOf(err)], drift, driftOpen: new Set(drift.map((d) => d.address)).size });
-  } finally {
-    await lock.release().catch(() => undefined);
   }
+}
+
+/** Runs one cycle. Never throws: every failure becomes the outcome's result and errors. */
+export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
+  const run = new CycleRun(deps);
+  const w = await run.read();
+  if ('startedAt' in w) return w;
+  if (deps.mode === 'observe') return run.changedNothing(w, w.planned, 'observe-mode');
+  const firstCut = allowedPlan(w.plan, deps.allowDestroy);
+  if (effectiveChanges(firstCut.plan).length === 0 && (w.prior?.pending.length ?? 0) === 0) return run.changedNothing(w, firstCut.withheld, 'destroy-not-allowed');
+  return run.applyLocked(w);
 }
