@@ -4,6 +4,7 @@ import { desiredToDocuments } from '../../src/manifest/normalize.ts';
 import type { DesiredSet } from '../../src/model/desired.ts';
 import { SmsReconcileError } from '../../src/model/errors.ts';
 import { diff } from '../../src/reconcile/diff.ts';
+import { isDeferred, membersOf } from '../../src/reconcile/change.ts';
 import type { ObservedSet } from '../../src/reconcile/observed.ts';
 import { decodePlanFile, encodePlanFile, observedDigest, staleReasons, type CurrentWorld } from '../../src/reconcile/plan-file.ts';
 import { PLAN_FORMAT_VERSION, type Plan } from '../../src/reconcile/plan.ts';
@@ -101,11 +102,11 @@ describe('plan file encoding', () => {
           fields: [],
           reason: 'matches the manifest',
           preventDestroy: false,
-          observedFingerprint: observedDigest(web02.observedFingerprint!),
+          observedFingerprint: observedDigest(membersOf(web02).observedFingerprint!),
         },
       ],
     });
-    expect(pf.unchanged).toEqual([['ReplicationJob/web-02', 'sms-job-00000002', observedDigest(web02.observedFingerprint!).replace('sha256/64:', '')]]);
+    expect(pf.unchanged).toEqual([['ReplicationJob/web-02', 'sms-job-00000002', observedDigest(membersOf(web02).observedFingerprint!).replace('sha256/64:', '')]]);
     // No change waits for a catalog import: apply has no use for the documents (see the next test).
     expect(pf.documents).toEqual([]);
     expect(pf.manifestPaths).toEqual(['manifests']);
@@ -256,7 +257,7 @@ describe('a saved plan keeps unchanged jobs in short: the staleness check still 
   it('keeps the manifest documents when a change waits for a catalog import (apply re-resolves it from them)', () => {
     const d = desired({ catalogs: [catalogDoc()], jobs: [job('hr', byName('hr-01'))] });
     const p = planOf(d, world({ servers: SERVERS, status: 'NOT_IMPORTED' }), undefined);
-    expect(p.changes.some((c) => c.deferredUntilCatalog)).toBe(true);
+    expect(p.changes.some(isDeferred)).toBe(true);
     const pf = decodePlanFile(encodePlanFile(p, desiredToDocuments(d), ['manifests']), 'plan.json');
     expect(pf.documents).toEqual(JSON.parse(JSON.stringify(desiredToDocuments(d))));
     expect(pf.plan).toEqual(JSON.parse(JSON.stringify(p)));
