@@ -13,7 +13,7 @@ import type { DesiredSet } from '../model/desired.ts';
 import { isSmsReconcileError } from '../model/errors.ts';
 import { ACTION_INFO } from '../reconcile/action.ts';
 import { applyPlan, type ApplyResult } from '../reconcile/apply.ts';
-import type { Change, Drift } from '../reconcile/change.ts';
+import { isStateOnlyDelete, membersOf, type Change, type Drift } from '../reconcile/change.ts';
 import type { ObservedSet } from '../reconcile/observed.ts';
 import { effectiveChanges, type Plan } from '../reconcile/plan.ts';
 import type { ApplyEvent, ApplyPorts, Clock, EventSink } from '../reconcile/ports.ts';
@@ -112,14 +112,17 @@ function errorOf(err: unknown): CycleError {
 
 /** Whether the controller may carry out a change: deletes and replaces only with --allow-destroy. */
 function allowed(c: Change, allowDestroy: boolean): boolean {
-  return allowDestroy || !ACTION_INFO[c.action].destructive || c.stateOnly === true;
+  return allowDestroy || !ACTION_INFO[c.action].destructive || isStateOnlyDelete(c);
 }
 
 /** The plan with the changes it may not carry out removed (and the creates that wait for them). */
 function allowedPlan(plan: Plan, allowDestroy: boolean): { plan: Plan; withheld: Change[] } {
   const withheld = effectiveChanges(plan).filter((c) => !allowed(c, allowDestroy));
-  const withheldJobs = new Set(withheld.map((c) => c.replicationJobId).filter((id) => id !== undefined));
-  const keep = plan.changes.filter((c) => allowed(c, allowDestroy) && !(c.waitForDeletion !== undefined && withheldJobs.has(c.waitForDeletion)));
+  const withheldJobs = new Set(withheld.map((c) => membersOf(c).replicationJobId).filter((id) => id !== undefined));
+  const keep = plan.changes.filter((c) => {
+    const waitsFor = membersOf(c).waitForDeletion;
+    return allowed(c, allowDestroy) && !(waitsFor !== undefined && withheldJobs.has(waitsFor));
+  });
   for (const c of effectiveChanges(plan)) if (!keep.includes(c) && !withheld.includes(c)) withheld.push(c);
   return { plan: { ...plan, changes: keep }, withheld };
 }
@@ -155,9 +158,10 @@ class CycleEvents implements EventSink {
     switch (e.type) {
       case 'failed': {
         const code = isSmsApiError(e.error) ? e.error.apiCode : isSmsReconcileError(e.error) ? e.error.code : 'internal';
-        const failure: CycleError = { code, message: e.error.message, address: e.change.address, vmName: e.change.serverName, operation: e.operation };
+        const { serverName, serverId } = membersOf(e.change);
+        const failure: CycleError = { code, message: e.error.message, address: e.change.address, vmName: serverName, operation: e.operation };
         this.failures.push(failure);
-        this.logger.warn({ event: 'controller.operation-failed', address: e.change.address, vmName: e.change.serverName, serverId: e.change.serverId, operation: e.operation, code }, `${e.operation} failed for VM ${e.change.serverName ?? e.change.serverId ?? '?'}: ${code}`);
+        this.logger.warn({ event: 'controller.operation-failed', address: e.change.address, vmName: serverName, serverId, operation: e.operation, code }, `${e.operation} failed for VM ${serverName ?? serverId ?? '?'}: ${code}`);
         return;
       }
       case 'done':

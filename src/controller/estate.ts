@@ -5,7 +5,7 @@
  */
 import type { JobSpec } from '../model/job.ts';
 import { ACTION_INFO, type Action } from '../reconcile/action.ts';
-import type { Change } from '../reconcile/change.ts';
+import { membersOf, type Change } from '../reconcile/change.ts';
 import type { ObservedSet } from '../reconcile/observed.ts';
 import type { Plan } from '../reconcile/plan.ts';
 import type { ReplicationRunInfo } from '../sms/api.ts';
@@ -144,7 +144,8 @@ export interface EstateInput {
   readonly errors: readonly AddressedError[];
 }
 
-function rowOf(c: Change, input: EstateInput, pending: ReadonlyMap<string, PendingChange>, errors: ReadonlyMap<string, AddressedError>, drift: ReadonlyMap<string, string[]>): EstateRow {
+function rowOf(change: Change, input: EstateInput, pending: ReadonlyMap<string, PendingChange>, errors: ReadonlyMap<string, AddressedError>, drift: ReadonlyMap<string, string[]>): EstateRow {
+  const c = membersOf(change);
   const live = c.replicationJobId !== undefined ? input.observed.jobs.get(c.replicationJobId) : undefined;
   const server = c.serverId !== undefined ? input.observed.servers.get(c.serverId) : undefined;
   const runs = live ? runsNewestFirst(live.replicationRunList) : [];
@@ -187,15 +188,16 @@ export function buildEstate(input: EstateInput): Estate {
     }
     const row = rowOf(c, input, pending, errors, drift);
     rows.push(row);
-    const live = c.replicationJobId !== undefined ? input.observed.jobs.get(c.replicationJobId) : undefined;
+    const m = membersOf(c);
+    const live = m.replicationJobId !== undefined ? input.observed.jobs.get(m.replicationJobId) : undefined;
     details.set(c.address, {
       row,
       action: c.action,
       reason: c.reason,
-      declared: specOf(c.after),
-      live: specOf(c.before ?? live),
+      declared: specOf(m.after),
+      live: specOf(m.before ?? live),
       diff: c.fields.map((f) => ({ field: f.field, before: f.before, after: f.after })),
-      replaceBecause: c.replaceBecause,
+      replaceBecause: m.replaceBecause,
       runs: live ? runsNewestFirst(live.replicationRunList) : [],
     });
     if (p) plan.push({ address: c.address, action: p.action, destructive: ACTION_INFO[p.action].destructive, why: p.why, reason: c.reason, vmName: row.vmName, wave: DEFAULT_WAVE });

@@ -6,7 +6,10 @@ import type { CreateJobInput, UpdateJobInput } from '../sms/api.ts';
 import { isDefiniteRefusal, isSmsApiError, SmsApiError } from '../sms/errors.ts';
 import type { IntentInput, IntentOperation, ResourceRecord, ResourceWrite } from '../state/codec.ts';
 import { APPLY_PHASES, type ApplyStage } from './action.ts';
-import type { Change } from './change.ts';
+import {
+  isDeferred, membersOf, unhandledChange, type AdoptChange, type Change, type DeleteChange, type DisassociateConnectorChange, type ImportCatalogChange, type MoveChange,
+  type RecordChange, type ReplaceChange, type ResolvedCreateChange, type StartRunChange, type UpdateChange,
+} from './change.ts';
 import { liveSpec } from './diff.ts';
 import type { ObservedSet } from './observed.ts';
 import { chainsOf, Dependencies, stepsByPhase, type Step } from './order.ts';
@@ -221,7 +224,7 @@ export async function applyPlan(ports: ApplyPorts, plan: Plan, opts: ApplyOption
  * stay as they were, and the dependency rule skips them.
  */
 async function replanAfterCatalog(run: Run, steps: Record<ApplyStage, Step[]>): Promise<Record<ApplyStage, Step[]>> {
-  const deferred = steps.create.filter((s) => s.change.deferredUntilCatalog === true);
+  const deferred = steps.create.filter((s) => isDeferred(s.change));
   if (deferred.length === 0 || run.opts.replan === undefined || run.opts.stop.requested || stopsForFailure(run)) return steps;
   if (deferred.some((s) => run.dependencies.blockerOf(s) !== undefined)) return steps;
   // The import is done: the fresh plan does not import again.
@@ -280,8 +283,8 @@ function noteFailure(run: Run, step: Step, e: unknown): void {
     address: change.address,
     action: change.action,
     operation: f.operation,
-    vmName: change.serverName,
-    serverId: change.serverId,
+    vmName: membersOf(change).serverName,
+    serverId: membersOf(change).serverId,
     code: isSmsApiError(err) ? err.apiCode : err instanceof SmsReconcileError ? err.code : 'internal',
     message: isSmsApiError(err) ? err.detail : err.message,
     outcome: f.outcome,
@@ -300,7 +303,7 @@ async function runStep(run: Run, step: Step): Promise<void> {
   await performStep(run, step);
   try {
     if (step.waitsFor === 'catalog-available') await waitForCatalog(run.ports, run.opts);
-    if (step.waitsFor === 'job-deleted' && step.change.replicationJobId !== undefined) await waitForDeleted(run.ports, run.opts, step.change.replicationJobId);
+    if (step.waitsFor === 'job-deleted' && step.change.action === 'replace') await waitForDeleted(run.ports, run.opts, step.change.replicationJobId);
   } catch (e) {
     throw new OperationFailed(step.waitsFor === 'catalog-available' ? 'wait for the catalog' : 'wait for DELETED', e instanceof Error ? e : new Error(String(e)), 'incomplete');
   }
@@ -321,21 +324,20 @@ async function performStep(run: Run, step: Step): Promise<void> {
     case 'delete':
       return deleteOrForget(run, change);
     case 'replace':
-      if (step.index > 0) return createJob(run, change);
-      if (change.replicationJobId !== undefined) await deleteJob(run, change, change.replicationJobId, true);
-      return;
+      return step.index > 0 ? createJob(run, change) : deleteJob(run, change, change.replicationJobId, true);
     case 'create':
-      if (change.deferredUntilCatalog) return;
-      return createJob(run, change);
+      // A create that waited for the catalog import is carried out by the plan made after it.
+      return change.deferredUntilCatalog === true ? undefined : createJob(run, change);
     case 'update':
-      if (change.replicationJobId !== undefined) await updateJob(run, change, change.replicationJobId);
-      return;
+      return updateJob(run, change, change.replicationJobId);
     case 'adopt':
       return adoptJob(run, change);
     case 'move':
       return moveJob(run, change);
     case 'start-run':
       return startRun(run, change);
+    default:
+      return unhandledChange(change);
   }
 }
 
@@ -388,11 +390,10 @@ async function mutate<T>(
 }
 
 /** Removes the record a renamed job had, if it still holds that job (another address may have reused it). */
-function retire(run: Run, change: Change): ResourceWrite[] {
-  const prev = change.previousAddress === undefined ? undefined : run.records.get(change.previousAddress);
-  return prev !== undefined && change.previousAddress !== undefined && prev.replicationJobId === change.replicationJobId
-    ? [{ address: change.previousAddress, record: null }]
-    : [];
+function retire(run: Run, change: ResolvedCreateChange | ReplaceChange | MoveChange): ResourceWrite[] {
+  if (change.action === 'create' || change.previousAddress === undefined) return [];
+  const prev = run.records.get(change.previousAddress);
+  return prev !== undefined && prev.replicationJobId === change.replicationJobId ? [{ address: change.previousAddress, record: null }] : [];
 }
 
 /** A change that touched only the state, reported like an operation. */
@@ -401,13 +402,12 @@ function stateOnly(run: Run, change: Change, operation: string, replicationJobId
   run.ports.events.emit({ type: 'done', change, operation, replicationJobId, ms: 0 });
 }
 
-async function createJob(run: Run, change: Change): Promise<void> {
+async function createJob(run: Run, change: ResolvedCreateChange | ReplaceChange): Promise<void> {
   const { ports } = run;
   if (change.waitForDeletion !== undefined) await waitForDeleted(ports, run.opts, change.waitForDeletion);
-  const spec = change.after ?? {};
+  const spec = change.after;
   const seed = spec.seedReplicationTime ?? Math.floor(ports.clock.now() / 1000);
   const serverId = change.serverId;
-  if (serverId === undefined) throw new SmsReconcileError('internal-no-server', `${change.address}: no server to create a job for`, { source: 'internal' });
   const input: CreateJobInput = { ...stripNext(spec), serverId, seedReplicationTime: seed };
   const applied: JobSpec = { ...spec, seedReplicationTime: seed };
   const id = await mutate(
@@ -426,8 +426,8 @@ async function createJob(run: Run, change: Change): Promise<void> {
   run.created.push({ address: change.address, replicationJobId: id });
 }
 
-async function updateJob(run: Run, change: Change, replicationJobId: string): Promise<void> {
-  const after = change.after ?? {};
+async function updateJob(run: Run, change: UpdateChange | AdoptChange | MoveChange, replicationJobId: string): Promise<void> {
+  const after = change.after;
   const input: UpdateJobInput = { replicationJobId };
   const sent: JobSpec = {};
   for (const f of change.fields) {
@@ -447,7 +447,7 @@ async function updateJob(run: Run, change: Change, replicationJobId: string): Pr
 }
 
 /** DeleteReplicationJob; a replace keeps the record until its create half writes the new job. */
-async function deleteJob(run: Run, change: Change, replicationJobId: string, keepRecordUntilCreate: boolean): Promise<void> {
+async function deleteJob(run: Run, change: DeleteChange | ReplaceChange, replicationJobId: string, keepRecordUntilCreate: boolean): Promise<void> {
   const { api } = run.ports;
   await mutate(
     run,
@@ -470,8 +470,8 @@ async function deleteJob(run: Run, change: Change, replicationJobId: string, kee
   );
 }
 
-async function deleteOrForget(run: Run, change: Change): Promise<void> {
-  if (change.stateOnly || change.replicationJobId === undefined) {
+async function deleteOrForget(run: Run, change: DeleteChange): Promise<void> {
+  if (change.stateOnly === true) {
     await writeState(run, [{ address: change.address, record: null }], `${change.address}: the job is already gone`);
     stateOnly(run, change, 'forget');
     return;
@@ -479,7 +479,7 @@ async function deleteOrForget(run: Run, change: Change): Promise<void> {
   await deleteJob(run, change, change.replicationJobId, false);
 }
 
-async function recordInState(run: Run, change: Change): Promise<void> {
+async function recordInState(run: Run, change: RecordChange): Promise<void> {
   const cur = run.records.get(change.address);
   if (!cur) return;
   const appliedSpec = withSeed(change.after, cur.appliedSpec.seedReplicationTime);
@@ -488,22 +488,22 @@ async function recordInState(run: Run, change: Change): Promise<void> {
 }
 
 /** Starts the import unless one is running; the step then waits for AVAILABLE. */
-async function importCatalog(run: Run, change: Change): Promise<void> {
+async function importCatalog(run: Run, change: ImportCatalogChange): Promise<void> {
   const { api } = run.ports;
   const status = await api.getServerCatalogStatus();
   if (status.status !== 'IMPORTING') await mutate(run, change, 'ImportServerCatalog', {}, () => api.importServerCatalog(), () => []);
 }
 
-async function disassociateConnector(run: Run, change: Change): Promise<void> {
-  const connectorId = change.connectorId ?? '';
+async function disassociateConnector(run: Run, change: DisassociateConnectorChange): Promise<void> {
+  const connectorId = change.connectorId;
   await mutate(run, change, 'DisassociateConnector', { connectorId }, () => run.ports.api.disassociateConnector(connectorId), () => [
     { address: change.address, record: record(run.ports, change.address, run.records.get(change.address), { appliedSpec: {} }) },
   ]);
 }
 
 /** Records an unmanaged job into state, then updates it if it differs. */
-async function adoptJob(run: Run, change: Change): Promise<void> {
-  const id = change.replicationJobId ?? '';
+async function adoptJob(run: Run, change: AdoptChange): Promise<void> {
+  const id = change.replicationJobId;
   await writeState(
     run,
     [{ address: change.address, record: record(run.ports, change.address, undefined, { replicationJobId: id, serverId: change.serverId, appliedSpec: withSeed(change.after, change.before?.seedReplicationTime), preventDestroy: change.preventDestroy, onDemandRunToken: change.onDemandRun?.token }) }],
@@ -514,8 +514,8 @@ async function adoptJob(run: Run, change: Change): Promise<void> {
 }
 
 /** Moves a record to its new address (no API call), then updates the job if it differs. */
-async function moveJob(run: Run, change: Change): Promise<void> {
-  const id = change.replicationJobId ?? '';
+async function moveJob(run: Run, change: MoveChange): Promise<void> {
+  const id = change.replicationJobId;
   // The old record, if it still holds this job (another change may have reused its address).
   const found = change.previousAddress ? run.records.get(change.previousAddress) : undefined;
   const prev = found?.replicationJobId === id ? found : undefined;
@@ -526,16 +526,15 @@ async function moveJob(run: Run, change: Change): Promise<void> {
     preventDestroy: change.preventDestroy,
     onDemandRunToken: change.onDemandRun?.token ?? prev?.onDemandRunToken,
   });
-  await writeState(run, [...retire(run, change), { address: change.address, record: moved }], `move ${change.previousAddress ?? ''} -> ${change.address}`);
+  await writeState(run, [...retire(run, change), { address: change.address, record: moved }], `move ${change.previousAddress} -> ${change.address}`);
   stateOnly(run, change, 'move', id);
   if (change.fields.length > 0) await updateJob(run, change, id);
 }
 
-async function startRun(run: Run, change: Change): Promise<void> {
-  const id = change.replicationJobId ?? run.records.get(change.address)?.replicationJobId;
-  const token = change.onDemandRun?.token;
-  if (id === undefined || token === undefined) return;
-  const description = `${change.onDemandRun?.description ?? 'on-demand run'} ${runMarker(token)}`;
+async function startRun(run: Run, change: StartRunChange): Promise<void> {
+  const id = change.replicationJobId;
+  const token = change.onDemandRun.token;
+  const description = `${change.onDemandRun.description ?? 'on-demand run'} ${runMarker(token)}`;
   await mutate(
     run,
     change,

@@ -2,13 +2,14 @@ import equal from 'fast-deep-equal';
 import type { Address, ManifestKind } from '../model/address.ts';
 import { effectiveSpec, jobSetAddress, type DesiredJob, type DesiredSet, type Lifecycle, type OnDemandRunRequest } from '../model/desired.ts';
 import type { SourcePosition } from '../model/errors.ts';
+import { withoutUndefined } from '../model/objects.ts';
 import type { ManifestRoots } from '../model/manifest-roots.ts';
 import { FIELD_POLICY, serviceDefaultFor } from '../model/field-policy.ts';
 import { JOB_SPEC_FIELDS, type JobSpec, type JobSpecField } from '../model/job.ts';
 import type { ReplicationJobInfo, ServerInfo } from '../sms/api.ts';
 import type { ResourceRecord, StateDocument } from '../state/codec.ts';
 import { ACTIONS, type Action } from './action.ts';
-import type { Change, Drift, FieldChange, PlanWarning } from './change.ts';
+import { isDeferred, isNonEmpty, isStateOnlyDelete, type Change, type Drift, type FieldChange, type JobKind, type PlanWarning, type ReplaceChange } from './change.ts';
 import { isTerminated, type ObservedSet } from './observed.ts';
 import { CatalogIndex, describeServer, matchServers, resolveSelector } from './resolve.ts';
 
@@ -64,7 +65,7 @@ export interface DiffResult {
 /** One job the manifests want, resolved to its server. */
 interface WantedJob {
   readonly address: Address;
-  readonly kind: ManifestKind;
+  readonly kind: JobKind;
   readonly server: ServerInfo | undefined;
   readonly serverId: string | undefined;
   readonly spec: JobSpec;
@@ -94,7 +95,7 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
     const stale =
       cat.maxAgeHours !== undefined && (observed.catalog.lastModifiedOn ?? 0) < options.now - cat.maxAgeHours * 3600;
     if (catalogAvailable && !stale) {
-      changes.push(base(cat.address, 'ServerCatalog', 'no-op', 'the catalog is AVAILABLE', { source: cat.source }));
+      changes.push(made({ ...base(cat.address, 'ServerCatalog', 'no-op', 'the catalog is AVAILABLE'), source: cat.source }));
       continue;
     }
     importPlanned = true;
@@ -104,7 +105,7 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
         : catalogAvailable
           ? `the catalog is older than maxAgeHours (${cat.maxAgeHours})`
           : `the catalog is ${observed.catalog.status}`;
-    changes.push(base(cat.address, 'ServerCatalog', 'import-catalog', reason, { source: cat.source }));
+    changes.push(made({ ...base(cat.address, 'ServerCatalog', 'import-catalog', reason), source: cat.source }));
   }
   const deferAll = importPlanned && !catalogAvailable;
   if (!catalogAvailable && !importPlanned) {
@@ -118,9 +119,9 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
   const associated = new Set(observed.connectors.map((c) => c.connectorId));
   for (const con of desired.connectors.values()) {
     if (associated.has(con.connectorId)) {
-      changes.push(base(con.address, 'Connector', 'disassociate-connector', 'the manifest wants it disassociated', { connectorId: con.connectorId, source: con.source }));
+      changes.push(made({ ...base(con.address, 'Connector', 'disassociate-connector', 'the manifest wants it disassociated'), connectorId: con.connectorId, source: con.source }));
     } else {
-      changes.push(base(con.address, 'Connector', 'no-op', 'not associated', { connectorId: con.connectorId, source: con.source }));
+      changes.push(made({ ...base(con.address, 'Connector', 'no-op', 'not associated'), connectorId: con.connectorId, source: con.source }));
     }
   }
 
@@ -170,18 +171,11 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
 
   for (const w of wanted) {
     if (w.deferred) {
-      changes.push(
-        base(w.address, w.kind, 'create', 'the server is resolved after the catalog import', {
-          after: w.spec,
-          deferredUntilCatalog: true,
-          preventDestroy: w.lifecycle.preventDestroy,
-          onDemandRun: w.onDemandRun,
-          source: w.source,
-        }),
-      );
+      const deferred = { after: w.spec, deferredUntilCatalog: true, preventDestroy: w.lifecycle.preventDestroy, onDemandRun: w.onDemandRun, source: w.source } as const;
+      changes.push(made({ ...base(w.address, w.kind, 'create', 'the server is resolved after the catalog import'), ...deferred }));
       continue;
     }
-    if (w.serverId === undefined) continue;
+    if (!hasServer(w)) continue;
     const rec = resources[w.address];
     const live = observed.jobByServer.get(w.serverId);
     const usable = live !== undefined && live.state !== 'DELETING' ? live : undefined;
@@ -226,7 +220,8 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
       changes.push(...existing);
       if (oldLive !== undefined) {
         changes.push(
-          base(w.address, w.kind, 'delete', `${whyNew ?? ''}; the job of the old server is deleted`, {
+          made({
+            ...base(w.address, w.kind, 'delete', `${whyNew ?? ''}; the job of the old server is deleted`),
             serverId: rec?.serverId,
             serverName: oldLive.vmServer?.vmName,
             replicationJobId: oldLive.replicationJobId,
@@ -265,7 +260,8 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
     };
     if (oldLive !== undefined) {
       changes.push(
-        base(w.address, w.kind, 'replace', whyNew ?? 'the server changed', {
+        made({
+          ...base(w.address, w.kind, 'replace', whyNew ?? 'the server changed'),
           ...create,
           replicationJobId: oldLive.replicationJobId,
           before: liveSpec(oldLive),
@@ -276,7 +272,7 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
       );
     } else {
       // No job that could block the create: none, or one DELETING or terminated.
-      changes.push(base(w.address, w.kind, 'create', whyNew ?? 'declared in the manifests; no job replicates this server', { ...create, observedFingerprint: 'absent' }));
+      changes.push(made({ ...base(w.address, w.kind, 'create', whyNew ?? 'declared in the manifests; no job replicates this server'), ...create, observedFingerprint: 'absent' }));
     }
   }
 
@@ -286,16 +282,14 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
     if (deferAll && isDeferredSetMember(rec.address, desired)) continue;
     const live = rec.replicationJobId ? observed.jobs.get(rec.replicationJobId) : undefined;
     const gone = live === undefined || live.state === 'DELETING';
+    const head = { ...base(rec.address, rec.kind, 'delete', gone ? 'removed from the manifests; the job is already gone' : 'removed from the manifests'), serverId: rec.serverId, serverName: live?.vmServer?.vmName };
+    const [before, preventDestroy, observedFingerprint] = [live ? liveSpec(live) : rec.appliedSpec, rec.preventDestroy, fingerprintOf(live)];
     changes.push(
-      base(rec.address, rec.kind, 'delete', gone ? 'removed from the manifests; the job is already gone' : 'removed from the manifests', {
-        serverId: rec.serverId,
-        serverName: live?.vmServer?.vmName,
-        replicationJobId: rec.replicationJobId,
-        before: live ? liveSpec(live) : rec.appliedSpec,
-        preventDestroy: rec.preventDestroy,
-        stateOnly: gone,
-        observedFingerprint: fingerprintOf(live),
-      }),
+      made(
+        gone
+          ? { ...head, replicationJobId: rec.replicationJobId, before, preventDestroy, stateOnly: true, observedFingerprint }
+          : { ...head, replicationJobId: live.replicationJobId, before, preventDestroy, stateOnly: false, observedFingerprint },
+      ),
     );
   }
 
@@ -305,7 +299,7 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
   if (options.targets.length > 0) {
     const hit = (a: Address) => options.targets.some((t) => a === t || (t.startsWith('ReplicationJobSet/') && !t.includes('[') && a.startsWith(`${t}[`)));
     // The renderers say the plan is targeted (from options.targets); no warning needed.
-    const kept = changes.filter((c) => hit(c.address) || (c.action === 'import-catalog' && changes.some((d) => d.deferredUntilCatalog && hit(d.address))));
+    const kept = changes.filter((c) => hit(c.address) || (c.action === 'import-catalog' && changes.some((d) => isDeferred(d) && hit(d.address))));
     result = kept;
   }
   if (options.refreshOnly) result = [];
@@ -315,7 +309,7 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
   }
   // 5. preventDestroy blocks the deletes and replaces this plan holds, whatever the flags.
   for (const c of result) {
-    if ((c.action === 'delete' && !c.stateOnly) || c.action === 'replace') {
+    if ((c.action === 'delete' && !isStateOnlyDelete(c)) || c.action === 'replace') {
       if (c.preventDestroy) {
         problems.push({
           code: 'prevent-destroy',
@@ -336,16 +330,16 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
   return { changes: result, drift, warnings, problems };
 }
 
-/** A change: these members, then those of `extra` that are defined, in its order (a member of both keeps its place). */
-function base(address: Address, kind: ManifestKind, action: Action, reason: string, extra: Partial<Change> = {}): Change {
-  const out: Record<string, unknown> = { address, kind, action, reason, fields: [], preventDestroy: false };
-  const more = extra as Record<string, unknown>;
-  for (const key of Object.keys(more)) {
-    const v = more[key];
-    if (v !== undefined) out[key] = v;
-  }
-  return out as unknown as Change;
+/** The members every change starts with, in this order (a member spread over one keeps its place). */
+function base<K extends ManifestKind, A extends Action>(address: Address, kind: K, action: A, reason: string) {
+  return { address, kind, action, reason, fields: [] as const, preventDestroy: false };
 }
+/** The change without its undefined members. */
+const made = (change: Change): Change => withoutUndefined(change);
+type ResolvedWanted = WantedJob & { readonly serverId: string };
+const hasServer = (w: WantedJob): w is ResolvedWanted => w.serverId !== undefined;
+/** The members of a change of a live job the address keeps (planExisting). */
+type LiveCommon = Omit<ReplaceChange, keyof ReturnType<typeof base> | 'replaceBecause'>;
 
 /** Each change that comes from a document, with the root of that document's file. */
 function withManifestRoots(changes: readonly Change[], roots: ManifestRoots): Change[] {
@@ -379,7 +373,7 @@ function foreignRootWarnings(changes: readonly Change[], resources: Readonly<Rec
     }));
 }
 
-function isJobKind(kind: ManifestKind): boolean {
+function isJobKind(kind: ManifestKind): kind is JobKind {
   return kind === 'ReplicationJob' || kind === 'ReplicationJobSet';
 }
 
@@ -510,7 +504,7 @@ function adoptable(live: ReplicationJobInfo, w: WantedJob): boolean {
  * A forces-replace difference, or --replace, replaces it; a FAILED or COMPLETED job takes no update
  * (the service refuses them); otherwise an update, a state-only record, or nothing.
  */
-function planExisting(ctx: PlanContext, w: WantedJob, live: ReplicationJobInfo, relation: Relation, forcedReplace: boolean): Change[] {
+function planExisting(ctx: PlanContext, w: ResolvedWanted, live: ReplicationJobInfo, relation: Relation, forcedReplace: boolean): Change[] {
   const previousAddress = relation.kind === 'move' ? relation.rec.address : undefined;
   const common = {
     serverId: w.serverId,
@@ -525,13 +519,14 @@ function planExisting(ctx: PlanContext, w: WantedJob, live: ReplicationJobInfo, 
   };
   const fields = fieldChanges(w.spec, live, ctx.now, ctx.warnings, w.address, forcedReplace);
   const forcing = fields.filter((f) => f.policy === 'forces-replace').map((f) => String(f.field));
-  if (forcing.length > 0 || forcedReplace) {
-    const why = forcing.length > 0 ? `${forcing.join(', ')} cannot change on a live job` : `--replace ${w.address}`;
+  if (isNonEmpty(forcing) || forcedReplace) {
+    const why = isNonEmpty(forcing) ? `${forcing.join(', ')} cannot change on a live job` : `--replace ${w.address}`;
     return [
-      base(w.address, w.kind, 'replace', previousAddress ? `${why} (renamed from ${previousAddress})` : why, {
+      made({
+        ...base(w.address, w.kind, 'replace', previousAddress ? `${why} (renamed from ${previousAddress})` : why),
         ...common,
         fields,
-        replaceBecause: forcing.length > 0 ? forcing : ['--replace'],
+        replaceBecause: isNonEmpty(forcing) ? forcing : ['--replace'],
         onDemandRun: w.onDemandRun,
       }),
     ];
@@ -545,13 +540,13 @@ function planExisting(ctx: PlanContext, w: WantedJob, live: ReplicationJobInfo, 
   if (relation.kind === 'move') {
     // A token the old record already satisfied moves with the job (a different one starts a run below).
     const kept = w.onDemandRun !== undefined && w.onDemandRun.token === relation.rec.onDemandRunToken ? w.onDemandRun : undefined;
-    out.push(base(w.address, w.kind, 'move', `renamed from ${relation.rec.address}; the job keeps its replication history`, { ...common, fields: applied, onDemandRun: kept }));
+    out.push(made({ ...base(w.address, w.kind, 'move', `renamed from ${relation.rec.address}; the job keeps its replication history`), ...common, previousAddress: relation.rec.address, fields: applied, onDemandRun: kept }));
   } else if (relation.kind === 'adopt') {
     // Adopted with its history: an on-demand token counts as satisfied by the runs it already had.
-    out.push(base(w.address, w.kind, 'adopt', `job ${live.replicationJobId} already replicates this server`, { ...common, fields: applied, onDemandRun: w.onDemandRun }));
+    out.push(made({ ...base(w.address, w.kind, 'adopt', `job ${live.replicationJobId} already replicates this server`), ...common, fields: applied, onDemandRun: w.onDemandRun }));
     return out;
   } else if (applied.length > 0) {
-    out.push(base(w.address, w.kind, 'update', 'the live job differs from the manifest', { ...common, fields: applied }));
+    out.push(made({ ...base(w.address, w.kind, 'update', 'the live job differs from the manifest'), ...common, fields: applied }));
   } else {
     out.push(recordOrNoop(w, relation.rec, live, common));
   }
@@ -564,7 +559,7 @@ function planExisting(ctx: PlanContext, w: WantedJob, live: ReplicationJobInfo, 
  * date - preventDestroy changed, or the managed fields differ from what the state says was applied
  * (a field added, dropped, or changed to the value the live job already has).
  */
-function recordOrNoop(w: WantedJob, rec: ResourceRecord, live: ReplicationJobInfo, common: Partial<Change>): Change {
+function recordOrNoop(w: WantedJob, rec: ResourceRecord, live: ReplicationJobInfo, common: LiveCommon): Change {
   const stale: FieldChange[] = [];
   if (live.state !== 'FAILED') {
     for (const field of JOB_SPEC_FIELDS) {
@@ -575,13 +570,13 @@ function recordOrNoop(w: WantedJob, rec: ResourceRecord, live: ReplicationJobInf
     }
   }
   if (stale.length === 0 && rec.preventDestroy === w.lifecycle.preventDestroy) {
-    return base(w.address, w.kind, 'no-op', 'matches the manifest', common);
+    return made({ ...base(w.address, w.kind, 'no-op', 'matches the manifest'), ...common });
   }
   const reasons = [
     ...(rec.preventDestroy !== w.lifecycle.preventDestroy ? [`lifecycle.preventDestroy is now ${String(w.lifecycle.preventDestroy)}`] : []),
     ...(stale.length > 0 ? ['the live job already matches the manifest; the state records it'] : []),
   ];
-  return base(w.address, w.kind, 'record', reasons.join('; '), { ...common, fields: stale, recordedPreventDestroy: rec.preventDestroy });
+  return made({ ...base(w.address, w.kind, 'record', reasons.join('; ')), ...common, fields: stale, recordedPreventDestroy: rec.preventDestroy });
 }
 
 function onDemandWanted(w: WantedJob, rec: ResourceRecord | undefined): boolean {
@@ -591,10 +586,11 @@ function onDemandWanted(w: WantedJob, rec: ResourceRecord | undefined): boolean 
 /** On-demand runs the service allows per job in 24 hours. */
 const ON_DEMAND_PER_24H = 2;
 
-function startRunIfWanted(ctx: PlanContext, out: Change[], w: WantedJob, rec: ResourceRecord, live: ReplicationJobInfo): void {
+function startRunIfWanted(ctx: PlanContext, out: Change[], w: ResolvedWanted, rec: ResourceRecord, live: ReplicationJobInfo): void {
   if (!onDemandWanted(w, rec) || !w.onDemandRun) return;
   out.push(
-    base(w.address, w.kind, 'start-run', `onDemandRun.token is ${w.onDemandRun.token} (state has ${rec.onDemandRunToken ?? 'none'})`, {
+    made({
+      ...base(w.address, w.kind, 'start-run', `onDemandRun.token is ${w.onDemandRun.token} (state has ${rec.onDemandRunToken ?? 'none'})`),
       serverId: w.serverId,
       serverName: w.server?.vmServer.vmName,
       replicationJobId: live.replicationJobId,
@@ -748,8 +744,7 @@ function preflight(changes: readonly Change[], observed: ObservedSet, options: D
     observed.connectors.filter((c) => c.status === 'HEALTHY' && !disassociating.has(c.connectorId)).map((c) => c.vmManagerId),
   );
   for (const c of changes) {
-    if (c.action !== 'create' && c.action !== 'replace') continue;
-    if (c.serverId === undefined) continue;
+    if ((c.action !== 'create' && c.action !== 'replace') || isDeferred(c)) continue;
     const server = observed.servers.get(c.serverId);
     const manager = server?.vmServer.vmServerAddress?.vmManagerId;
     if (manager === undefined) continue;

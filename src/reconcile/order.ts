@@ -33,9 +33,25 @@ export interface FailedStep {
  * only after it; otherwise its own address (a connector).
  */
 export function stepKey(change: Change): string {
-  if (change.serverId !== undefined) return `server ${change.serverId}`;
-  if (change.action === 'import-catalog' || change.deferredUntilCatalog === true) return 'catalog';
-  return change.address;
+  switch (change.action) {
+    case 'import-catalog':
+      return 'catalog';
+    case 'disassociate-connector':
+      return change.address;
+    case 'create':
+      return change.deferredUntilCatalog === true ? 'catalog' : `server ${change.serverId}`;
+    case 'replace':
+    case 'update':
+    case 'adopt':
+    case 'move':
+    case 'start-run':
+    case 'record':
+      return `server ${change.serverId}`;
+    case 'delete':
+      return change.serverId !== undefined ? `server ${change.serverId}` : change.address;
+    case 'no-op':
+      return change.kind === 'ServerCatalog' || change.kind === 'Connector' || change.serverId === undefined ? change.address : `server ${change.serverId}`;
+  }
 }
 
 /** The steps of a plan's changes, by phase, in plan order within each phase. */

@@ -5,7 +5,8 @@ import type { ErrorCode } from '../model/codes.ts';
 import type { StateHead, TargetIdentity } from '../state/codec.ts';
 import { describeTarget, sameTarget } from '../state/codec.ts';
 import { fingerprintOf } from './diff.ts';
-import type { Change } from './change.ts';
+import { isDeferred, membersOf, type Change, type JobNoOpChange } from './change.ts';
+import { decodeChange } from './change-decode.ts';
 import { isTerminated, type ObservedSet } from './observed.ts';
 import { PLAN_FORMAT_VERSION, type Plan } from './plan.ts';
 
@@ -58,8 +59,8 @@ function sameObserved(recorded: string, now: string): boolean {
 }
 
 /** A no-op change of a live job: what `unchanged` keeps in short. */
-function isUnchangedJob(c: Change): c is Change & { replicationJobId: string; observedFingerprint: string } {
-  return c.action === 'no-op' && c.replicationJobId !== undefined && c.observedFingerprint !== undefined && c.deferredUntilCatalog !== true;
+function isUnchangedJob(c: Change): c is JobNoOpChange & { observedFingerprint: string } {
+  return c.action === 'no-op' && c.kind !== 'ServerCatalog' && c.kind !== 'Connector' && c.observedFingerprint !== undefined;
 }
 
 function checksumOf(body: Omit<PlanFile, 'checksum'>): string {
@@ -73,7 +74,7 @@ export function encodePlanFile(plan: Plan, documents: readonly unknown[], manife
     if (isUnchangedJob(c)) unchanged.push([c.address, c.replicationJobId, observedDigest(c.observedFingerprint).slice(DIGEST_PREFIX.length)]);
     else changes.push(c);
   }
-  const kept = plan.changes.some((c) => c.deferredUntilCatalog === true) ? documents : [];
+  const kept = plan.changes.some(isDeferred) ? documents : [];
   const body = { kind: 'sms-reconcile-plan' as const, formatVersion: PLAN_FORMAT_VERSION, plan: { ...plan, changes }, unchanged, documents: kept, manifestPaths };
   // Indented but for the unchanged jobs, one a line: a reviewer can read the file, and it stays small.
   const text = JSON.stringify({ ...body, unchanged: [], checksum: checksumOf(body) }, null, 2);
@@ -82,7 +83,7 @@ export function encodePlanFile(plan: Plan, documents: readonly unknown[], manife
 }
 
 /** The unchanged jobs as no-op changes again (see PlanFile). */
-function unchangedChanges(unchanged: readonly UnchangedJob[]): Change[] {
+function unchangedChanges(unchanged: readonly UnchangedJob[]): JobNoOpChange[] {
   return unchanged.map(([address, replicationJobId, digest]) => ({
     address,
     action: 'no-op',
@@ -119,8 +120,19 @@ export function decodePlanFile(text: string, file: string): PlanFile {
     throw planError('plan-file-modified', `${file} was modified after it was written (its checksum does not match)`, 'plans are not edited by hand: run plan again');
   }
   const pf = v as PlanFile;
+  const changes = decodeChanges(pf.plan?.changes, file);
   const unchanged = pf.unchanged ?? [];
-  return unchanged.length === 0 ? pf : { ...pf, plan: { ...pf.plan, changes: [...pf.plan.changes, ...unchangedChanges(unchanged)] } };
+  return { ...pf, plan: { ...pf.plan, changes: unchanged.length === 0 ? changes : [...changes, ...unchangedChanges(unchanged)] } };
+}
+
+/** The plan's changes, each checked to be the variant its action says (change-decode.ts). */
+function decodeChanges(value: unknown, file: string): Change[] {
+  if (!Array.isArray(value)) throw planError('plan-file-invalid', `${file} holds no list of changes`, 'make one with `sms-reconcile plan -f ... --out FILE`');
+  return value.map((c: unknown, i: number) => {
+    const change = decodeChange(c);
+    if (change === undefined) throw planError('plan-file-invalid', `${file}: change ${i} lacks what its action needs`, 'make the plan again with this version');
+    return change;
+  });
 }
 
 /** What apply sees now, to compare with what the plan saw. */
@@ -151,7 +163,7 @@ export function staleReasons(plan: Plan, now: CurrentWorld): string[] {
   }
   if (now.manifestDigest === undefined) reasons.push('the manifests the plan was made from cannot be read here');
   else if (now.manifestDigest !== plan.manifestDigest) reasons.push('the manifests changed since the plan (their digest differs)');
-  for (const c of plan.changes) {
+  for (const c of plan.changes.map(membersOf)) {
     if (c.observedFingerprint === undefined || c.deferredUntilCatalog) continue;
     const job =
       c.replicationJobId !== undefined

@@ -2,7 +2,7 @@ import type { SmsAction } from '../sms/api.ts';
 import type { StateHead, TargetIdentity } from '../state/codec.ts';
 import type { Address } from '../model/address.ts';
 import { ACTION_INFO, ACTIONS, type Action } from './action.ts';
-import type { Change, Drift, PlanWarning } from './change.ts';
+import { isStateOnlyDelete, type Change, type Drift, type PlanWarning } from './change.ts';
 
 export const PLAN_FORMAT_VERSION = 1 as const;
 
@@ -48,7 +48,7 @@ export function effectiveChanges(plan: Pick<Plan, 'changes'>): Change[] {
 }
 
 export function hasDestructive(plan: Pick<Plan, 'changes'>): boolean {
-  return plan.changes.some((c) => ACTION_INFO[c.action].destructive && !c.stateOnly);
+  return plan.changes.some((c) => ACTION_INFO[c.action].destructive && !isStateOnlyDelete(c));
 }
 
 /** Exit status of `plan --detailed-exitcode`: 0 nothing to do, 2 changes, 3 changes with a delete or replace. */

@@ -17,7 +17,7 @@
  *   reach the output except the renderer's own colours.
  */
 import { ACTION_INFO, ACTIONS, type Action } from '../reconcile/action.ts';
-import type { Change, Drift, PlanWarning } from '../reconcile/change.ts';
+import { isStateOnlyDelete, membersOf, type Change, type Drift, type PlanWarning } from '../reconcile/change.ts';
 import { summarize, type Plan, type PlanSummary } from '../reconcile/plan.ts';
 import type { SourcePosition } from '../model/errors.ts';
 import { FIELD_POLICY, POLICY_FIELDS, type PolicyField } from '../model/field-policy.ts';
@@ -120,13 +120,11 @@ export function isRefreshOnly(plan: Plan, refreshOnly: boolean | undefined): boo
 
 /** A delete or replace of a live job: listed first, counted apart, needs --allow-destroy. */
 export function isDestructiveChange(change: Change): boolean {
-  return ACTION_INFO[change.action].destructive && change.stateOnly !== true;
+  return ACTION_INFO[change.action].destructive && !isStateOnlyDelete(change);
 }
 
 /** A delete whose job is already gone: only the state record goes. */
-export function isStateOnlyDelete(change: Change): boolean {
-  return change.action === 'delete' && change.stateOnly === true;
-}
+export { isStateOnlyDelete };
 
 export interface DisplayGroups {
   /** Deletes of live jobs and replaces. */
@@ -261,7 +259,7 @@ export function specRows(spec: JobSpec | undefined): FieldRow[] {
 
 /** The field changes of `change`, in POLICY_FIELDS order, marking the fields that force replacement. */
 export function fieldChangeRows(change: Change): FieldRow[] {
-  const forcing = new Set(change.replaceBecause ?? []);
+  const forcing = new Set<string>(change.action === 'replace' ? change.replaceBecause : []);
   return [...change.fields].sort(byFieldOrder).map((fc) => ({
     op: 'change',
     field: fc.field,
@@ -293,7 +291,8 @@ export function headline(view: ChangeView): string {
   return view.identity === undefined ? `${view.subject}  ${view.verb}` : `${view.subject}  (${view.identity}) ${view.verb}`;
 }
 
-function identityOf(c: Change): string | undefined {
+function identityOf(change: Change): string | undefined {
+  const c = membersOf(change);
   const parts: string[] = [];
   if (c.replicationJobId !== undefined) parts.push(c.replicationJobId);
   if (c.connectorId !== undefined) parts.push(`connector ${c.connectorId}`);
@@ -319,7 +318,7 @@ export function viewChange(c: Change): ChangeView {
     case 'replace': {
       rows = fieldChangeRows(c);
       const shown = new Set<string>(c.fields.map((f) => f.field));
-      const other = (c.replaceBecause ?? []).filter((r) => !shown.has(r));
+      const other = c.replaceBecause.filter((r) => !shown.has(r));
       if (other.length > 0) notes.push(`replaced because: ${other.join(', ')}`);
       break;
     }
@@ -329,18 +328,16 @@ export function viewChange(c: Change): ChangeView {
       if (rows.length > 0) fieldsIntro = 'then update:';
       break;
     case 'delete':
-      if (c.stateOnly === true) verb = 'will be removed from state only';
+      if (isStateOnlyDelete(c)) verb = 'will be removed from state only';
       break;
     case 'start-run':
-      if (c.onDemandRun !== undefined) {
-        notes.push(`token: ${JSON.stringify(c.onDemandRun.token)}`);
-        if (c.onDemandRun.description !== undefined) notes.push(`description: ${JSON.stringify(c.onDemandRun.description)}`);
-      }
+      notes.push(`token: ${JSON.stringify(c.onDemandRun.token)}`);
+      if (c.onDemandRun.description !== undefined) notes.push(`description: ${JSON.stringify(c.onDemandRun.description)}`);
       break;
     case 'record':
       rows = fieldChangeRows(c);
       if (rows.length > 0) fieldsIntro = 'applied spec (the live job already has these values):';
-      if (c.recordedPreventDestroy !== undefined && c.recordedPreventDestroy !== c.preventDestroy) {
+      if (c.recordedPreventDestroy !== c.preventDestroy) {
         notes.push(`lifecycle.preventDestroy: ${String(c.recordedPreventDestroy)} -> ${String(c.preventDestroy)}`);
       }
       break;
@@ -349,9 +346,10 @@ export function viewChange(c: Change): ChangeView {
     case 'no-op':
       break;
   }
-  if (c.waitForDeletion !== undefined) notes.push(`apply first waits for ${c.waitForDeletion} to be DELETED`);
+  const waitForDeletion = c.action === 'create' || c.action === 'replace' ? c.waitForDeletion : undefined;
+  if (waitForDeletion !== undefined) notes.push(`apply first waits for ${waitForDeletion} to be DELETED`);
   if (c.preventDestroy && isDestructiveChange(c)) notes.push('lifecycle.preventDestroy is set: apply will refuse this change');
-  const subject = c.action === 'move' && c.previousAddress !== undefined ? `${c.previousAddress} -> ${c.address}` : c.address;
+  const subject = c.action === 'move' ? `${c.previousAddress} -> ${c.address}` : c.address;
   return {
     action: c.action,
     glyph: info.glyph,

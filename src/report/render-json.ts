@@ -8,7 +8,7 @@
  * - `changes` holds every change of the plan, no-op included unless `omitUnchanged` (then
  *   `summary['no-op']` alone says how many there are), in display order (destructive first,
  *   format.ts `displayOrder`), and each keeps every member of Change (the `satisfies` clauses below
- *   make a member added to Change, FieldChange, Drift, PlanWarning or Plan a compile error here
+ *   make a member added to any variant of Change, FieldChange, Drift, PlanWarning or Plan a compile error here
  *   until it is rendered), plus the derived `destructive` flag.
  * - Job-field timestamps stay whole epoch seconds (numbers), as on the SMS wire; `createdAt` is
  *   RFC 3339.
@@ -20,7 +20,7 @@ import type { SourcePosition } from '../model/errors.ts';
 import type { FieldPolicy, PolicyField } from '../model/field-policy.ts';
 import { JOB_SPEC_FIELDS, type JobSpec, type JobSpecField } from '../model/job.ts';
 import type { Action } from '../reconcile/action.ts';
-import type { Change, Drift, FieldChange, PlanWarning, WarningCode } from '../reconcile/change.ts';
+import { membersOf, type Change, type ChangeMember, type Drift, type FieldChange, type PlanWarning, type WarningCode } from '../reconcile/change.ts';
 import type { Plan, PlanOptions, PlanSummary } from '../reconcile/plan.ts';
 import type { SmsAction } from '../sms/api.ts';
 import type { TargetIdentity } from '../state/codec.ts';
@@ -150,13 +150,14 @@ function fieldChangeJson(fc: FieldChange, forcing: ReadonlySet<string>): FieldCh
   } satisfies Record<keyof FieldChange | 'forcesReplacement', unknown>;
 }
 
-function changeJson(c: Change): ChangeJson {
-  const forcing = new Set(c.replaceBecause ?? []);
+function changeJson(change: Change): ChangeJson {
+  const c = membersOf(change);
+  const forcing = new Set<string>(c.replaceBecause ?? []);
   return {
     address: c.address,
     action: c.action,
     kind: c.kind,
-    destructive: isDestructiveChange(c),
+    destructive: isDestructiveChange(change),
     serverId: c.serverId ?? null,
     serverName: c.serverName ?? null,
     replicationJobId: c.replicationJobId ?? null,
@@ -176,7 +177,7 @@ function changeJson(c: Change): ChangeJson {
     observedFingerprint: c.observedFingerprint ?? null,
     source: sourceJson(c.source),
     manifestRoot: c.manifestRoot ?? null,
-  } satisfies Record<keyof Change | 'destructive', unknown>;
+  } satisfies Record<ChangeMember | 'destructive', unknown>;
 }
 
 function driftJson(d: Drift): DriftJson {

@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { checkManifests } from '../../src/manifest/check.ts';
 import type { DesiredSet } from '../../src/model/desired.ts';
 import { applyPlan, recover, type ApplyOptions, type ApplyResult } from '../../src/reconcile/apply.ts';
+import { membersOf } from '../../src/reconcile/change.ts';
 import { diff, type DiffOptions } from '../../src/reconcile/diff.ts';
 import { observe, type ObservedSet } from '../../src/reconcile/observed.ts';
 import { PLAN_FORMAT_VERSION, type Plan } from '../../src/reconcile/plan.ts';
@@ -77,7 +78,7 @@ export function concurrencyOf(events: readonly ApplyEvent[]): Concurrency {
   for (const e of events) {
     if (e.type === 'start') {
       const key = `${e.change.address} ${e.operation}`;
-      const server = e.change.serverId ?? e.change.address;
+      const server = membersOf(e.change).serverId ?? e.change.address;
       inFlight.set(key, server);
       const n = (perServer.get(server) ?? 0) + 1;
       perServer.set(server, n);

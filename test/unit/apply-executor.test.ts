@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { runMarker } from '../../src/reconcile/apply.ts';
+import { isDeferred } from '../../src/reconcile/change.ts';
 import type { ApplyEvent } from '../../src/reconcile/ports.ts';
 import type { ReplicationJobInfo } from '../../src/sms/api.ts';
 import {
@@ -66,7 +67,7 @@ describe('applyPlan: order', () => {
     const docs = [catalogDoc(), ...jobsFor(1, 3, { frequency: 12, description: 'deferred' })];
     const { plan, result } = await hh.apply(docs);
     // Made before the import: the creates are deferred, without a server.
-    expect(plan.changes.map((c) => [c.action, c.address, c.deferredUntilCatalog ?? false])).toEqual([
+    expect(plan.changes.map((c) => [c.action, c.address, isDeferred(c)])).toEqual([
       ['import-catalog', 'ServerCatalog/catalog', false],
       ['create', addressOf(1), true],
       ['create', addressOf(2), true],

@@ -6,7 +6,35 @@ import { chainsOf, Dependencies, stepsByPhase } from '../../src/reconcile/order.
 import type { JobProgress } from '../../src/reconcile/ports.ts';
 import { ProgressLog } from '../../src/report/progress.ts';
 
-const change = (action: Action, address: string, extra: Partial<Change> = {}): Change => ({ action, address, kind: 'ReplicationJob', fields: [], reason: 'test', preventDestroy: false, ...extra });
+/** A change of `action` (only what order.ts reads is meaningful: the action, the address, the server). */
+const change = (action: Action, address: string, extra: { serverId?: string; deferredUntilCatalog?: true } = {}): Change => {
+  const head = { address, fields: [] as const, reason: 'test', preventDestroy: false };
+  const job = { ...head, kind: 'ReplicationJob' as const, replicationJobId: `job-of-${address}`, serverId: extra.serverId ?? 's-0', after: {} };
+  switch (action) {
+    case 'import-catalog':
+      return { ...head, action, kind: 'ServerCatalog' };
+    case 'disassociate-connector':
+      return { ...head, action, kind: 'Connector', connectorId: 'c-1' };
+    case 'create':
+      return extra.deferredUntilCatalog === true ? { ...head, action, kind: 'ReplicationJob', after: {}, deferredUntilCatalog: true } : { ...job, action };
+    case 'replace':
+      return { ...job, action, replaceBecause: ['--replace'] };
+    case 'start-run':
+      return { ...job, action, onDemandRun: { token: 't' } };
+    case 'record':
+      return { ...job, action, recordedPreventDestroy: false };
+    case 'move':
+      return { ...job, action, previousAddress: `${address}-old` };
+    case 'delete':
+      return { ...job, action };
+    case 'update':
+      return { ...job, action };
+    case 'adopt':
+      return { ...job, action };
+    case 'no-op':
+      return { ...job, action };
+  }
+};
 
 describe('stepsByPhase and the dependency rule', () => {
   const plan = [

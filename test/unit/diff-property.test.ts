@@ -18,7 +18,7 @@ import type { DesiredJob, DesiredJobSet, DesiredSet } from '../../src/model/desi
 import { FIELD_POLICY, serviceDefaultFor } from '../../src/model/field-policy.ts';
 import { JOB_SPEC_FIELDS, type JobSpec, type ReplicationJobState } from '../../src/model/job.ts';
 import type { ServerSelector } from '../../src/model/server.ts';
-import type { Change } from '../../src/reconcile/change.ts';
+import { membersOf, type Change, type ChangeMembers } from '../../src/reconcile/change.ts';
 import { diff, type DiffResult } from '../../src/reconcile/diff.ts';
 import { observe, isTerminated } from '../../src/reconcile/observed.ts';
 import type { ConnectorInfo, ReplicationJobInfo, ServerInfo } from '../../src/sms/api.ts';
@@ -227,7 +227,9 @@ function pickManaged(j: ReplicationJobInfo): JobSpec {
 class ModelError extends Error {}
 
 /** Applies a plan's changes to the world and the state, in the executor's phases. */
-function applyModel(changes: readonly Change[], w: World, records: Map<Address, ResourceRecord>, now: number): void {
+function applyModel(planned: readonly Change[], w: World, records: Map<Address, ResourceRecord>, now: number): void {
+  // The model reads every change as the members of any variant (the executor's typed paths are apply.ts's).
+  const changes = planned.map(membersOf);
   const jobById = (id: string | undefined) => w.jobs.find((j) => j.replicationJobId === id && j.state !== 'DELETED');
   const setJob = (j: ReplicationJobInfo) => {
     w.jobs = w.jobs.map((x) => (x.replicationJobId === j.replicationJobId ? j : x));
@@ -237,12 +239,12 @@ function applyModel(changes: readonly Change[], w: World, records: Map<Address, 
     if (!s || w.status !== 'AVAILABLE') throw new ModelError(`no catalog server ${id ?? '?'} to create a job for`);
     return s;
   };
-  const remove = (id: string | undefined, c: Change) => {
+  const remove = (id: string | undefined, c: ChangeMembers) => {
     const j = jobById(id);
     if (!j) throw new ModelError(`${c.action} ${c.address}: job ${id ?? '?'} does not exist`);
     setJob({ ...j, state: 'DELETED' });
   };
-  const create = (c: Change) => {
+  const create = (c: ChangeMembers) => {
     const s = serverOf(c.serverId);
     for (const j of w.jobs.filter((x) => x.serverId === s.serverId && x.state === 'DELETING')) setJob({ ...j, state: 'DELETED' }); // apply waits for DELETED
     const blocking = w.jobs.find((x) => x.serverId === s.serverId && !isTerminated(x));
@@ -262,7 +264,7 @@ function applyModel(changes: readonly Change[], w: World, records: Map<Address, 
       updatedAt: 'now',
     });
   };
-  const update = (c: Change, id: string | undefined) => {
+  const update = (c: ChangeMembers, id: string | undefined) => {
     const j = jobById(id);
     if (!j) throw new ModelError(`${c.action} ${c.address}: job ${id ?? '?'} does not exist`);
     if (j.state === 'DELETING' || j.state === 'COMPLETED' || j.state === 'FAILED') {
@@ -276,7 +278,7 @@ function applyModel(changes: readonly Change[], w: World, records: Map<Address, 
     }
     setJob(next as unknown as ReplicationJobInfo);
   };
-  const appliedAfter = (c: Change): JobSpec => ({ ...(c.after ?? {}), ...(c.before?.seedReplicationTime !== undefined ? { seedReplicationTime: c.before.seedReplicationTime } : {}) });
+  const appliedAfter = (c: ChangeMembers): JobSpec => ({ ...(c.after ?? {}), ...(c.before?.seedReplicationTime !== undefined ? { seedReplicationTime: c.before.seedReplicationTime } : {}) });
 
   const phase = (actions: readonly Change['action'][]) => changes.filter((c) => actions.includes(c.action));
   for (const c of phase(['import-catalog'])) {
@@ -379,7 +381,7 @@ function runCase(seed: number): Outcome {
   const violations: string[] = [];
   try {
     applyModel(first.changes, sc.world, records, T0);
-    if (first.changes.some((c) => c.deferredUntilCatalog)) {
+    if (first.changes.some((c) => membersOf(c).deferredUntilCatalog)) {
       // As apply does after the import: plan again for the jobs that waited, and run that.
       const second = plan(records);
       if (second.problems.length > 0) violations.push(...second.problems.map((p) => `plan after the catalog import has problem ${p.code}: ${p.message}`));
@@ -451,7 +453,8 @@ describe('diff property: apply the plan to a pure model, re-plan is all no-op', 
         if (rec.preventDestroy !== c.preventDestroy) violations.push(`${c.address}: state has preventDestroy ${rec.preventDestroy}, the manifest ${c.preventDestroy}`);
       }
       for (const d of out.final.drift) {
-        const want = out.final.changes.find((c) => c.address === d.address)?.after;
+        const found = out.final.changes.find((c) => c.address === d.address);
+        const want = found === undefined ? undefined : membersOf(found).after;
         if (want?.[d.field] !== undefined) violations.push(`${d.address}: drift on managed field ${d.field} right after apply`);
       }
       if (violations.length > 0) failures.push({ seed, violations, first: out.first });
@@ -470,7 +473,7 @@ describe('the pure model', () => {
 
   it('refuses an update the service refuses', () => {
     const w: World = { status: 'AVAILABLE', lastModifiedOn: T0, jobs: [serviceJob('sms-job-00000001', ORDINARY[0]!, {}, T0, 'COMPLETED')], connectors: [], nextJob: 2 };
-    const c: Change = { address: 'ReplicationJob/x', kind: 'ReplicationJob', action: 'update', replicationJobId: 'sms-job-00000001', fields: [{ field: 'frequency', before: 24, after: 6, policy: 'updatable' }], reason: 'r', preventDestroy: false };
+    const c: Change = { address: 'ReplicationJob/x', kind: 'ReplicationJob', action: 'update', replicationJobId: 'sms-job-00000001', serverId: ORDINARY[0]!.serverId, after: { frequency: 6 }, fields: [{ field: 'frequency', before: 24, after: 6, policy: 'updatable' }], reason: 'r', preventDestroy: false };
     expect(() => applyModel([c], w, new Map([['ReplicationJob/x', record('ReplicationJob/x', w.jobs[0]!, {})]]), T0)).toThrow(ModelError);
   });
 });

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Action } from '../../src/reconcile/action.ts';
-import type { Change, Drift, PlanWarning, WarningCode } from '../../src/reconcile/change.ts';
+import { membersOf, type Change, type Drift, type PlanWarning, type WarningCode } from '../../src/reconcile/change.ts';
 import { diff, fingerprint, liveSpec, type DiffOptions, type DiffResult, type PlanProblem } from '../../src/reconcile/diff.ts';
 import type { ObservedSet } from '../../src/reconcile/observed.ts';
 import { detailedExitCode, hasDestructive } from '../../src/reconcile/plan.ts';
@@ -78,7 +78,7 @@ function check(c: Case): void {
   expect(r.drift, 'drift').toEqual(c.drift ?? []);
   // Invariants of every change (reconcile/change.ts).
   for (const ch of r.changes) {
-    expect(ch.replaceBecause !== undefined && ch.replaceBecause.length > 0, `${ch.address}: replaceBecause iff replace`).toBe(ch.action === 'replace');
+    expect(membersOf(ch).replaceBecause !== undefined && (membersOf(ch).replaceBecause?.length ?? 0) > 0, `${ch.address}: replaceBecause iff replace`).toBe(ch.action === 'replace');
     expect(ch.reason.length, `${ch.address}: a reason`).toBeGreaterThan(0);
   }
   if (c.exit !== undefined) expect(detailedExitCode(r)).toBe(c.exit);
@@ -161,8 +161,8 @@ const cases: Case[] = [
     ],
     exit: 2,
     also: (r) => {
-      expect(r.changes[0]!.replicationJobId).toBeUndefined();
-      expect(r.changes[0]!.before).toBeUndefined();
+      expect(membersOf(r.changes[0]!).replicationJobId).toBeUndefined();
+      expect(membersOf(r.changes[0]!).before).toBeUndefined();
     },
   },
   ...updateCases,
@@ -370,8 +370,8 @@ const cases: Case[] = [
     ],
     exit: 2,
     also: (r) => {
-      expect(r.changes[1]!.serverId).toBeUndefined();
-      expect(r.changes[1]!.observedFingerprint).toBeUndefined();
+      expect(membersOf(r.changes[1]!).serverId).toBeUndefined();
+      expect(membersOf(r.changes[1]!).observedFingerprint).toBeUndefined();
     },
   },
   {
@@ -382,7 +382,7 @@ const cases: Case[] = [
       { address: 'ServerCatalog/catalog', action: 'import-catalog', reason: 'the catalog is older than maxAgeHours (24)' },
       { address: WEB, action: 'create', serverId: S2, reason: 'declared in the manifests; no job replicates this server' },
     ],
-    also: (r) => expect(r.changes[1]!.deferredUntilCatalog).toBeUndefined(),
+    also: (r) => expect(membersOf(r.changes[1]!).deferredUntilCatalog).toBeUndefined(),
   },
   {
     name: 'no-op catalog: AVAILABLE and younger than maxAgeHours',
@@ -742,7 +742,7 @@ const cases: Case[] = [
     observed: world({ servers: SERVERS, status: 'NOT_IMPORTED' }),
     changes: [{ address: WEB, action: 'create', serverId: S2 }],
     warnings: [{ code: 'catalog-not-imported', message: expect.stringContaining('add a ServerCatalog document') }],
-    also: (r) => expect(r.changes[0]!.deferredUntilCatalog).toBeUndefined(),
+    also: (r) => expect(membersOf(r.changes[0]!).deferredUntilCatalog).toBeUndefined(),
   },
   {
     name: 'preflight: catalog not imported, a vmName selector cannot resolve',
@@ -919,8 +919,8 @@ describe('diff: no plan creates a job on a server that keeps a live job', () => 
     const deleted = new Set(r.changes.filter((c) => c.action === 'delete' || c.action === 'replace').map((c) => c.replicationJobId));
     const creates = r.changes.filter((c) => c.action === 'create' || c.action === 'replace');
     for (const c of creates) {
-      const busy = [J1, J2].find((j) => j.serverId === c.serverId && !deleted.has(j.replicationJobId));
-      expect(busy, `${c.action} ${c.address} creates on ${c.serverId ?? '?'}, which keeps job ${busy?.replicationJobId ?? ''}`).toBeUndefined();
+      const busy = [J1, J2].find((j) => j.serverId === membersOf(c).serverId && !deleted.has(j.replicationJobId));
+      expect(busy, `${c.action} ${c.address} creates on ${membersOf(c).serverId ?? '?'}, which keeps job ${busy?.replicationJobId ?? ''}`).toBeUndefined();
     }
   });
 });

@@ -4,6 +4,7 @@ import { desiredToDocuments } from '../../src/manifest/normalize.ts';
 import type { DesiredSet } from '../../src/model/desired.ts';
 import { SmsReconcileError } from '../../src/model/errors.ts';
 import { diff } from '../../src/reconcile/diff.ts';
+import { isDeferred, membersOf, type Change } from '../../src/reconcile/change.ts';
 import type { ObservedSet } from '../../src/reconcile/observed.ts';
 import { decodePlanFile, encodePlanFile, observedDigest, staleReasons, type CurrentWorld } from '../../src/reconcile/plan-file.ts';
 import { PLAN_FORMAT_VERSION, type Plan } from '../../src/reconcile/plan.ts';
@@ -101,11 +102,11 @@ describe('plan file encoding', () => {
           fields: [],
           reason: 'matches the manifest',
           preventDestroy: false,
-          observedFingerprint: observedDigest(web02.observedFingerprint!),
+          observedFingerprint: observedDigest(membersOf(web02).observedFingerprint!),
         },
       ],
     });
-    expect(pf.unchanged).toEqual([['ReplicationJob/web-02', 'sms-job-00000002', observedDigest(web02.observedFingerprint!).replace('sha256/64:', '')]]);
+    expect(pf.unchanged).toEqual([['ReplicationJob/web-02', 'sms-job-00000002', observedDigest(membersOf(web02).observedFingerprint!).replace('sha256/64:', '')]]);
     // No change waits for a catalog import: apply has no use for the documents (see the next test).
     expect(pf.documents).toEqual([]);
     expect(pf.manifestPaths).toEqual(['manifests']);
@@ -153,6 +154,19 @@ describe('plan file encoding', () => {
     expect(v2.code).toBe('plan-file-version');
     expect(v2.message).toBe('plan.json has plan format 2; this sms-reconcile reads format 1');
     expect(refusal(JSON.stringify({ ...doc, formatVersion: undefined })).code).toBe('plan-file-version');
+  });
+
+  it('refuses a change that lacks what its action needs, even with a right checksum (each change is read into its variant)', () => {
+    const del = PLAN.changes.find((c) => c.action === 'delete')!;
+    const { replicationJobId: _id, ...withoutJob } = membersOf(del);
+    const asUpdate = { ...membersOf(PLAN.changes.find((c) => c.action === 'update')!), action: 'start-run' };
+    for (const bad of [withoutJob, asUpdate]) {
+      // A file as a buggy writer (or a careful hand, recomputing the checksum) would make it.
+      const text = encodePlanFile({ ...PLAN, changes: [bad as unknown as Change] }, [], ['manifests']);
+      const e = refusal(text);
+      expect({ code: e.code, message: e.message }).toEqual({ code: 'plan-file-invalid', message: 'plan.json: change 0 lacks what its action needs' });
+    }
+    expect(decodePlanFile(encodePlanFile({ ...PLAN, changes: [del] }, [], ['manifests']), 'plan.json').plan.changes).toEqual([del]);
   });
 });
 
@@ -256,7 +270,7 @@ describe('a saved plan keeps unchanged jobs in short: the staleness check still 
   it('keeps the manifest documents when a change waits for a catalog import (apply re-resolves it from them)', () => {
     const d = desired({ catalogs: [catalogDoc()], jobs: [job('hr', byName('hr-01'))] });
     const p = planOf(d, world({ servers: SERVERS, status: 'NOT_IMPORTED' }), undefined);
-    expect(p.changes.some((c) => c.deferredUntilCatalog)).toBe(true);
+    expect(p.changes.some(isDeferred)).toBe(true);
     const pf = decodePlanFile(encodePlanFile(p, desiredToDocuments(d), ['manifests']), 'plan.json');
     expect(pf.documents).toEqual(JSON.parse(JSON.stringify(desiredToDocuments(d))));
     expect(pf.plan).toEqual(JSON.parse(JSON.stringify(p)));

@@ -50,7 +50,7 @@ describe('format', () => {
   });
 
   it('phrases counts with agreement and always states the destructive counts', () => {
-    const runs = (n: number) => Array.from({ length: n }, (_, i) => change({ address: `ReplicationJob/r-${i}`, action: 'start-run', reason: 'token' }));
+    const runs = (n: number) => Array.from({ length: n }, (_, i) => change({ address: `ReplicationJob/r-${i}`, action: 'start-run', reason: 'token', replicationJobId: `sms-job-${i}`, serverId: `s-${i}`, onDemandRun: { token: 't' } }));
     expect(countsPhrase(countChanges(runs(1)))).toBe('1 run to start. Destructive: none.');
     expect(countsPhrase(countChanges(runs(2)))).toBe('2 runs to start. Destructive: none.');
     expect(summaryLine({ ...kitchenSinkPlan, changes: [] }, false)).toBe('No changes. The live jobs match the manifests.');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ACTION_INFO, ACTIONS } from '../../src/reconcile/action.ts';
+import { isStateOnlyDelete } from '../../src/reconcile/change.ts';
 import type { Plan } from '../../src/reconcile/plan.ts';
 import { renderPlanText } from '../../src/report/render-text.ts';
 import {
@@ -131,7 +132,7 @@ describe('renderPlanText', () => {
     expect(last).toContain('(3 unchanged)');
     expect(last).toMatch(/ Destructive: 1 delete, 1 replace\.$/);
     expect(linesOf(plain(firstRunPlan)).at(-1)).toBe('Plan: 1 to create. Destructive: none.');
-    const onlyGone = { ...kitchenSinkPlan, changes: kitchenSinkPlan.changes.filter((c) => c.stateOnly === true) };
+    const onlyGone = { ...kitchenSinkPlan, changes: kitchenSinkPlan.changes.filter(isStateOnlyDelete) };
     expect(linesOf(plain(onlyGone)).at(-1)).toBe('Plan: 1 to delete (state only). Destructive: none.');
     expect(plain(onlyGone)).not.toContain('Destructive changes');
   });

@@ -8,6 +8,7 @@ import type { DesiredSet } from '../../model/desired.ts';
 import { SmsReconcileError, userError } from '../../model/errors.ts';
 import { ACTION_INFO } from '../../reconcile/action.ts';
 import { applyPlan, type ApplyResult } from '../../reconcile/apply.ts';
+import { isStateOnlyDelete } from '../../reconcile/change.ts';
 import type { ObservedSet } from '../../reconcile/observed.ts';
 import type { ManifestRoots } from '../../model/manifest-roots.ts';
 import { decodePlanFile, staleReasons } from '../../reconcile/plan-file.ts';
@@ -240,7 +241,7 @@ async function checkSavedPlan(
 /** Destructive changes need --allow-destroy; anything needs --auto-approve or a "yes" at a terminal. */
 async function approved(ctx: CommandContext, plan: Plan, flags: ApplyFlags): Promise<boolean> {
   if (hasDestructive(plan) && flags.allowDestroy !== true && (flags.autoApprove === true || ctx.io.stdin.isTTY !== true)) {
-    const n = plan.changes.filter((c) => ACTION_INFO[c.action].destructive && !c.stateOnly).length;
+    const n = plan.changes.filter((c) => ACTION_INFO[c.action].destructive && !isStateOnlyDelete(c)).length;
     throw userError('destroy-not-allowed', `the plan deletes or replaces ${n} job(s); nothing was changed`, 'review the plan, then run again with --allow-destroy (or confirm at a terminal)');
   }
   if (flags.autoApprove === true) return true;
