@@ -54,7 +54,6 @@ export const ERROR_CODES = {
   'plan-stale': { source: 'user', doc: 'Something moved since the saved plan was made (state serial or lineage, manifests, live jobs); the reasons are listed: plan again.' },
   'plan-stdin-needed': { source: 'user', doc: 'The saved plan was made from -f -: apply it with the same stream piped in again, and --auto-approve.' },
   // Apply.
-  'internal-no-server': { source: 'internal', doc: 'A create reached the executor without a server id (a bug).' },
   'catalog-import-failed': { source: 'remote', doc: 'The server catalog import ended in a state other than AVAILABLE; the jobs that waited for it were not created.' },
   'wait-interrupted': { source: 'user', doc: 'A wait (for a deletion, an import or a first replication) was interrupted by a signal.' },
   'wait-timeout': { source: 'remote', doc: 'A wait did not end within --wait-timeout; what was done is recorded, and the next run goes on from there.' },
