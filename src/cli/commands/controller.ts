@@ -1,23 +1,28 @@
 import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { runCycle, type ControllerMode, type CycleOutcome } from '../../controller/cycle.ts';
+import type { ControllerMode, CycleOutcome } from '../../controller/cycle.ts';
+import { cycleRunner } from '../../controller/cycle-runner.ts';
 import { DashboardHistory } from '../../controller/dashboard-data.ts';
-import { startControllerHttp } from '../../controller/http.ts';
+import { controllerHandlers, wedgeAfter } from '../../controller/handlers.ts';
+import { startControllerHttp, type ControllerHttp } from '../../controller/http.ts';
 import { FileLease, LeaderElector, PgLease, type LeaseBackend } from '../../controller/leader.ts';
 import { ControllerLoop } from '../../controller/loop.ts';
 import { ControllerMetrics, countedApi } from '../../controller/metrics.ts';
+import { stopGracefully, watchSignals, type SignalWatch } from '../../controller/shutdown.ts';
 import { GitSource } from '../../controller/source.ts';
+import { readTheWorld, type ControllerParts } from '../../controller/status.ts';
 import { isLoopbackHost, WebAssets } from '../../controller/ui.ts';
 import { isSmsReconcileError, userError } from '../../model/errors.ts';
 import { systemClock } from '../../reconcile/ports.ts';
 import { createLogger, type Logger } from '../../report/logger.ts';
 import { systemTimers } from '../../state/lease.ts';
 import { isPostgresLocation, openStateStore, stateFilePath } from '../../state/open.ts';
-import type { CommandContext, RegisterCommand } from '../context.ts';
+import type { StateStore } from '../../state/store.ts';
+import type { CommandContext, GlobalOptions, RegisterCommand } from '../context.ts';
 import { parseDuration } from '../duration.ts';
-import { ExitCode } from '../io.ts';
-import { openTarget } from '../target.ts';
+import { ExitCode, type CliIo } from '../io.ts';
+import { openTarget, type Target } from '../target.ts';
 
 interface ControllerFlags {
   filename: string[];
@@ -39,8 +44,6 @@ interface ControllerFlags {
 
 /** Bad flags at start exit 2, naming the flag (the issue's contract for the controller). */
 const BAD_FLAGS_EXIT = 2;
-/** After the first signal the controller exits within this, whatever the cycle is doing. */
-const SHUTDOWN_DEADLINE_MS = 25_000;
 
 interface Settings {
   readonly intervalMs: number;
@@ -182,130 +185,70 @@ function logCycle(logger: Logger, o: CycleOutcome): void {
   }
 }
 
-async function runController(ctx: CommandContext, flags: ControllerFlags): Promise<number> {
-  const g = ctx.globals();
-  const logger = createLogger({ level: g.logLevel === 'warn' ? 'info' : g.logLevel, format: g.logFormat ?? 'json', stream: ctx.io.stderr, color: g.color });
-  let settings: Settings;
-  try {
-    settings = settingsOf(flags, ctx.io.cwd);
-  } catch (err) {
-    return startError(ctx, err);
-  }
-  const metrics = new ControllerMetrics();
-  const git = flags.gitUrl !== undefined ? new GitSource({ url: flags.gitUrl, ref: flags.gitRef, dir: resolve(ctx.io.cwd, flags.gitDir ?? '.sms-reconcile/controller/checkout') }) : undefined;
+/** A git source for --git-url, checked out in --git-dir. */
+function gitSourceOf(flags: ControllerFlags, cwd: string): GitSource | undefined {
+  if (flags.gitUrl === undefined) return undefined;
+  return new GitSource({ url: flags.gitUrl, ref: flags.gitRef, dir: resolve(cwd, flags.gitDir ?? '.sms-reconcile/controller/checkout') });
+}
 
-  // Made once the HTTP port is ours; the handlers see them through this (a request may come first).
-  const parts: { elector?: LeaderElector; loop?: ControllerLoop } = {};
-  let lastWorld: CycleOutcome | undefined;
-  const history = new DashboardHistory();
-  const wedgeMs = 2 * settings.intervalMs + 30 * 60_000;
-  const http = await startControllerHttp(
-    {
-      healthy: () => {
-        const since = parts.loop?.status.runningSince;
-        if (since !== undefined && systemTimers.now() - since > wedgeMs) return { ok: false, reason: `a cycle has run since ${new Date(since).toISOString()}` };
-        return { ok: true };
-      },
-      ready: () => {
-        if (parts.elector?.view.leader !== true) return { ok: false, reason: 'standby: another controller leads' };
-        if (parts.loop?.status.lastCycle === undefined) return { ok: false, reason: 'the first cycle has not finished' };
-        return { ok: true };
-      },
-      status: () => statusOf(),
-      dashboard: () => history.data(statusOf(), new Date(systemClock.now())),
-      job: (address) => history.job(address),
-      metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
-      trigger: (reason) => {
-        if (parts.elector?.view.leader === true) parts.loop?.trigger(reason);
-      },
-    },
-    { host: settings.host, port: settings.port, webhookSecret: settings.webhookSecret, uiToken: settings.uiToken, assets: new WebAssets(), logger },
-  ).catch((err: unknown) => startError(ctx, err));
-  if (typeof http === 'number') return http;
+/** The leader lease: an advisory lock on a PostgreSQL state, else a lease file beside the state file. */
+function leaseBackendOf(state: string | undefined, cwd: string, identity: string, ttlMs: number): LeaseBackend {
+  const location = state ?? '';
+  if (isPostgresLocation(location)) return new PgLease(location, identity);
+  return new FileLease(`${stateFilePath(state, cwd) ?? resolve(cwd, '.sms-reconcile/state.json')}.leader`, identity, ttlMs, systemTimers);
+}
 
-  const identity = identityOf(http.url);
-  const store = openStateStore(g.state, ctx.io.cwd);
-  let target;
+/** Opens the target; if that fails, closes what was opened before it and rethrows. */
+async function openTargetOrClose(g: GlobalOptions, io: CliIo, inventory: string | undefined, logger: Logger, opened: readonly { close(): Promise<void> }[]): Promise<Target> {
   try {
-    target = await openTarget(g, ctx.io, { inventory: flags.inventory, logger });
+    return await openTarget(g, io, { inventory, logger });
   } catch (err) {
-    await store.close();
-    await http.close();
+    for (const o of opened) await o.close();
     throw err;
   }
-  const api = countedApi(target.api, metrics);
-  const location = g.state ?? '';
-  const backend: LeaseBackend = isPostgresLocation(location)
-    ? new PgLease(location, identity)
-    : new FileLease(`${stateFilePath(g.state, ctx.io.cwd) ?? resolve(ctx.io.cwd, '.sms-reconcile/state.json')}.leader`, identity, settings.leaseTtlMs, systemTimers);
+}
 
-  const statusOf = () => {
-    const { loop, elector } = parts;
-    const s = loop?.status;
-    const last = s?.lastCycle;
-    return {
-      leader: elector?.view.leader === true,
-      holder: elector?.view.holder ?? null,
-      identity,
-      mode: settings.mode,
-      allowDestroy: flags.allowDestroy === true,
-      revision: git?.revision ?? null,
-      source: git ? git.describe() : { kind: 'files', paths: flags.filename },
-      running: s?.running === true,
-      lastCycle: last ? { result: last.result, startedAt: last.startedAt, durationMs: last.durationMs, revision: last.revision ?? null, changes: last.changes, errors: last.errors } : null,
-      nextCycleAt: s?.nextCycleAt !== undefined ? new Date(s.nextCycleAt).toISOString() : null,
-      consecutiveFailures: s?.consecutiveFailures ?? 0,
-      drift: lastWorld?.drift ?? [],
-      driftOpen: lastWorld?.driftOpen ?? 0,
-      pending: lastWorld?.pending ?? [],
-      jobStates: lastWorld?.jobStates ?? {},
-      jobs: lastWorld?.jobs ?? [],
-    };
-  };
+/** What runController made and opened, for the functions that wire and run the controller. */
+interface Running {
+  readonly ctx: CommandContext;
+  readonly flags: ControllerFlags;
+  readonly settings: Settings;
+  readonly logger: Logger;
+  readonly identity: string;
+  readonly git: GitSource | undefined;
+  readonly parts: ControllerParts;
+  readonly metrics: ControllerMetrics;
+  readonly history: DashboardHistory;
+  readonly http: ControllerHttp;
+  readonly store: StateStore;
+  readonly target: Target;
+}
 
-  const activeTarget = target;
+/** The loop (runs cycles while leader) and the elector (tells it when it leads), wired to the metrics and the dashboard. */
+function makeLoopAndElector(r: Running, backend: LeaseBackend): { loop: ControllerLoop; elector: LeaderElector } {
+  const { ctx, flags, settings, logger, identity, git, parts, metrics, history } = r;
   const loop = new ControllerLoop({
     intervalMs: settings.intervalMs,
     retryIntervalMs: settings.retryIntervalMs,
     timers: systemTimers,
     logger,
     isLeader: () => parts.elector?.view.leader === true,
-    runCycle: async (stop) => {
-      let revision: string | undefined;
-      let cwd = ctx.io.cwd;
-      if (git) {
-        const fetched = await git.fetch();
-        if (fetched.error !== undefined) logger.warn({ event: 'controller.fetch-failed', error: fetched.error, revision: fetched.revision ?? null }, 'git fetch failed; keeping the last good revision');
-        if (fetched.revision === undefined) {
-          const now = systemClock.now();
-          return {
-            result: 'failed', startedAt: new Date(now).toISOString(), durationMs: 0, revision: undefined,
-            changes: { planned: 0, applied: 0, pending: 0 }, errors: [{ code: 'git-fetch-failed', message: fetched.error ?? 'git fetch failed' }],
-            drift: [], driftOpen: 0, pending: [], jobs: [], jobStates: {},
-          };
-        }
-        revision = fetched.revision;
-        cwd = git.opts.dir;
-      }
-      const cycleCtx: CommandContext = cwd === ctx.io.cwd ? ctx : { ...ctx, io: { ...ctx.io, cwd } };
-      return runCycle({
-        ctx: cycleCtx,
-        files: flags.filename,
-        store,
-        target: activeTarget,
-        api,
-        mode: settings.mode,
-        allowDestroy: flags.allowDestroy === true,
-        parallelism: settings.parallelism,
-        maxConcurrentJobs: settings.maxConcurrentJobs,
-        clock: systemClock,
-        logger,
-        stop,
-        revision,
-      });
-    },
+    runCycle: cycleRunner({
+      ctx,
+      git,
+      files: flags.filename,
+      store: r.store,
+      target: r.target,
+      api: countedApi(r.target.api, metrics),
+      mode: settings.mode,
+      allowDestroy: flags.allowDestroy === true,
+      parallelism: settings.parallelism,
+      maxConcurrentJobs: settings.maxConcurrentJobs,
+      clock: systemClock,
+      logger,
+    }),
     onOutcome: (o) => {
-      if (o.result !== 'invalid' && !(o.result === 'failed' && o.jobs.length === 0)) lastWorld = o;
+      if (readTheWorld(o)) parts.lastWorld = o;
       metrics.recordCycle(o, systemClock.now());
       history.recordCycle(o);
       logCycle(logger, o);
@@ -322,49 +265,57 @@ async function runController(ctx: CommandContext, flags: ControllerFlags): Promi
       loop.leadershipChanged(view.leader);
     },
   });
+  return { loop, elector };
+}
 
-  parts.loop = loop;
-  parts.elector = elector;
-
-  // Signals: the first stops gracefully, a second exits at once (the journal keeps the state right).
-  let signals = 0;
-  let resolveShutdown: (signal: string) => void = () => undefined;
-  const shutdown = new Promise<string>((r) => (resolveShutdown = r));
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals += 1;
-    if (signals > 1) {
-      logger.warn({ event: 'controller.exit-now', signal }, 'second signal: exiting at once; the journal lets the next run finish the work');
-      process.exit(130);
-    }
-    resolveShutdown(signal);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  // The process runs until a signal: its timers are unref'd, so this keeps it alive.
-  const keepAlive = setInterval(() => undefined, 60_000);
-  logger.info({ event: 'controller.started', listen: http.url, identity, mode: settings.mode, intervalMs: settings.intervalMs, lease: backend.kind, state: store.location }, `controller listening on ${http.url}`);
+/** Leads or stands by until the first signal, then stops gracefully; whatever happens, closes all it opened. */
+async function serveUntilSignal(r: Running, loop: ControllerLoop, elector: LeaderElector, signals: SignalWatch): Promise<number> {
   try {
     await elector.start();
-    const signal = await shutdown;
-    logger.info({ event: 'controller.stopping', signal }, `${signal}: finishing the running cycle, then exiting`);
-    const deadline = setTimeout(() => {
-      logger.error({ event: 'controller.exit-deadline' }, `still stopping after ${SHUTDOWN_DEADLINE_MS / 1000}s: exiting; the journal lets the next run finish the work`);
-      process.exit(1);
-    }, SHUTDOWN_DEADLINE_MS);
-    deadline.unref();
-    await loop.stop();
-    await elector.stop();
-    clearTimeout(deadline);
-    logger.info({ event: 'controller.stopped' }, 'controller stopped: lease and lock released');
+    await stopGracefully(await signals.first, loop, elector, r.logger);
     return ExitCode.ok;
   } finally {
-    clearInterval(keepAlive);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals.dispose();
     await loop.stop();
     await elector.stop().catch(() => undefined);
-    await store.close();
-    await activeTarget.close();
-    await http.close();
+    await r.store.close();
+    await r.target.close();
+    await r.http.close();
   }
+}
+
+async function runController(ctx: CommandContext, flags: ControllerFlags): Promise<number> {
+  const g = ctx.globals();
+  const logger = createLogger({ level: g.logLevel === 'warn' ? 'info' : g.logLevel, format: g.logFormat ?? 'json', stream: ctx.io.stderr, color: g.color });
+  let settings: Settings;
+  try {
+    settings = settingsOf(flags, ctx.io.cwd);
+  } catch (err) {
+    return startError(ctx, err);
+  }
+  const metrics = new ControllerMetrics();
+  const git = gitSourceOf(flags, ctx.io.cwd);
+  // Filled in once the HTTP port is ours; the handlers see them through this (a request may come first).
+  const parts: ControllerParts = {};
+  const history = new DashboardHistory();
+  const http = await startControllerHttp(
+    controllerHandlers({ parts, history, metrics, wedgeMs: wedgeAfter(settings.intervalMs) }),
+    { host: settings.host, port: settings.port, webhookSecret: settings.webhookSecret, uiToken: settings.uiToken, assets: new WebAssets(), logger },
+  ).catch((err: unknown) => startError(ctx, err));
+  if (typeof http === 'number') return http;
+
+  const identity = identityOf(http.url);
+  const store = openStateStore(g.state, ctx.io.cwd);
+  const target = await openTargetOrClose(g, ctx.io, flags.inventory, logger, [store, http]);
+  const backend = leaseBackendOf(g.state, ctx.io.cwd, identity, settings.leaseTtlMs);
+  parts.facts = { identity, mode: settings.mode, allowDestroy: flags.allowDestroy === true, git, files: flags.filename };
+
+  const running: Running = { ctx, flags, settings, logger, identity, git, parts, metrics, history, http, store, target };
+  const { loop, elector } = makeLoopAndElector(running, backend);
+  parts.loop = loop;
+  parts.elector = elector;
+  // From here a signal stops the controller (a test may send one as soon as it reads controller.started).
+  const signals = watchSignals(logger);
+  logger.info({ event: 'controller.started', listen: http.url, identity, mode: settings.mode, intervalMs: settings.intervalMs, lease: backend.kind, state: store.location }, `controller listening on ${http.url}`);
+  return serveUntilSignal(running, loop, elector, signals);
 }
