@@ -181,7 +181,7 @@ function profilePhases(file: string): [string, number][] {
       : urls.some((u) => /modules\/(esm|cjs)\/|esm\/hooks/.test(u)) ? 'module loading (tsx transpile, imports)'
       : src?.startsWith('manifest/') ? 'manifests: read, parse YAML, validate, normalize'
       : src?.startsWith('state/') ? 'state: read and decode'
-      : src === 'reconcile/resolve.ts' || src === 'reconcile/diff.ts' || src === 'reconcile/observed.ts' ? 'diff (selector resolution, changes)'
+      : /^reconcile\/(resolve|diff|diff-[a-z]+|drift|ownership|preflight|live-spec|change-make|observed)\.ts$/.test(src ?? '') ? 'diff (selector resolution, changes)'
       : src?.startsWith('report/') ? 'render JSON'
       : src?.startsWith('sms/') || urls.some((u) => u.includes('@aws-sdk') || u.includes('@smithy')) ? 'SDK: requests, responses'
       : src?.startsWith('server/') ? 'server modules (loaded though unused)'

@@ -10,7 +10,7 @@ import {
   isDeferred, membersOf, unhandledChange, type AdoptChange, type Change, type DeleteChange, type DisassociateConnectorChange, type ImportCatalogChange, type MoveChange,
   type RecordChange, type ReplaceChange, type ResolvedCreateChange, type StartRunChange, type UpdateChange,
 } from './change.ts';
-import { liveSpec } from './diff.ts';
+import { liveSpec } from './live-spec.ts';
 import type { ObservedSet } from './observed.ts';
 import { chainsOf, Dependencies, stepsByPhase, type Step } from './order.ts';
 import type { Plan } from './plan.ts';

@@ -264,6 +264,15 @@ export interface PlanWarning {
   readonly source?: SourcePosition;
 }
 
+/** A reason the plan cannot be made (a selector matching nothing, a protected job to destroy). */
+export interface PlanProblem {
+  readonly code: string;
+  readonly message: string;
+  readonly hint?: string;
+  readonly address?: Address;
+  readonly source?: SourcePosition;
+}
+
 export function isNonEmpty<T>(list: readonly T[]): list is NonEmpty<T> {
   return list.length > 0;
 }

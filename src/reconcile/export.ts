@@ -23,7 +23,8 @@ import { JOB_SPEC_FIELDS, isJobTimestampField, type JobSpec, type JobSpecField }
 import type { ReplicationJobInfo, ServerInfo } from '../sms/api.ts';
 import type { ResourceRecord, ResourceWrite, StateDocument } from '../state/codec.ts';
 import type { Change } from './change.ts';
-import { DEFAULT_DIFF_OPTIONS, diff, liveSpec, type PlanProblem } from './diff.ts';
+import { DEFAULT_DIFF_OPTIONS, diff, type PlanProblem } from './diff.ts';
+import { liveSpec } from './live-spec.ts';
 import { isTerminated, type ObservedSet } from './observed.ts';
 
 /** One exported file: a document and the name of its file (without `.yaml`). */

@@ -4,7 +4,7 @@ import { SmsReconcileError } from '../model/errors.ts';
 import type { ErrorCode } from '../model/codes.ts';
 import type { StateHead, TargetIdentity } from '../state/codec.ts';
 import { describeTarget, sameTarget } from '../state/codec.ts';
-import { fingerprintOf } from './diff.ts';
+import { fingerprintOf } from './live-spec.ts';
 import { isDeferred, membersOf, type Change, type JobNoOpChange } from './change.ts';
 import { decodeChange } from './change-decode.ts';
 import { isTerminated, type ObservedSet } from './observed.ts';

@@ -1,7 +1,16 @@
+import type { Address } from '../model/address.ts';
+import { effectiveSpec, jobSetAddress, type DesiredJob, type DesiredJobSet, type DesiredSet, type Lifecycle, type OnDemandRunRequest } from '../model/desired.ts';
+import type { SourcePosition } from '../model/errors.ts';
+import type { JobSpec } from '../model/job.ts';
 import type { ServerInfo } from '../sms/api.ts';
 import type { ServerMatch, ServerSelector } from '../model/server.ts';
+import type { JobKind, PlanProblem, PlanWarning } from './change.ts';
+import type { ObservedSet } from './observed.ts';
 
-/** Picking catalog servers for selectors and ReplicationJobSet matches. Pure. */
+/**
+ * Picking catalog servers for selectors and ReplicationJobSet matches, and resolving the jobs the
+ * manifests want (jobs and the members of job sets) to their servers. Pure.
+ */
 
 export type Resolution =
   | { readonly ok: true; readonly server: ServerInfo }
@@ -131,4 +140,151 @@ export function matchServers(match: ServerMatch, servers: readonly ServerInfo[])
       (match.vmPathPrefix === undefined || (s.vmServer.vmPath ?? '').startsWith(match.vmPathPrefix)) &&
       (glob === undefined || glob.test(s.vmServer.vmName ?? '')),
   );
+}
+
+/** One job the manifests want, resolved to its server. */
+export interface WantedJob {
+  readonly address: Address;
+  readonly kind: JobKind;
+  readonly server: ServerInfo | undefined;
+  readonly serverId: string | undefined;
+  readonly spec: JobSpec;
+  readonly onDemandRun: OnDemandRunRequest | undefined;
+  readonly lifecycle: Lifecycle;
+  readonly source: SourcePosition;
+  readonly deferred: boolean;
+}
+
+export type ResolvedWanted = WantedJob & { readonly serverId: string };
+export const hasServer = (w: WantedJob): w is ResolvedWanted => w.serverId !== undefined;
+
+/**
+ * The jobs the manifests want, resolved to servers: each ReplicationJob, then each set's members.
+ * With `deferAll` (the catalog is being imported) nothing is resolved: each job and each set waits.
+ */
+export function resolveWanted(
+  desired: DesiredSet,
+  observed: ObservedSet,
+  deferAll: boolean,
+  catalogAvailable: boolean,
+  problems: PlanProblem[],
+  warnings: PlanWarning[],
+): WantedJob[] {
+  const servers = new CatalogIndex(observed.catalog.servers);
+  const out: WantedJob[] = [];
+  for (const job of desired.jobs.values()) {
+    const w = resolveJob(job, servers, deferAll, catalogAvailable, problems);
+    if (w !== undefined) out.push(w);
+  }
+  for (const set of desired.jobSets.values()) out.push(...resolveJobSet(set, servers, deferAll, problems, warnings));
+  return out;
+}
+
+function wantedJob(job: DesiredJob, server: ServerInfo | undefined, serverId: string | undefined, deferred: boolean): WantedJob {
+  return {
+    address: job.address,
+    kind: 'ReplicationJob',
+    spec: { ...job.spec },
+    onDemandRun: job.onDemandRun,
+    lifecycle: job.lifecycle,
+    source: job.source,
+    server,
+    serverId,
+    deferred,
+  };
+}
+
+function resolveJob(job: DesiredJob, servers: CatalogIndex, deferAll: boolean, catalogAvailable: boolean, problems: PlanProblem[]): WantedJob | undefined {
+  if (deferAll) return wantedJob(job, undefined, job.selector.kind === 'serverId' ? job.selector.serverId : undefined, true);
+  const r = resolveSelector(job.selector, servers);
+  if (r.ok) return wantedJob(job, r.server, r.server.serverId, false);
+  if (!catalogAvailable && job.selector.kind === 'serverId') return wantedJob(job, undefined, job.selector.serverId, false);
+  problems.push({
+    code: r.reason === 'none' ? 'selector-no-match' : 'selector-ambiguous',
+    message: `${job.address}: ${r.message}`,
+    hint:
+      r.reason === 'none'
+        ? catalogAvailable
+          ? 'check the selector against `aws sms get-servers`, or re-import the catalog'
+          : 'the catalog is not imported: add a ServerCatalog document (spec.imported: true)'
+        : 'add vmManagerName or vmPath to the selector, or select by serverId',
+    address: job.address,
+    source: job.selectorSource,
+  });
+  return undefined;
+}
+
+/** A set's members: its listed servers, then the servers its match selects (a listed server wins), by serverId. */
+function resolveJobSet(set: DesiredJobSet, servers: CatalogIndex, deferAll: boolean, problems: PlanProblem[], warnings: PlanWarning[]): WantedJob[] {
+  if (deferAll) {
+    return [
+      {
+        address: `ReplicationJobSet/${set.name}[*]`,
+        kind: 'ReplicationJobSet',
+        server: undefined,
+        serverId: undefined,
+        spec: { ...set.template },
+        onDemandRun: set.onDemandRun,
+        lifecycle: set.lifecycle,
+        source: set.source,
+        deferred: true,
+      },
+    ];
+  }
+  const picked = new Map<string, { server: ServerInfo; spec: JobSpec; source: SourcePosition }>();
+  for (const entry of set.servers) {
+    const r = resolveSelector(entry.selector, servers);
+    if (!r.ok) {
+      problems.push({
+        code: r.reason === 'none' ? 'selector-no-match' : 'selector-ambiguous',
+        message: `ReplicationJobSet/${set.name}: ${r.message}`,
+        hint: r.reason === 'none' ? 'check the selector against the catalog' : 'add vmManagerName or vmPath, or select by serverId',
+        source: entry.source,
+      });
+      continue;
+    }
+    picked.set(r.server.serverId, { server: r.server, spec: effectiveSpec(set, entry), source: entry.source });
+  }
+  if (set.match) {
+    const matched = matchServers(set.match, servers.servers);
+    if (matched.length === 0) {
+      warnings.push({ code: 'match-empty', message: `ReplicationJobSet/${set.name}: spec.match selects no server in the catalog`, source: set.matchSource ?? set.source });
+    }
+    for (const s of matched) if (!picked.has(s.serverId)) picked.set(s.serverId, { server: s, spec: { ...set.template }, source: set.matchSource ?? set.source });
+  }
+  return [...picked.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([serverId, p]): WantedJob => ({
+      address: jobSetAddress(set, serverId),
+      kind: 'ReplicationJobSet',
+      server: p.server,
+      serverId,
+      spec: p.spec,
+      onDemandRun: set.onDemandRun,
+      lifecycle: set.lifecycle,
+      source: p.source,
+      deferred: false,
+    }));
+}
+
+/** A server can have one job: a problem for each wanted job whose server an earlier one already claimed. */
+export function serverClaimProblems(wanted: readonly WantedJob[]): PlanProblem[] {
+  const problems: PlanProblem[] = [];
+  const byServer = new Map<string, WantedJob>();
+  for (const w of wanted) {
+    if (w.serverId === undefined) continue;
+    const other = byServer.get(w.serverId);
+    if (other) {
+      problems.push({
+        code: 'server-claimed-twice',
+        message: `${w.address} and ${other.address} both select server ${w.server ? describeServer(w.server) : w.serverId}; a server can have one job`,
+        hint: 'narrow one of the selectors',
+        address: w.address,
+        source: w.source,
+      });
+      continue;
+    }
+    byServer.set(w.serverId, w);
+  }
+  return problems;
 }

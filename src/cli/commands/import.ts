@@ -1,6 +1,6 @@
 import { parseAddress, type Address } from '../../model/address.ts';
 import { userError } from '../../model/errors.ts';
-import { liveSpec } from '../../reconcile/diff.ts';
+import { liveSpec } from '../../reconcile/live-spec.ts';
 import { createLogger } from '../../report/logger.ts';
 import type { ReplicationJobInfo } from '../../sms/api.ts';
 import type { ResourceRecord } from '../../state/codec.ts';
