@@ -22,6 +22,19 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'error', '@typescript-eslint/ban-ts-comment': 'error' },
   },
   {
+    // Rooms of one concept (docs/ARCHITECTURE.md): no source file over 700 lines, no function over 80.
+    files: ['src/**/*.ts'],
+    rules: {
+      'max-lines': ['error', { max: 700 }],
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
+    // Tests may be longer (a describe block is one function), but not without bound.
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: { 'max-lines': ['error', { max: 1500 }] },
+  },
+  {
     // No import circle among the sources (ARCHITECTURE.md: rooms and what each may import). Type-only
     // imports are not counted: they vanish at run time, and a type may name its neighbour's.
     files: ['src/**/*.ts'],
