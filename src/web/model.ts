@@ -3,36 +3,11 @@
  * dashboard-data.ts), and what the views derive from it: counts, filters, sorting, waves.
  */
 
-export interface RunView {
-  readonly replicationRunId: string;
-  readonly state?: string;
-  readonly type?: string;
-  readonly stage?: string;
-  readonly progress?: string;
-  readonly amiId?: string;
-  readonly statusMessage?: string;
-  readonly scheduledStartTime?: string;
-  readonly completedTime?: string;
-  readonly description?: string;
-}
+// The wire types are the server's own (type-only: nothing of the server is bundled into the page).
+import type { EstateRow, RunView } from '../controller/estate.ts';
 
-export interface Row {
-  readonly address: string;
-  readonly vmName?: string;
-  readonly serverId?: string;
-  readonly replicationJobId?: string;
-  readonly state: string;
-  readonly statusMessage?: string;
-  readonly latestRun?: RunView;
-  readonly latestAmiId?: string;
-  readonly nextRunAt?: string;
-  readonly wave: string;
-  readonly drift: readonly string[];
-  readonly pending?: { readonly action: string; readonly why: string; readonly destructive: boolean };
-  readonly error?: { readonly code: string; readonly message: string; readonly operation?: string };
-  readonly description?: string;
-  readonly source?: string;
-}
+export type { RunView };
+export type Row = EstateRow;
 
 export interface PlanItem {
   readonly address: string;
