@@ -77,8 +77,11 @@ describe('controller: cycles', { timeout: 180_000 }, () => {
     await expect
       .poll(async () => (await api.getReplicationJob(id ?? ''))?.description, { timeout: 60_000, interval: 200 })
       .toBe('managed');
+    // The job is put back before the cycle that did it logs its line: wait for the line too.
+    await expect
+      .poll(() => logEvents(c.proc.stderr(), 'controller.cycle').some((l) => l['drift'] === 1 && l['result'] === 'success'), { timeout: 60_000, interval: 200 })
+      .toBe(true);
     const cycles = logEvents(c.proc.stderr(), 'controller.cycle');
-    expect(cycles.some((l) => l['drift'] === 1 && l['result'] === 'success')).toBe(true);
     for (const l of cycles) expect(Object.keys(l)).toEqual(expect.arrayContaining(['result', 'revision', 'durationMs', 'changes', 'drift']));
   });
 
