@@ -62,7 +62,8 @@ describe('controller --git-url', { timeout: 180_000 }, () => {
     const s2 = await c.waitForStatus((s) => s.revision === second && s.lastCycle?.result === 'success' && s.jobs.length === 3);
     expect(s2.lastCycle).toMatchObject({ result: 'success' });
     await expectOneJobPerGeneratedServer(api, 3);
-    expect(logEvents(c.proc.stderr(), 'controller.cycle').some((l) => l['revision'] === second)).toBe(true);
+    // The log line and /status are written together, but reach us by different pipes: wait for it.
+    await expect.poll(() => logEvents(c.proc.stderr(), 'controller.cycle').some((l) => l['revision'] === second), { timeout: 30_000, interval: 100 }).toBe(true);
     expect((await c.get('/metrics')).text).toContain(`sms_reconcile_source_revision_info{revision="${second}"} 1`);
 
     await rename(repo.bare, `${repo.bare}.gone`);

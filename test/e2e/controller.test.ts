@@ -93,7 +93,7 @@ describe('controller: cycles', { timeout: 180_000 }, () => {
     expect(bad.lastCycle?.errors[0]?.code).toBe('manifest-invalid');
     expect(bad.lastCycle?.errors[0]?.detail).toMatch(/colour/);
     expect((await api.getReplicationJobs()).length).toBe(0);
-    expect(logEvents(c.proc.stderr(), 'controller.cycle-error').some((l) => String(l['detail']).includes('colour'))).toBe(true);
+    await expect.poll(() => logEvents(c.proc.stderr(), 'controller.cycle-error').some((l) => String(l['detail']).includes('colour')), { timeout: 30_000, interval: 100 }).toBe(true);
     await ws.writeManifests(jobsFor(1, 2, { frequency: 12 }));
     await c.waitForStatus((s) => s.lastCycle?.result === 'success' && s.jobs.length === 2);
     await expectOneJobPerGeneratedServer(api, 2);
