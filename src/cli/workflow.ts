@@ -82,6 +82,7 @@ export function buildPlan(ctx: CommandContext, input: PlanInputs): Plan {
     refreshOnly: input.options.refreshOnly,
     maxConcurrentJobs: input.maxConcurrentJobs,
     ...(input.manifestRoots ? { manifestRoots: input.manifestRoots } : {}),
+    ...(input.options.maxWave === undefined ? {} : { maxWave: input.options.maxWave }),
   });
   if (result.problems.length > 0) {
     // A plan that would delete another manifest set's jobs fails on their protection: say why first.
@@ -104,6 +105,7 @@ export function buildPlan(ctx: CommandContext, input: PlanInputs): Plan {
     drift: result.drift,
     warnings: result.warnings,
     apiCalls: nonZero(input.apiCalls),
+    ...(result.waves.length === 0 ? {} : { waves: result.waves }),
   };
 }
 
@@ -117,6 +119,16 @@ export function reportProblems(ctx: CommandContext, problems: readonly PlanProbl
     ctx.io.stderr.write(`${where}error ${p.code}: ${p.message}\n`);
     if (p.hint) ctx.io.stderr.write(`  hint: ${p.hint}\n`);
   }
+}
+
+/** `--max-wave N`: a whole number from 1, or undefined when not given. */
+export function parseMaxWave(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw userError('bad-flag', `--max-wave ${value} is not a whole number from 1`, 'waves are numbered from 1 (spec.wave); e.g. --max-wave 1 creates the jobs of wave 1 only');
+  }
+  return n;
 }
 
 /** Addresses given to --target/--replace must look like addresses. */

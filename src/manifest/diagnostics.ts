@@ -58,6 +58,7 @@ export const DIAGNOSTIC_CODES = {
   'SMSR-M051': { name: 'duplicate-server', severity: 'error', meaning: 'Two jobs select the same literal server (same serverId, same vmId + vmManagerId, or the same vmName selector).' },
   'SMSR-M052': { name: 'multiple-server-catalogs', severity: 'warning', meaning: 'More than one ServerCatalog document: there is one catalog per account and region.' },
   'SMSR-M053': { name: 'duplicate-connector', severity: 'error', meaning: 'Two Connector documents name the same connectorId.' },
+  'SMSR-M054': { name: 'server-in-two-waves', severity: 'error', meaning: 'Two documents put the same literal server in different waves (spec.wave): reported at both positions, each naming the other file.' },
 } as const satisfies Record<string, DiagnosticCodeInfo>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

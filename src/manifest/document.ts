@@ -39,6 +39,7 @@ export interface ReplicationJobDocument {
     server: ManifestServerSelector;
     onDemandRun?: ManifestOnDemandRun;
     lifecycle?: ManifestLifecycle;
+    wave?: number;
   };
 }
 
@@ -62,6 +63,7 @@ export interface ReplicationJobSetDocument {
     match?: ManifestServerMatch;
     onDemandRun?: ManifestOnDemandRun;
     lifecycle?: ManifestLifecycle;
+    wave?: number;
   };
 }
 

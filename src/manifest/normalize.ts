@@ -11,7 +11,8 @@
  * - Cross-document checks: a kind/name declared twice (SMSR-M050); one literal server selected by two
  *   jobs (SMSR-M051: same serverId, same vmId + vmManagerId, or the same vmName selector); more than
  *   one ServerCatalog (SMSR-M052); one connectorId in two Connector documents (SMSR-M053). The first
- *   declaration is kept; the later one is reported with `related` pointing at the first.
+ *   declaration is kept; the later one is reported with `related` pointing at the first. One literal
+ *   server put in two different waves is SMSR-M054 at both positions (each pointing at the other).
  * - desiredToDocuments is the inverse up to formatting: normalizing its output gives the same digest.
  */
 import { resourceAddress, type ManifestKind } from '../model/address.ts';
@@ -103,7 +104,7 @@ export class DesiredSetBuilder {
   private readonly catalogs: DesiredCatalog[] = [];
   private readonly connectors: DesiredConnector[] = [];
   private readonly addresses = new Map<string, DiagnosticPosition>();
-  private readonly servers = new Map<string, { where: string; position: DiagnosticPosition }>();
+  private readonly servers = new Map<string, { where: string; position: DiagnosticPosition; wave: number | undefined }>();
   private readonly connectorIds = new Map<string, DiagnosticPosition>();
   private firstCatalog: DiagnosticPosition | undefined;
 
@@ -146,7 +147,7 @@ export class DesiredSetBuilder {
     const spec = this.jobSpec(doc.spec, ['spec'], loc);
     const selectorPos = loc.locate(['spec', 'server'], 'key');
     const selector = toSelector(doc.spec.server);
-    this.claimServer(selector, addressKey, selectorPos);
+    this.claimServer(selector, addressKey, selectorPos, doc.spec.wave);
     const job: DesiredJob = {
       address: addressKey,
       name: doc.metadata.name,
@@ -154,6 +155,7 @@ export class DesiredSetBuilder {
       spec,
       ...optionalOnDemand(doc.spec.onDemandRun),
       lifecycle: lifecycleOf(doc.spec.lifecycle),
+      ...(doc.spec.wave === undefined ? {} : { wave: doc.spec.wave }),
       source,
       selectorSource: toSource(selectorPos),
     };
@@ -166,7 +168,7 @@ export class DesiredSetBuilder {
     const servers: DesiredJobSetServer[] = (doc.spec.servers ?? []).map((entry, i) => {
       const selector = toSelector(entry.server);
       const selectorPos = loc.locate(['spec', 'servers', i, 'server'], 'key');
-      this.claimServer(selector, `${addressKey} (spec.servers[${i}])`, selectorPos);
+      this.claimServer(selector, `${addressKey} (spec.servers[${i}])`, selectorPos, doc.spec.wave);
       return { selector, overrides: this.jobSpec(entry, ['spec', 'servers', i], loc), source: toSource(selectorPos) };
     });
     const set: DesiredJobSet = {
@@ -176,6 +178,7 @@ export class DesiredSetBuilder {
       ...(doc.spec.match === undefined ? {} : { match: matchOf(doc.spec.match), matchSource: toSource(loc.locate(['spec', 'match'])) }),
       ...optionalOnDemand(doc.spec.onDemandRun),
       lifecycle: lifecycleOf(doc.spec.lifecycle),
+      ...(doc.spec.wave === undefined ? {} : { wave: doc.spec.wave }),
       source,
     };
     this.jobSets.push(set);
@@ -226,9 +229,24 @@ export class DesiredSetBuilder {
     return { desired, diagnostics: [...this.diagnostics] };
   }
 
-  private claimServer(selector: ServerSelector, owner: string, position: DiagnosticPosition): void {
+  /**
+   * Claims the server a selector certainly picks. A second claim is SMSR-M051 at the later one; when
+   * the two claims put the server in different waves it is SMSR-M054 instead, at both positions, each
+   * naming the other file: either document may be the one to fix.
+   */
+  private claimServer(selector: ServerSelector, owner: string, position: DiagnosticPosition, wave: number | undefined): void {
     const key = literalServerKey(selector);
     const first = this.servers.get(key);
+    if (first !== undefined && first.wave !== wave) {
+      const waveName = (w: number | undefined) => (w === undefined ? 'no wave' : `wave ${w}`);
+      const hint = 'a server is in one wave: give both documents the same spec.wave, or remove one of the two selections';
+      const at = (p: DiagnosticPosition) => `${p.file}:${p.line ?? 1}:${p.column ?? 1}`;
+      this.diagnostics.push(
+        diagnostic('SMSR-M054', `${owner} puts ${key} in ${waveName(wave)}, but ${first.where} (${at(first.position)}) puts it in ${waveName(first.wave)}`, position, { hint, related: first.position }),
+        diagnostic('SMSR-M054', `${first.where} puts ${key} in ${waveName(first.wave)}, but ${owner} (${at(position)}) puts it in ${waveName(wave)}`, first.position, { hint, related: position }),
+      );
+      return;
+    }
     if (first !== undefined) {
       this.diagnostics.push(
         diagnostic('SMSR-M051', `${owner} selects the same server as ${first.where} (${key})`, position, {
@@ -238,7 +256,7 @@ export class DesiredSetBuilder {
       );
       return;
     }
-    this.servers.set(key, { where: owner, position });
+    this.servers.set(key, { where: owner, position, wave });
   }
 
   private jobSpec(fields: ManifestJobFields, base: readonly PathSegment[], loc: ManifestLocator): JobSpec {
@@ -297,6 +315,10 @@ function toManifestFields(spec: Readonly<JobSpec>): ManifestJobFields {
   return out as ManifestJobFields;
 }
 
+function waveField(wave: number | undefined): { wave?: number } {
+  return wave === undefined ? {} : { wave };
+}
+
 function lifecycleField(l: Lifecycle): { lifecycle?: ManifestLifecycle } {
   return l.preventDestroy ? { lifecycle: { preventDestroy: true } } : {};
 }
@@ -318,7 +340,7 @@ export function desiredToDocuments(set: DesiredSet): ManifestDocument[] {
       apiVersion: API_VERSION,
       kind: 'ReplicationJob',
       metadata: { name: j.name },
-      spec: { server: fromSelector(j.selector), ...toManifestFields(j.spec), ...(j.onDemandRun ? { onDemandRun: { ...j.onDemandRun } } : {}), ...lifecycleField(j.lifecycle) },
+      spec: { server: fromSelector(j.selector), ...toManifestFields(j.spec), ...(j.onDemandRun ? { onDemandRun: { ...j.onDemandRun } } : {}), ...lifecycleField(j.lifecycle), ...waveField(j.wave) },
     });
   }
   for (const s of set.jobSets.values()) {
@@ -333,6 +355,7 @@ export function desiredToDocuments(set: DesiredSet): ManifestDocument[] {
         ...(s.match ? { match: { ...s.match } } : {}),
         ...(s.onDemandRun ? { onDemandRun: { ...s.onDemandRun } } : {}),
         ...lifecycleField(s.lifecycle),
+        ...waveField(s.wave),
       },
     });
   }

@@ -109,6 +109,7 @@ export const EVENT_CODES = {
   'apply.skipped': 'A change was not attempted because it depends on a failure (because names it).',
   'apply.waiting': 'The apply waits for something (a deletion, the catalog import).',
   'apply.stopping': 'A signal asked the apply to stop: no new operation is started.',
+  'apply.wave': 'apply --wait waited for a wave: its number, its jobs, and how many failed (then the later waves are not started).',
   'apply.summary': 'The apply ended: counts per outcome (created, updated, failed, skipped, ...) and its duration.',
   'controller.started': 'The controller started: its listen address, identity, mode, interval, lease backend and state.',
   'controller.leadership': 'This controller became the leader or a standby; names the previous and the new holder.',

@@ -39,6 +39,8 @@ export interface DesiredJob {
   readonly spec: Readonly<JobSpec>;
   readonly onDemandRun?: OnDemandRunRequest;
   readonly lifecycle: Lifecycle;
+  /** `spec.wave` (>= 1): the job's migration wave (reconcile/waves.ts); absent: in no wave, never held. */
+  readonly wave?: number;
   /** The document. */
   readonly source: SourcePosition;
   /** The `spec.server` key. */
@@ -63,6 +65,8 @@ export interface DesiredJobSet {
   readonly match?: ServerMatch;
   readonly onDemandRun?: OnDemandRunRequest;
   readonly lifecycle: Lifecycle;
+  /** `spec.wave`: the wave of every job of the set (see DesiredJob.wave). */
+  readonly wave?: number;
   readonly source: SourcePosition;
   readonly matchSource?: SourcePosition;
 }

@@ -3,6 +3,7 @@ import type { SourcePosition } from '../model/errors.ts';
 import type { FieldPolicy, PolicyField } from '../model/field-policy.ts';
 import type { JobSpec, JobSpecField } from '../model/job.ts';
 import type { Action } from './action.ts';
+import type { Hold } from './waves.ts';
 
 /** One field of a change: what it is now, what it will be, and how the change is carried out. */
 export interface FieldChange {
@@ -40,6 +41,13 @@ interface ChangeBase<K extends ManifestKind = ManifestKind, F extends readonly F
   readonly source?: SourcePosition;
   /** The -f root of the document (model/manifest-roots.ts); the executor records it in state. */
   readonly manifestRoot?: string;
+  /** The migration wave of the job (`spec.wave`; reconcile/waves.ts), for grouping; absent: in no wave. */
+  readonly wave?: number;
+  /**
+   * Why the change is held (reconcile/waves.ts): it is pending, but no apply carries it out until
+   * the reason is gone. Absent: it may run now. Apply and the controller read it only through `isHeld`.
+   */
+  readonly gatedBy?: Hold;
 }
 
 /** A change with no field-level differences. */

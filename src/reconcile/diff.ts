@@ -12,6 +12,7 @@ import type { ObservedSet } from './observed.ts';
 import { deletesOfReleased, foreignRootWarnings, ownershipOf, preventDestroyProblems, withManifestRoots } from './ownership.ts';
 import { preflight } from './preflight.ts';
 import { resolveWanted, serverClaimProblems } from './resolve.ts';
+import { gateWaves, type WaveGate } from './waves.ts';
 
 export type { PlanProblem } from './change.ts';
 export { fingerprint, fingerprintOf, liveSpec } from './live-spec.ts';
@@ -49,6 +50,8 @@ export interface DiffOptions {
    * the executor records), and deletes of jobs recorded from other roots are warned about.
    */
   readonly manifestRoots?: ManifestRoots;
+  /** `--max-wave`: changes of jobs of later waves are held (reconcile/waves.ts). */
+  readonly maxWave?: number;
 }
 
 export const DEFAULT_DIFF_OPTIONS: Omit<DiffOptions, 'now'> = { targets: [], replace: [], refreshOnly: false, maxConcurrentJobs: 50 };
@@ -58,6 +61,8 @@ export interface DiffResult {
   readonly drift: Drift[];
   readonly warnings: PlanWarning[];
   readonly problems: PlanProblem[];
+  /** The declared waves and their gates (reconcile/waves.ts); empty when no manifest declares a wave. */
+  readonly waves: WaveGate[];
 }
 
 /** The order changes are listed in: destructive first, then as the executor runs them. */
@@ -83,13 +88,15 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
   // 4. Managed addresses no manifest declares: delete.
   changes.push(...deletesOfReleased(resources, owners, observed, desired, catalog.deferAll));
 
-  preflight(changes, observed, options.maxConcurrentJobs, warnings);
+  // 5. Waves: the creates of a wave whose gate is closed are held (and --max-wave holds later waves).
+  const gated = gateWaves(wanted, changes, observed, options.maxWave);
+  preflight(gated.changes, observed, options.maxConcurrentJobs, warnings);
 
-  let result = changes;
+  let result = gated.changes;
   if (options.targets.length > 0) {
     const hit = (a: Address) => options.targets.some((t) => a === t || (t.startsWith('ReplicationJobSet/') && !t.includes('[') && a.startsWith(`${t}[`)));
     // The renderers say the plan is targeted (from options.targets); no warning needed.
-    const kept = changes.filter((c) => hit(c.address) || (c.action === 'import-catalog' && changes.some((d) => isDeferred(d) && hit(d.address))));
+    const kept = result.filter((c) => hit(c.address) || (c.action === 'import-catalog' && changes.some((d) => isDeferred(d) && hit(d.address))));
     result = kept;
   }
   if (options.refreshOnly) result = [];
@@ -97,10 +104,10 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
     result = withManifestRoots(result, options.manifestRoots);
     warnings.push(...foreignRootWarnings(result, resources, options.manifestRoots));
   }
-  // 5. preventDestroy blocks the deletes and replaces this plan holds, whatever the flags.
+  // 6. preventDestroy blocks the deletes and replaces this plan holds, whatever the flags.
   problems.push(...preventDestroyProblems(result));
 
   result.sort((a, b) => ACTION_ORDER[a.action] - ACTION_ORDER[b.action] || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   sortDrift(drift);
-  return { changes: result, drift, warnings, problems };
+  return { changes: result, drift, warnings, problems, waves: gated.waves };
 }

@@ -1,6 +1,7 @@
 import type { Address } from '../model/address.ts';
 import { ACTION_INFO, APPLY_PHASES, type ApplyStage, type WaitsFor } from './action.ts';
 import type { Change } from './change.ts';
+import { isHeld } from './waves.ts';
 
 /**
  * The order of an apply and its one dependency rule (pure).
@@ -54,10 +55,12 @@ export function stepKey(change: Change): string {
   }
 }
 
-/** The steps of a plan's changes, by phase, in plan order within each phase. */
+/** The steps of a plan's changes, by phase, in plan order within each phase; held changes have none. */
 export function stepsByPhase(changes: readonly Change[]): Record<ApplyStage, Step[]> {
   const out = Object.fromEntries(APPLY_PHASES.map((p) => [p, [] as Step[]])) as Record<ApplyStage, Step[]>;
   for (const change of changes) {
+    // A held change (reconcile/waves.ts) has no step: it waits for a later apply.
+    if (isHeld(change)) continue;
     ACTION_INFO[change.action].steps.forEach((s, index) => {
       out[s.phase].push({ change, phase: s.phase, index, waitsFor: s.waitsFor, key: stepKey(change) });
     });

@@ -9,6 +9,7 @@ import { isDeferred, membersOf, type Change, type JobNoOpChange } from './change
 import { decodeChange } from './change-decode.ts';
 import { isTerminated, type ObservedSet } from './observed.ts';
 import { PLAN_FORMAT_VERSION, type Plan } from './plan.ts';
+import type { WaveGate } from './waves.ts';
 
 /**
  * A saved plan (`plan --out FILE`): the plan, the normalized manifest documents it was made from
@@ -22,9 +23,10 @@ import { PLAN_FORMAT_VERSION, type Plan } from './plan.ts';
  *   what the staleness check reads, `[address, replicationJobId, digest of the observed job]`, one
  *   a line. `decodePlanFile` gives them back as no-op changes whose `observedFingerprint` is that
  *   digest (`observedDigest`; `staleReasons` compares it with the digest of the job as it is now).
- * - `documents` are kept only when a change waits for a catalog import: re-resolving those jobs
- *   after the import is the only use apply makes of them. Otherwise the list is empty, and apply
- *   carries out the plan's changes as they are (the manifests are still checked by their digest).
+ * - `documents` are kept only when a change waits for a catalog import (apply re-resolves those
+ *   jobs after the import) or the plan declares waves (apply plans again from them to see whether
+ *   a wave's gate opened or closed since). Otherwise the list is empty, and apply carries out the
+ *   plan's changes as they are (the manifests are still checked by their digest).
  * A file written before these rules (no `unchanged`; every document) is read as it is.
  */
 export interface PlanFile {
@@ -74,7 +76,8 @@ export function encodePlanFile(plan: Plan, documents: readonly unknown[], manife
     if (isUnchangedJob(c)) unchanged.push([c.address, c.replicationJobId, observedDigest(c.observedFingerprint).slice(DIGEST_PREFIX.length)]);
     else changes.push(c);
   }
-  const kept = plan.changes.some(isDeferred) ? documents : [];
+  // Waves: apply plans again from the documents to see whether a gate opened or closed since.
+  const kept = plan.changes.some(isDeferred) || (plan.waves?.length ?? 0) > 0 ? documents : [];
   const body = { kind: 'sms-reconcile-plan' as const, formatVersion: PLAN_FORMAT_VERSION, plan: { ...plan, changes }, unchanged, documents: kept, manifestPaths };
   // Indented but for the unchanged jobs, one a line: a reviewer can read the file, and it stays small.
   const text = JSON.stringify({ ...body, unchanged: [], checksum: checksumOf(body) }, null, 2);
@@ -142,6 +145,8 @@ export interface CurrentWorld {
   /** Digest of the manifests at the plan's paths now; undefined when they cannot be read. */
   readonly manifestDigest: string | undefined;
   readonly observed: ObservedSet;
+  /** The waves' gates now (a fresh plan's `waves`), when the plan declares waves. */
+  readonly waves?: readonly WaveGate[];
 }
 
 /**
@@ -181,6 +186,22 @@ export function staleReasons(plan: Plan, now: CurrentWorld): string[] {
             : `${c.address}: job ${job.replicationJobId} was changed since the plan`,
       );
     }
+  }
+  reasons.push(...gateReasons(plan.waves ?? [], now.waves ?? []));
+  return reasons;
+}
+
+/** A gate that opened or closed since the plan: the plan's held creates (or its open ones) no longer hold. */
+function gateReasons(was: readonly WaveGate[], is: readonly WaveGate[]): string[] {
+  const reasons: string[] = [];
+  for (const then of was) {
+    const now = is.find((g) => g.wave === then.wave);
+    if (now === undefined || now.open === then.open) continue;
+    reasons.push(
+      now.open
+        ? `wave ${then.wave}'s gate opened since the plan (wave ${then.waitingFor ?? '?'} has replicated): its creates were planned as held`
+        : `wave ${then.wave}'s gate closed since the plan (it now waits for wave ${now.waitingFor ?? '?'}): its creates were planned to run`,
+    );
   }
   return reasons;
 }

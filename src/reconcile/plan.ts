@@ -3,6 +3,7 @@ import type { StateHead, TargetIdentity } from '../state/codec.ts';
 import type { Address } from '../model/address.ts';
 import { ACTION_INFO, ACTIONS, type Action } from './action.ts';
 import { isStateOnlyDelete, type Change, type Drift, type PlanWarning } from './change.ts';
+import type { WaveGate } from './waves.ts';
 
 export const PLAN_FORMAT_VERSION = 1 as const;
 
@@ -26,12 +27,19 @@ export interface Plan {
   readonly warnings: readonly PlanWarning[];
   /** API calls made to read the live world. */
   readonly apiCalls: Readonly<Partial<Record<SmsAction, number>>>;
+  /**
+   * The declared waves and their gates as the plan saw them (reconcile/waves.ts); absent or empty
+   * when no manifest declares a wave. A saved plan is stale when a gate opened or closed since.
+   */
+  readonly waves?: readonly WaveGate[];
 }
 
 export interface PlanOptions {
   readonly targets: readonly Address[];
   readonly replace: readonly Address[];
   readonly refreshOnly: boolean;
+  /** `--max-wave N`: changes of jobs of later waves are held. */
+  readonly maxWave?: number;
 }
 
 export type PlanSummary = Record<Action, number>;
@@ -42,7 +50,10 @@ export function summarize(changes: readonly Change[]): PlanSummary {
   return out;
 }
 
-/** Changes that do something (everything but no-op). */
+/**
+ * Changes that do something (everything but no-op), held ones included: they are pending (exit 2
+ * with --detailed-exitcode). What apply may carry out now is `runnable` (reconcile/waves.ts).
+ */
 export function effectiveChanges(plan: Pick<Plan, 'changes'>): Change[] {
   return plan.changes.filter((c) => c.action !== 'no-op');
 }

@@ -151,6 +151,8 @@ export interface WantedJob {
   readonly spec: JobSpec;
   readonly onDemandRun: OnDemandRunRequest | undefined;
   readonly lifecycle: Lifecycle;
+  /** The document's `spec.wave` (reconcile/waves.ts); undefined: in no wave. */
+  readonly wave: number | undefined;
   readonly source: SourcePosition;
   readonly deferred: boolean;
 }
@@ -187,6 +189,7 @@ function wantedJob(job: DesiredJob, server: ServerInfo | undefined, serverId: st
     spec: { ...job.spec },
     onDemandRun: job.onDemandRun,
     lifecycle: job.lifecycle,
+    wave: job.wave,
     source: job.source,
     server,
     serverId,
@@ -226,6 +229,7 @@ function resolveJobSet(set: DesiredJobSet, servers: CatalogIndex, deferAll: bool
         spec: { ...set.template },
         onDemandRun: set.onDemandRun,
         lifecycle: set.lifecycle,
+        wave: set.wave,
         source: set.source,
         deferred: true,
       },
@@ -262,18 +266,34 @@ function resolveJobSet(set: DesiredJobSet, servers: CatalogIndex, deferAll: bool
       spec: p.spec,
       onDemandRun: set.onDemandRun,
       lifecycle: set.lifecycle,
+      wave: set.wave,
       source: p.source,
       deferred: false,
     }));
 }
 
-/** A server can have one job: a problem for each wanted job whose server an earlier one already claimed. */
+/**
+ * A server can have one job: a problem for each wanted job whose server an earlier one already
+ * claimed. When the two put the server in different waves, the problem is reported at both
+ * positions, each naming the other's file (either document may be the one to fix).
+ */
 export function serverClaimProblems(wanted: readonly WantedJob[]): PlanProblem[] {
   const problems: PlanProblem[] = [];
   const byServer = new Map<string, WantedJob>();
+  const waveName = (w: WantedJob) => (w.wave === undefined ? 'no wave' : `wave ${w.wave}`);
+  const at = (w: WantedJob) => `${w.source.file}:${w.source.line}:${w.source.column}`;
   for (const w of wanted) {
     if (w.serverId === undefined) continue;
     const other = byServer.get(w.serverId);
+    if (other && other.wave !== w.wave) {
+      const server = w.server ? describeServer(w.server) : w.serverId;
+      const hint = 'a server is in one wave: give both documents the same spec.wave, or narrow one of the selectors';
+      problems.push(
+        { code: 'server-in-two-waves', message: `${w.address} puts server ${server} in ${waveName(w)}, but ${other.address} (${at(other)}) puts it in ${waveName(other)}`, hint, address: w.address, source: w.source },
+        { code: 'server-in-two-waves', message: `${other.address} puts server ${server} in ${waveName(other)}, but ${w.address} (${at(w)}) puts it in ${waveName(w)}`, hint, address: other.address, source: other.source },
+      );
+      continue;
+    }
     if (other) {
       problems.push({
         code: 'server-claimed-twice',

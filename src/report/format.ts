@@ -23,6 +23,7 @@ import type { SourcePosition } from '../model/errors.ts';
 import { FIELD_POLICY, POLICY_FIELDS, type PolicyField } from '../model/field-policy.ts';
 import { JOB_SPEC_FIELDS, type JobSpec } from '../model/job.ts';
 import { SMS_ACTIONS, type SmsAction } from '../sms/api.ts';
+import { byWave, heldPhrase, holdPhrase } from './waves-format.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Text and values
@@ -131,7 +132,7 @@ export interface DisplayGroups {
   readonly destructive: readonly Change[];
   /** Deletes that only remove a state record. */
   readonly stateOnly: readonly Change[];
-  /** Every other change but no-op. */
+  /** Every other change but no-op, grouped by wave (jobs in no wave first). */
   readonly other: readonly Change[];
   /** How many no-op changes the plan holds. */
   readonly unchanged: number;
@@ -149,7 +150,9 @@ export function groupChanges(changes: readonly Change[]): DisplayGroups {
     else if (isStateOnlyDelete(c)) stateOnly.push(c);
     else other.push(c);
   }
-  return { destructive, stateOnly, other, unchanged };
+  // Grouped by wave (jobs in no wave first), the plan's order kept within each wave.
+  const byWaves = other.some((c) => c.wave !== undefined) ? byWave(other).flatMap((g) => g.changes) : other;
+  return { destructive, stateOnly, other: byWaves, unchanged };
 }
 
 /** Every change (no-op included) in display order: what JSON lists, and the other renderers show. */
@@ -218,7 +221,7 @@ export function driftPhrase(n: number): string {
 
 /**
  * The closing line of a text plan, and the gist of every other rendering:
- * `Plan: <countsPhrase>`, or NO_CHANGES, or for a refresh-only report `Refresh only: N drifted fields.`
+ * `Plan: <countsPhrase>` (then the held changes by what they wait for: `6 waiting for wave 1.`), or NO_CHANGES, or for a refresh-only report `Refresh only: N drifted fields.`
  */
 export function summaryLine(plan: Plan, refreshOnly: boolean): string {
   if (refreshOnly) {
@@ -226,7 +229,9 @@ export function summaryLine(plan: Plan, refreshOnly: boolean): string {
     return n === 0 ? `Refresh only: ${driftPhrase(0)}. The live jobs match what was last applied.` : `Refresh only: ${driftPhrase(n)}.`;
   }
   const counts = countChanges(plan.changes);
-  return counts.byAction['no-op'] === plan.changes.length ? NO_CHANGES : `Plan: ${countsPhrase(counts)}`;
+  if (counts.byAction['no-op'] === plan.changes.length) return NO_CHANGES;
+  const held = heldPhrase(plan.changes);
+  return `Plan: ${countsPhrase(counts)}${held === '' ? '' : ` ${held}.`}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -349,6 +354,7 @@ export function viewChange(c: Change): ChangeView {
   const waitForDeletion = c.action === 'create' || c.action === 'replace' ? c.waitForDeletion : undefined;
   if (waitForDeletion !== undefined) notes.push(`apply first waits for ${waitForDeletion} to be DELETED`);
   if (c.preventDestroy && isDestructiveChange(c)) notes.push('lifecycle.preventDestroy is set: apply will refuse this change');
+  if (c.gatedBy !== undefined) notes.push(`held: ${holdPhrase(c.gatedBy)}; apply does not carry it out yet`);
   const subject = c.action === 'move' ? `${c.previousAddress} -> ${c.address}` : c.address;
   return {
     action: c.action,

@@ -21,7 +21,8 @@ import type { FieldPolicy, PolicyField } from '../model/field-policy.ts';
 import { JOB_SPEC_FIELDS, type JobSpec, type JobSpecField } from '../model/job.ts';
 import type { Action } from '../reconcile/action.ts';
 import { membersOf, type Change, type ChangeMember, type Drift, type FieldChange, type PlanWarning, type WarningCode } from '../reconcile/change.ts';
-import type { Plan, PlanOptions, PlanSummary } from '../reconcile/plan.ts';
+import type { Plan, PlanSummary } from '../reconcile/plan.ts';
+import type { Hold, WaveGate, WaveMember } from '../reconcile/waves.ts';
 import type { SmsAction } from '../sms/api.ts';
 import type { TargetIdentity } from '../state/codec.ts';
 import { countChanges, displayOrder, isDestructiveChange } from './format.ts';
@@ -71,6 +72,35 @@ export interface ChangeJson {
   readonly source: SourceJson | null;
   /** The -f root of the change's document (recorded in state by apply), or null. */
   readonly manifestRoot: string | null;
+  /** The job's wave (spec.wave), or null. */
+  readonly wave: number | null;
+  /** Why the change is held (reconcile/waves.ts), or null when it runs with this apply. */
+  readonly gatedBy: HoldJson | null;
+}
+
+export interface WaveMemberJson {
+  readonly address: string;
+  readonly serverId: string | null;
+  readonly serverName: string | null;
+  readonly replicationJobId: string | null;
+  readonly state: WaveMember['state'];
+  readonly progress: string | null;
+  readonly message: string | null;
+}
+
+export type HoldJson =
+  | { readonly kind: 'wave'; readonly wave: number; readonly waitingFor: { readonly wave: number; readonly replicated: number; readonly total: number; readonly members: readonly WaveMemberJson[] } }
+  | { readonly kind: 'max-wave'; readonly maxWave: number };
+
+export interface WaveGateJson {
+  readonly wave: number;
+  readonly declared: number;
+  readonly created: number;
+  readonly replicated: number;
+  readonly failed: number;
+  readonly open: boolean;
+  readonly waitingFor: number | null;
+  readonly heldByMaxWave: boolean;
 }
 
 export interface DriftJson {
@@ -95,7 +125,7 @@ export interface PlanJson {
   readonly targetDescription: string;
   readonly state: { readonly lineage: string; readonly serial: number } | null;
   readonly manifestDigest: string;
-  readonly options: PlanOptions;
+  readonly options: { readonly targets: readonly string[]; readonly replace: readonly string[]; readonly refreshOnly: boolean; readonly maxWave: number | null };
   readonly summary: PlanSummary;
   readonly destructive: { readonly delete: number; readonly replace: number };
   readonly changes: readonly ChangeJson[];
@@ -104,6 +134,8 @@ export interface PlanJson {
   readonly apiCalls: Readonly<Partial<Record<SmsAction, number>>>;
   /** Where the plan was saved (`--out`), or null. */
   readonly planFile: string | null;
+  /** The declared waves and their gates; [] when no manifest declares a wave. */
+  readonly waves: readonly WaveGateJson[];
 }
 
 /** What the caller knows beyond the plan itself. */
@@ -177,7 +209,34 @@ function changeJson(change: Change): ChangeJson {
     observedFingerprint: c.observedFingerprint ?? null,
     source: sourceJson(c.source),
     manifestRoot: c.manifestRoot ?? null,
+    wave: c.wave ?? null,
+    gatedBy: c.gatedBy === undefined ? null : holdJson(c.gatedBy),
   } satisfies Record<ChangeMember | 'destructive', unknown>;
+}
+
+function memberJson(m: WaveMember): WaveMemberJson {
+  return {
+    address: m.address,
+    serverId: m.serverId ?? null,
+    serverName: m.serverName ?? null,
+    replicationJobId: m.replicationJobId ?? null,
+    state: m.state,
+    progress: m.progress ?? null,
+    message: m.message ?? null,
+  } satisfies Record<keyof WaveMember, unknown>;
+}
+
+function holdJson(h: Hold): HoldJson {
+  switch (h.kind) {
+    case 'wave':
+      return { kind: 'wave', wave: h.wave, waitingFor: { ...h.waitingFor, members: h.waitingFor.members.map(memberJson) } };
+    case 'max-wave':
+      return { kind: 'max-wave', maxWave: h.maxWave };
+  }
+}
+
+function waveGateJson(g: WaveGate): WaveGateJson {
+  return { ...g, waitingFor: g.waitingFor ?? null } satisfies Record<keyof WaveGate, unknown>;
 }
 
 function driftJson(d: Drift): DriftJson {
@@ -209,7 +268,7 @@ export function renderPlanJson(plan: Plan, extras: PlanJsonExtras = {}): PlanJso
     targetDescription: plan.targetDescription,
     state: plan.state === undefined ? null : { lineage: plan.state.lineage, serial: plan.state.serial },
     manifestDigest: plan.manifestDigest,
-    options: { targets: [...plan.options.targets], replace: [...plan.options.replace], refreshOnly: plan.options.refreshOnly },
+    options: { targets: [...plan.options.targets], replace: [...plan.options.replace], refreshOnly: plan.options.refreshOnly, maxWave: plan.options.maxWave ?? null },
     summary: counts.byAction,
     destructive: { delete: counts.destructive.delete, replace: counts.destructive.replace },
     changes: (extras.omitUnchanged === true ? displayOrder(plan.changes).filter((c) => c.action !== 'no-op') : displayOrder(plan.changes)).map(changeJson),
@@ -217,6 +276,7 @@ export function renderPlanJson(plan: Plan, extras: PlanJsonExtras = {}): PlanJso
     warnings: plan.warnings.map(warningJson),
     apiCalls: { ...plan.apiCalls },
     planFile: extras.planFile ?? null,
+    waves: (plan.waves ?? []).map(waveGateJson),
   } satisfies Record<keyof Plan | 'summary' | 'destructive' | 'planFile', unknown>;
 }
 

@@ -26,6 +26,7 @@ import {
   countChanges, countsPhrase, driftPhrase, formatApiCalls, formatStateHead, groupChanges, groupDrift, headline, isRefreshOnly,
   NO_CHANGES, NOT_SET, planNotes, sanitize, viewChange, warningLocation, type ChangeView, type FieldRow,
 } from './format.ts';
+import { actionCounts, gatePhrase, heldPhrase, holdPhrase } from './waves-format.ts';
 
 export interface PlanMarkdownOptions {
   /** Ignored: Markdown never carries colour. Accepted so the three renderers share one signature. */
@@ -92,7 +93,7 @@ function tableRow(change: Change): string {
     `\`${view.glyph}\` ${change.action}`,
     escapeMarkdown(change.address),
     escapeMarkdown(view.identity ?? ''),
-    whatChanges(change, view),
+    change.gatedBy === undefined ? whatChanges(change, view) : `${whatChanges(change, view)} (held: ${escapeMarkdown(holdPhrase(change.gatedBy))})`,
     escapeMarkdown(change.reason),
   ];
   return `| ${cells.join(' | ')} |`;
@@ -127,7 +128,7 @@ function fenceFor(content: string): string {
  * lines each), then `close`. Rendered whole it is `open\nitem\nitem…close`.
  */
 interface Section {
-  readonly id: 'destructive' | 'table' | 'warnings' | 'drift' | 'diff';
+  readonly id: 'destructive' | 'table' | 'waves' | 'warnings' | 'drift' | 'diff';
   readonly open: string;
   readonly items: readonly string[];
   readonly close: string;
@@ -164,13 +165,36 @@ interface Layout {
   readonly destructiveAddresses: readonly string[];
 }
 
+/** How a section left out of a bounded rendering is named in its last line. */
+const LEFT_OUT: Record<Section['id'], (items: number) => string> = {
+  destructive: (n) => plural(n, 'destructive change'),
+  table: (n) => plural(n, 'change'),
+  waves: (n) => plural(n, 'wave'),
+  warnings: (n) => plural(n, 'warning'),
+  drift: (n) => plural(n, 'drifted field'),
+  diff: () => 'the full diff',
+};
+
+/** One line per declared wave: its progress, its gate, and its changes in this plan (waves-format.ts). */
+function wavesSection(plan: Plan, listed: readonly Change[]): Section {
+  const items = (plan.waves ?? []).map((g) => {
+    const changes = listed.filter((c) => c.wave === g.wave);
+    const wait = changes.map((c) => c.gatedBy).find((h) => h?.kind === 'wave');
+    const gate = gatePhrase(g, plan.options.maxWave, wait?.kind === 'wave' ? wait.waitingFor : undefined, sanitize);
+    const what = changes.length === 0 ? 'nothing to do' : actionCounts(changes);
+    return `- **Wave ${g.wave}**: ${g.replicated} of ${g.declared} replicated; ${escapeMarkdown(gate)}; ${escapeMarkdown(what)}`;
+  });
+  return { id: 'waves', open: '#### Waves\n', items, close: '' };
+}
+
 function layout(plan: Plan, refreshOnly: boolean): Layout {
   const target = escapeMarkdown(plan.targetDescription);
   const counts = countChanges(plan.changes);
   const groups = groupChanges(plan.changes);
   const listed = [...groups.destructive, ...groups.stateOnly, ...groups.other];
   const title = `${refreshOnly ? 'Refresh only' : 'Plan'} for ${target}`;
-  const heading = `### ${title}: ${refreshOnly ? driftPhrase(plan.drift.length) : listed.length === 0 ? NO_CHANGES : countsPhrase(counts)}`;
+  const held = heldPhrase(plan.changes);
+  const heading = `### ${title}: ${refreshOnly ? driftPhrase(plan.drift.length) : listed.length === 0 ? NO_CHANGES : `${countsPhrase(counts)}${held === '' ? '' : ` ${held}.`}`}`;
 
   const head = [
     `State: ${escapeMarkdown(formatStateHead(plan.state))} · Read: ${escapeMarkdown(formatApiCalls(plan.apiCalls))} · ` +
@@ -204,6 +228,8 @@ function layout(plan: Plan, refreshOnly: boolean): Layout {
       close: groups.unchanged > 0 ? `\n\n${groups.unchanged} unchanged.` : '',
     });
   }
+
+  if (!refreshOnly && plan.waves !== undefined && plan.waves.length > 0) sections.push(wavesSection(plan, listed));
 
   if (plan.warnings.length > 0) {
     sections.push({
@@ -364,7 +390,7 @@ export function renderPlanMarkdownWithin(plan: Plan, opts: PlanMarkdownOptions &
       blocks.push(text);
       used += sep + codePoints(text);
     } else {
-      left.push(s.id === 'warnings' ? plural(s.items.length, 'warning') : s.id === 'drift' ? plural(s.items.length, 'drifted field') : 'the full diff');
+      left.push(LEFT_OUT[s.id](s.items.length));
     }
   }
   return { ok: true, text: joinBlocks([heading, ...l.head, ...blocks, ...(left.length === 0 ? [] : [leftOutLine(left, opts.artifact)])]) };

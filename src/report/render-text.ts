@@ -19,18 +19,23 @@
  * Invariants:
  * - The first line names the target; the last line is the summary (format.ts `summaryLine`).
  * - Deletes and replaces come first, under their own heading (format.ts `groupChanges`).
+ * - With waves, the other changes are grouped by wave, each wave headed by its gate
+ *   (`Wave 2 (3 creates): waiting for wave 1: 1 of 3 replicated (...)`), and each held change
+ *   says what it waits for (waves-format.ts).
  * - A refresh-only rendering lists no changes, only warnings and drift.
  * - With `color: false` the output holds no escape code at all; with `color: true` the only
  *   escape codes are the renderer's own (data is sanitized in format.ts).
  * - The string ends with a newline.
  */
 import type { Action } from '../reconcile/action.ts';
+import type { Change } from '../reconcile/change.ts';
 import type { Plan } from '../reconcile/plan.ts';
 import { painter, type Paint, type Style } from './color.ts';
 import {
   formatApiCalls, formatStateHead, groupChanges, groupDrift, headline, isRefreshOnly, planNotes, sanitize, summaryLine, viewChange,
   warningLocation, type FieldRow,
 } from './format.ts';
+import { byWave, waveHeading } from './waves-format.ts';
 
 export interface PlanTextOptions {
   readonly color: boolean;
@@ -72,6 +77,19 @@ function changeBlock(change: Plan['changes'][number], paint: Paint): string[] {
   return lines;
 }
 
+/**
+ * The non-destructive changes: one `Changes (N):` section, or, when the plan declares waves, the
+ * changes of jobs in no wave under it and then one section per wave, headed by what its gate says.
+ */
+function otherSections(plan: Plan, other: readonly Change[], paint: Paint): string[][] {
+  if (plan.waves === undefined || plan.waves.length === 0) return [[paint('bold', `Changes (${other.length}):`), ...other.flatMap((c) => changeBlock(c, paint))]];
+  return byWave(other).map((g) => {
+    const gate = plan.waves?.find((w) => w.wave === g.wave);
+    const heading = g.wave === undefined ? `Changes (${g.changes.length}):` : `${waveHeading(g.wave, g.changes, gate, plan.options.maxWave, sanitize)}:`;
+    return [paint('bold', heading), ...g.changes.flatMap((c) => changeBlock(c, paint))];
+  });
+}
+
 export function renderPlanText(plan: Plan, opts: PlanTextOptions): string {
   const paint = painter(opts.color);
   const refreshOnly = isRefreshOnly(plan, opts.refreshOnly);
@@ -100,9 +118,7 @@ export function renderPlanText(plan: Plan, opts: PlanTextOptions): string {
         ...groups.stateOnly.flatMap((c) => changeBlock(c, paint)),
       ]);
     }
-    if (groups.other.length > 0) {
-      sections.push([paint('bold', `Changes (${groups.other.length}):`), ...groups.other.flatMap((c) => changeBlock(c, paint))]);
-    }
+    if (groups.other.length > 0) sections.push(...otherSections(plan, groups.other, paint));
   }
 
   if (plan.warnings.length > 0) {

@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { checkManifests } from '../../manifest/check.ts';
 import { loadManifests, STDIN_PATH } from '../../manifest/load.ts';
 import type { DesiredSet } from '../../model/desired.ts';
-import { SmsReconcileError, userError } from '../../model/errors.ts';
+import { isSmsReconcileError, SmsReconcileError, userError } from '../../model/errors.ts';
 import { ACTION_INFO } from '../../reconcile/action.ts';
 import { applyPlan, type ApplyResult } from '../../reconcile/apply.ts';
 import { isStateOnlyDelete } from '../../reconcile/change.ts';
@@ -15,9 +15,11 @@ import { decodePlanFile, staleReasons } from '../../reconcile/plan-file.ts';
 import { effectiveChanges, hasDestructive, type Plan, type PlanOptions } from '../../reconcile/plan.ts';
 import { systemClock, type ApplyPorts } from '../../reconcile/ports.ts';
 import { waitForFirstRuns, type WaitOptions } from '../../reconcile/wait.ts';
+import { blockingWave, runnable, waveJobs } from '../../reconcile/waves.ts';
 import { createLogger, type Logger } from '../../report/logger.ts';
 import { applyCounts, applyOutcome, renderApplyReport } from '../../report/render-apply.ts';
 import { renderPlanText } from '../../report/render-text.ts';
+import { renderHeld, renderWaitingForWave, renderWaveOpened, renderWaveStopped, renderWaveTimeout } from '../../report/render-waves.ts';
 import { openStateStore } from '../../state/open.ts';
 import type { StateStore } from '../../state/store.ts';
 import type { CommandContext, RegisterCommand } from '../context.ts';
@@ -25,7 +27,7 @@ import { parseDuration } from '../duration.ts';
 import { ExitCode } from '../io.ts';
 import { ApplyReporter } from '../reporter.ts';
 import { openTarget, type Target } from '../target.ts';
-import { buildPlan, loadDesired, observeAll, readAfterRecovery, readPrior } from '../workflow.ts';
+import { buildPlan, loadDesired, observeAll, parseMaxWave, readAfterRecovery, readPrior } from '../workflow.ts';
 
 interface ApplyFlags {
   filename?: string[];
@@ -39,6 +41,7 @@ interface ApplyFlags {
   lockTimeout: string;
   inventory?: string;
   maxConcurrentJobs: string;
+  maxWave?: string;
 }
 
 const EXAMPLES = `
@@ -47,6 +50,8 @@ Examples:
   $ sms-reconcile apply -f manifests/ --auto-approve --allow-destroy --parallelism 8
   $ sms-reconcile plan -f manifests/ --out plan.json && sms-reconcile apply plan.json --auto-approve
   $ sms-reconcile apply -f manifests/ --auto-approve --wait      # until each new job has its first AMI
+  $ sms-reconcile apply -f examples/waves --auto-approve --wait  # wave by wave, each once the one before replicated
+  $ sms-reconcile apply -f manifests/ --auto-approve --max-wave 1   # wave 1 only: later waves wait for a person
   $ kustomize build overlays/prod | sms-reconcile apply -f - --auto-approve
 
 Deletes and replaces need --allow-destroy when not confirmed at a terminal; lifecycle.preventDestroy
@@ -72,6 +77,7 @@ export const registerApply: RegisterCommand = (program, ctx) => {
     .option('--lock-timeout <duration>', 'how long to wait for a state lock held by another run (e.g. 30s, 5m)', '0s')
     .option('--inventory <file>', 'inventory of the embedded server (default: examples/inventory.yaml)')
     .option('--max-concurrent-jobs <n>', "the account's concurrent-job limit, for the preflight check", '50')
+    .option('--max-wave <n>', 'hold every change of the jobs of waves after N (spec.wave): an approval step')
     .addHelpText('after', EXAMPLES)
     .action(async (planfile: string | undefined, flags: ApplyFlags) => {
       ctx.setExit(await runApply(ctx, planfile, flags));
@@ -91,6 +97,7 @@ interface ApplySettings {
   readonly lockTimeoutMs: number;
   readonly waitTimeoutMs: number;
   readonly progressIntervalMs: number;
+  readonly maxWave: number | undefined;
 }
 
 function checkApplyFlags(planfile: string | undefined, flags: ApplyFlags): ApplySettings {
@@ -107,6 +114,7 @@ function checkApplyFlags(planfile: string | undefined, flags: ApplyFlags): Apply
     lockTimeoutMs: parseDuration(flags.lockTimeout, '--lock-timeout'),
     waitTimeoutMs: parseDuration(flags.waitTimeout, '--wait-timeout'),
     progressIntervalMs: parseDuration(flags.progressInterval, '--progress-interval'),
+    maxWave: parseMaxWave(flags.maxWave),
   };
 }
 
@@ -194,28 +202,88 @@ interface ApplyRun {
 async function planAndApply(run: ApplyRun, planfile: string | undefined): Promise<number> {
   const { ctx, store, target, ports, input, color, flags } = run;
   const { prior, observed } = await readAfterRecovery(ports, target);
-  const options: PlanOptions = input.saved?.plan.options ?? { targets: [], replace: [], refreshOnly: false };
+  const maxWave = run.settings.maxWave;
+  const options: PlanOptions = input.saved?.plan.options ?? { targets: [], replace: [], refreshOnly: false, ...(maxWave === undefined ? {} : { maxWave }) };
   const makePlan = (p: typeof prior, o: ObservedSet): Plan =>
     buildPlan(ctx, { desired: input.desired, observed: o, prior: p, target, options, maxConcurrentJobs: Number(flags.maxConcurrentJobs) || 50, now: new Date(), apiCalls: target.api.calls(), manifestRoots: input.roots });
-  const plan = input.saved ? await checkSavedPlan(ctx, input.saved, planfile, { target, prior, observed }) : makePlan(prior, observed);
+  const plan = input.saved ? await checkSavedPlan(ctx, input.saved, planfile, { target, prior, observed, fresh: () => makePlan(prior, observed) }) : makePlan(prior, observed);
   ctx.io.stdout.write(renderPlanText(plan, { color }));
   if (effectiveChanges(plan).length === 0) return ExitCode.ok;
+  // Only held changes (reconcile/waves.ts): nothing to carry out now, nothing to approve.
+  if (runnable(plan.changes).length === 0 && flags.wait !== true) {
+    ctx.io.stdout.write(renderHeld(plan));
+    return ExitCode.ok;
+  }
   if (!(await approved(ctx, plan, flags))) return ExitCode.error;
   if (!prior) await store.initialize(ports.lock, target.identity);
-  ctx.io.stdout.write('\n');
-  const result = await applyPlan(ports, plan, {
-    parallelism: run.settings.parallelism,
-    pollMs: 1000,
-    timeoutMs: run.settings.waitTimeoutMs,
-    stop: run.stop,
-    failFast: flags.failFast === true,
-    replan: async () => {
-      const next = makePlan(await readPrior(store, target), await observeAll(target.api));
-      ctx.io.stdout.write(`\nThe catalog is imported; the jobs that waited for it:\n${renderPlanText(next, { color })}\n`);
-      return next;
-    },
-  });
-  return reportAndWait(run, result);
+  const catalogReplan = async () => {
+    const next = makePlan(await readPrior(store, target), await observeAll(target.api));
+    ctx.io.stdout.write(`\nThe catalog is imported; the jobs that waited for it:\n${renderPlanText(next, { color })}\n`);
+    return next;
+  };
+  const fresh = async () => {
+    const now = await readAfterRecovery(ports, target);
+    return makePlan(now.prior, now.observed);
+  };
+  return applyByWaves(run, plan, catalogReplan, fresh);
+}
+
+/** Carries out the plan's runnable changes (held ones have no step: reconcile/order.ts). */
+function applyNow(run: ApplyRun, plan: Plan, replan: () => Promise<Plan>): Promise<ApplyResult> {
+  run.ctx.io.stdout.write('\n');
+  const { settings, flags } = run;
+  return applyPlan(run.ports, plan, { parallelism: settings.parallelism, pollMs: 1000, timeoutMs: settings.waitTimeoutMs, stop: run.stop, failFast: flags.failFast === true, replan });
+}
+
+/**
+ * A plain apply does what the plan allows now and says which waves wait. `apply --wait` goes wave
+ * by wave: it carries out what is open, waits for the wave the held creates wait for (its first
+ * replication runs, with the progress display), plans again, and goes on until no create waits
+ * for a wave; a failed replication, a member without a job, or --wait-timeout (one deadline for
+ * the whole advance) stops it with exit 1, saying where.
+ */
+async function applyByWaves(run: ApplyRun, first: Plan, catalogReplan: () => Promise<Plan>, fresh: () => Promise<Plan>): Promise<number> {
+  const { ctx, color } = run;
+  const deadline = run.ports.clock.now() + run.settings.waitTimeoutMs;
+  let plan = first;
+  for (;;) {
+    const wave = run.flags.wait === true ? blockingWave(plan.changes) : undefined;
+    const result = runnable(plan.changes).length > 0 ? await applyNow(run, plan, catalogReplan) : undefined;
+    if (wave === undefined || (result !== undefined && (applyOutcome(result) !== 'complete' || result.stopped))) {
+      const code = result === undefined ? ExitCode.ok : await reportAndWait(run, result);
+      if (code === ExitCode.ok) ctx.io.stdout.write(renderHeld(plan));
+      return code;
+    }
+    if (result !== undefined) {
+      logApplySummary(run.logger, result);
+      ctx.io.stdout.write(renderApplyReport(result, color));
+    }
+    if (!(await waitForWave(run, wave, await fresh(), deadline))) return ExitCode.error;
+    plan = await fresh();
+    ctx.io.stdout.write(`\n${renderPlanText(plan, { color })}`);
+  }
+}
+
+/** Waits until every job of `wave` has its first AMI; false (having said why) when one failed or has no job. */
+async function waitForWave(run: ApplyRun, wave: number, plan: Plan, deadline: number): Promise<boolean> {
+  const out = run.ctx.io.stdout;
+  const { jobs, withoutJob } = waveJobs(plan.changes, wave);
+  if (withoutJob.length > 0) {
+    out.write(renderWaveStopped(wave, [], withoutJob));
+    return false;
+  }
+  out.write(renderWaitingForWave(wave, jobs.length));
+  let progress;
+  try {
+    progress = await waitForFirstRuns(run.ports, { pollMs: 2000, timeoutMs: Math.max(0, deadline - run.ports.clock.now()), stop: run.stop }, jobs);
+  } catch (err) {
+    if (isSmsReconcileError(err) && err.code === 'wait-timeout') out.write(renderWaveTimeout(wave, plan.waves ?? [], run.flags.waitTimeout));
+    throw err;
+  }
+  const failed = progress.filter((p) => p.latestAmiId === undefined);
+  run.logger.info({ event: 'apply.wave', wave, jobs: jobs.length, failed: failed.length }, failed.length === 0 ? `wave ${wave} replicated` : `wave ${wave} did not replicate`);
+  out.write(failed.length === 0 ? renderWaveOpened(wave, jobs.length) : renderWaveStopped(wave, failed, []));
+  return failed.length === 0;
 }
 
 /** The saved plan, when nothing it was made from has moved; else the plan-stale error with its reasons. */
@@ -223,13 +291,15 @@ async function checkSavedPlan(
   ctx: CommandContext,
   saved: NonNullable<ApplyInput['saved']>,
   planfile: string | undefined,
-  now: { target: Target; prior: Awaited<ReturnType<typeof readPrior>>; observed: ObservedSet },
+  now: { target: Target; prior: Awaited<ReturnType<typeof readPrior>>; observed: ObservedSet; fresh: () => Plan },
 ): Promise<Plan> {
   const reasons = staleReasons(saved.plan, {
     target: now.target.identity,
     state: now.prior ? { lineage: now.prior.lineage, serial: now.prior.serial } : undefined,
     manifestDigest: await manifestDigestAt(ctx, saved.manifestPaths),
     observed: now.observed,
+    // A plan with waves is made again from its saved manifests: has a gate opened or closed since?
+    ...((saved.plan.waves?.length ?? 0) > 0 ? { waves: now.fresh().waves ?? [] } : {}),
   });
   if (reasons.length > 0) {
     ctx.io.stderr.write(`The saved plan ${planfile ?? ''} is stale:\n${reasons.map((r) => `  - ${r}`).join('\n')}\n`);

@@ -15,7 +15,7 @@ import type { CommandContext, RegisterCommand } from '../context.ts';
 import { ExitCode } from '../io.ts';
 import type { ObservedSet } from '../../reconcile/observed.ts';
 import { isEmbeddedTarget, openTarget, type Target } from '../target.ts';
-import { buildPlan, checkAddresses, loadDesired, observeAll, readPrior } from '../workflow.ts';
+import { buildPlan, checkAddresses, loadDesired, observeAll, parseMaxWave, readPrior } from '../workflow.ts';
 
 export type PlanFormat = 'text' | 'json' | 'markdown';
 
@@ -32,6 +32,7 @@ interface PlanFlags {
   maxChars?: string;
   split?: string;
   omitUnchanged?: boolean;
+  maxWave?: string;
 }
 
 export const PLAN_EXAMPLES = `
@@ -44,7 +45,8 @@ Examples:
   $ sms-reconcile plan -f manifests/ --target ReplicationJob/web-01 --replace ReplicationJob/web-01
 
 Exit status: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes present,
-3 changes that include a delete or replace.`;
+3 changes that include a delete or replace. Changes held by a wave's gate or --max-wave count as
+pending (2).`;
 
 /** How `plan` renders beyond the format: the Markdown budget and the JSON's no-op entries. */
 export interface RenderPlanOptions {
@@ -138,6 +140,7 @@ export const registerPlan: RegisterCommand = (program, ctx) => {
     .option('--max-chars <n>', `markdown: at most this many characters (code points), cutting what does not fit and saying so (default ${DEFAULT_MARKDOWN_MAX_CHARS}, under GitHub's 65,536; 0: unbounded)`)
     .option('--split <dir>', 'markdown: write the whole plan as <dir>/plan-1.md, plan-2.md, ... each within --max-chars (prints their paths)')
     .option('--omit-unchanged', 'json: leave unchanged (no-op) jobs out of "changes"; "summary" still counts them')
+    .option('--max-wave <n>', 'hold every change of the jobs of waves after N (spec.wave): an approval step')
     .addHelpText('after', PLAN_EXAMPLES)
     .action(async (flags: PlanFlags) => {
       const code = await runPlan(ctx, flags);
@@ -149,6 +152,7 @@ async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
   const maxChars = checkFormatFlags(flags);
   checkAddresses('--target', flags.target);
   checkAddresses('--replace', flags.replace);
+  const maxWave = parseMaxWave(flags.maxWave);
   const g = ctx.globals();
   const logger = createLogger({ level: g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
   // A remote target is read while the manifests and the state are: its listings cost round trips,
@@ -175,7 +179,7 @@ async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
         observed,
         prior,
         target,
-        options: { targets: flags.target, replace: flags.replace, refreshOnly: flags.refreshOnly === true },
+        options: { targets: flags.target, replace: flags.replace, refreshOnly: flags.refreshOnly === true, ...(maxWave === undefined ? {} : { maxWave }) },
         maxConcurrentJobs: Number(flags.maxConcurrentJobs) || 50,
         now: new Date(),
         apiCalls: target.api.calls(),
