@@ -17,6 +17,7 @@ import { isStateOnlyDelete, membersOf, type Change, type Drift } from '../reconc
 import type { ObservedSet } from '../reconcile/observed.ts';
 import { effectiveChanges, type Plan } from '../reconcile/plan.ts';
 import type { ApplyEvent, ApplyPorts, Clock, EventSink } from '../reconcile/ports.ts';
+import { isHeld, runnable, type WaveGate } from '../reconcile/waves.ts';
 import type { Logger } from '../report/logger.ts';
 import type { SmsApi } from '../sms/api.ts';
 import { isSmsApiError } from '../sms/errors.ts';
@@ -70,6 +71,8 @@ export interface CycleOutcome {
   readonly jobStates: Readonly<Record<string, number>>;
   /** The dashboard's view of the estate (absent when the cycle could not read the live world). */
   readonly estate?: Estate;
+  /** The declared waves and their gates at the end of the cycle (empty without waves, or when it could not plan). */
+  readonly waves: readonly WaveGate[];
 }
 
 export interface CycleDeps {
@@ -84,6 +87,8 @@ export interface CycleDeps {
   readonly allowDestroy: boolean;
   readonly parallelism: number;
   readonly maxConcurrentJobs: number;
+  /** `--max-wave`: changes of jobs of later waves are held. */
+  readonly maxWave?: number;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Set by a signal (or a lost lease): start no new operation. */
@@ -115,7 +120,16 @@ function allowed(c: Change, allowDestroy: boolean): boolean {
   return allowDestroy || !ACTION_INFO[c.action].destructive || isStateOnlyDelete(c);
 }
 
-/** The plan with the changes it may not carry out removed (and the creates that wait for them). */
+/** The changes a plan holds (reconcile/waves.ts: a wave's gate, --max-wave), as pending. */
+function heldPending(plan: Plan): PendingChange[] {
+  return plan.changes.filter(isHeld).map((c): PendingChange => ({ address: c.address, action: c.action, why: 'held' }));
+}
+
+/**
+ * The plan with the changes it may not carry out removed (and the creates that wait for them).
+ * Held changes stay in it: the executor leaves them out (isHeld), and the outcome lists them as
+ * pending ('held'), so the next cycle creates a wave as soon as its gate opens.
+ */
 function allowedPlan(plan: Plan, allowDestroy: boolean): { plan: Plan; withheld: Change[] } {
   const withheld = effectiveChanges(plan).filter((c) => !allowed(c, allowDestroy));
   const withheldJobs = new Set(withheld.map((c) => membersOf(c).replicationJobId).filter((id) => id !== undefined));
@@ -187,7 +201,7 @@ interface CycleWorld {
 
 type OutcomeBody = Omit<CycleOutcome, 'startedAt' | 'durationMs' | 'revision'>;
 
-const EMPTY = { changes: { planned: 0, applied: 0, pending: 0 }, drift: [], driftOpen: 0, pending: [], jobs: [], jobStates: {} } as const;
+const EMPTY = { changes: { planned: 0, applied: 0, pending: 0 }, drift: [], driftOpen: 0, pending: [], jobs: [], jobStates: {}, waves: [] } as const;
 
 function driftOpen(drift: readonly Drift[], done: ReadonlySet<string> = new Set()): number {
   return new Set(drift.filter((d) => !done.has(d.address)).map((d) => d.address)).size;
@@ -214,7 +228,7 @@ class CycleRun {
       observed,
       prior,
       target: deps.target,
-      options: { targets: [], replace: [], refreshOnly: false },
+      options: { targets: [], replace: [], refreshOnly: false, ...(deps.maxWave === undefined ? {} : { maxWave: deps.maxWave }) },
       maxConcurrentJobs: deps.maxConcurrentJobs,
       now: new Date(deps.clock.now()),
       apiCalls: deps.api.calls(),
@@ -248,7 +262,7 @@ class CycleRun {
 
   /** A cycle that changed nothing: what it found, and what it left pending and why. */
   changedNothing(w: CycleWorld, left: readonly Change[], why: PendingChange['why']): CycleOutcome {
-    const pending = left.map((c): PendingChange => ({ address: c.address, action: c.action, why }));
+    const pending = left.map((c): PendingChange => ({ address: c.address, action: c.action, why: why === 'observe-mode' || !isHeld(c) ? why : 'held' }));
     return this.finish({
       estate: buildEstate({ plan: w.plan, observed: w.observed, pending, errors: [] }),
       result: 'success',
@@ -258,6 +272,7 @@ class CycleRun {
       driftOpen: driftOpen(w.plan.drift),
       pending,
       ...jobSummaries(w.prior, w.observed),
+      waves: w.plan.waves ?? [],
     });
   }
 
@@ -304,12 +319,14 @@ class CycleRun {
         .filter((c) => failedAddresses.has(c.address))
         .map((c): PendingChange => ({ address: c.address, action: c.action, why: 'failed' })),
       ...result.notStarted.filter((c) => !failedAddresses.has(c.address)).map((c): PendingChange => ({ address: c.address, action: c.action, why: 'not-started' })),
+      ...heldPending(cut.plan),
     ];
     const done = new Set(result.completed.map((c) => c.address));
     const after = result.completed.length > 0 ? { prior: await readPrior(deps.store, deps.target), observed: await observeAll(deps.api) } : before;
     const errors: CycleError[] = [...events.failures];
     for (const f of result.failed) if (!errors.some((e) => e.address === f.address)) errors.push({ code: 'operation-failed', message: f.error ?? 'failed', address: f.address, operation: f.operation });
     const failedSome = result.failed.length > 0 || result.stopped;
+    const end = this.makePlan(w.desired, after.prior, after.observed);
     return this.finish({
       result: !failedSome ? 'success' : result.completed.length > 0 || result.stopped ? 'partial' : 'failed',
       errors,
@@ -318,7 +335,8 @@ class CycleRun {
       driftOpen: driftOpen(w.plan.drift, done),
       pending,
       ...jobSummaries(after.prior, after.observed),
-      estate: buildEstate({ plan: this.makePlan(w.desired, after.prior, after.observed), observed: after.observed, pending, errors }),
+      estate: buildEstate({ plan: end, observed: after.observed, pending, errors }),
+      waves: end.waves ?? [],
     });
   }
 }
@@ -330,6 +348,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
   if ('startedAt' in w) return w;
   if (deps.mode === 'observe') return run.changedNothing(w, w.planned, 'observe-mode');
   const firstCut = allowedPlan(w.plan, deps.allowDestroy);
-  if (effectiveChanges(firstCut.plan).length === 0 && (w.prior?.pending.length ?? 0) === 0) return run.changedNothing(w, firstCut.withheld, 'destroy-not-allowed');
+  // Nothing runnable (held changes wait for a gate: the cycle that finds it open creates them).
+  if (runnable(firstCut.plan.changes).length === 0 && (w.prior?.pending.length ?? 0) === 0) return run.changedNothing(w, [...firstCut.withheld, ...firstCut.plan.changes.filter(isHeld)], 'destroy-not-allowed');
   return run.applyLocked(w);
 }

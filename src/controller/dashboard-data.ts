@@ -60,6 +60,7 @@ export class DashboardHistory {
       hasEstate: this.#estate !== undefined,
       rows: this.#estate?.rows ?? [],
       plan: this.#estate?.plan ?? [],
+      waves: this.#estate?.waves ?? [],
       cycles: this.#cycles,
       leadership: this.#leadership,
     };

@@ -8,13 +8,14 @@ import { ACTION_INFO, type Action } from '../reconcile/action.ts';
 import { membersOf, type Change } from '../reconcile/change.ts';
 import type { ObservedSet } from '../reconcile/observed.ts';
 import type { Plan } from '../reconcile/plan.ts';
+import type { WaveGate } from '../reconcile/waves.ts';
 import type { ReplicationRunInfo } from '../sms/api.ts';
 
 /** A change a cycle did not carry out, and why (cycle.ts re-exports it). */
 export interface PendingChange {
   readonly address: string;
   readonly action: Action;
-  readonly why: 'observe-mode' | 'destroy-not-allowed' | 'failed' | 'not-started';
+  readonly why: 'observe-mode' | 'destroy-not-allowed' | 'failed' | 'not-started' | 'held';
 }
 
 /** What the estate needs of a cycle's error (cycle.ts's AddressedError). */
@@ -25,8 +26,11 @@ interface AddressedError {
   readonly operation?: string;
 }
 
-/** Until waves exist every job is in this one. */
-export const DEFAULT_WAVE = 'default';
+/** The wave shown for a job in no wave (no `spec.wave`). */
+export const NO_WAVE = 'none';
+
+/** A change's wave as the dashboard names it. */
+const waveName = (c: Change): string => (c.wave === undefined ? NO_WAVE : String(c.wave));
 /** The state shown for a declared server that has no job yet. */
 export const NO_JOB = 'NO_JOB';
 
@@ -99,6 +103,8 @@ export interface Estate {
   readonly rows: readonly EstateRow[];
   readonly details: ReadonlyMap<string, JobDetail>;
   readonly plan: readonly PlanItem[];
+  /** The declared waves and their gates, from the plan (reconcile/waves.ts); empty without waves. */
+  readonly waves: readonly WaveGate[];
 }
 
 const iso = (epochSeconds: number | undefined): string | undefined =>
@@ -161,7 +167,7 @@ function rowOf(change: Change, input: EstateInput, pending: ReadonlyMap<string, 
     latestRun: runs[0],
     latestAmiId: live?.latestAmiId,
     nextRunAt: iso(live?.nextReplicationRunStartTime),
-    wave: DEFAULT_WAVE,
+    wave: waveName(change),
     drift: drift.get(c.address) ?? [],
     pending: p ? { action: p.action, why: p.why, destructive: ACTION_INFO[p.action].destructive } : undefined,
     error: e ? { code: e.code, message: e.message, operation: e.operation } : undefined,
@@ -182,8 +188,8 @@ export function buildEstate(input: EstateInput): Estate {
   const plan: PlanItem[] = [];
   for (const c of input.plan.changes) {
     const p = pending.get(c.address);
-    if (c.kind !== 'ReplicationJob') {
-      if (p) plan.push({ address: c.address, action: c.action, destructive: ACTION_INFO[c.action].destructive, why: p.why, reason: c.reason, wave: DEFAULT_WAVE });
+    if (c.kind !== 'ReplicationJob' && c.kind !== 'ReplicationJobSet') {
+      if (p) plan.push({ address: c.address, action: c.action, destructive: ACTION_INFO[c.action].destructive, why: p.why, reason: c.reason, wave: waveName(c) });
       continue;
     }
     const row = rowOf(c, input, pending, errors, drift);
@@ -200,8 +206,8 @@ export function buildEstate(input: EstateInput): Estate {
       replaceBecause: m.replaceBecause,
       runs: live ? runsNewestFirst(live.replicationRunList) : [],
     });
-    if (p) plan.push({ address: c.address, action: p.action, destructive: ACTION_INFO[p.action].destructive, why: p.why, reason: c.reason, vmName: row.vmName, wave: DEFAULT_WAVE });
+    if (p) plan.push({ address: c.address, action: p.action, destructive: ACTION_INFO[p.action].destructive, why: p.why, reason: c.reason, vmName: row.vmName, wave: waveName(c) });
   }
   rows.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-  return { rows, details, plan };
+  return { rows, details, plan, waves: input.plan.waves ?? [] };
 }

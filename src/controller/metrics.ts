@@ -13,6 +13,9 @@ import type { CycleOutcome } from './cycle.ts';
 export const CYCLE_RESULTS = ['success', 'failed', 'invalid', 'partial'] as const;
 export type CycleResult = (typeof CYCLE_RESULTS)[number];
 
+/** The `state` label of sms_reconcile_wave_jobs: the counts of reconcile/waves.ts WaveGate. */
+const WAVE_JOB_STATES = ['declared', 'created', 'replicated', 'failed'] as const;
+
 export class ControllerMetrics {
   readonly registry = new Registry();
   readonly #leader: Gauge;
@@ -24,6 +27,8 @@ export class ControllerMetrics {
   readonly #jobs: Gauge<'state'>;
   readonly #api: Counter<'operation' | 'outcome'>;
   readonly #revision: Gauge<'revision'>;
+  readonly #waveJobs: Gauge<'wave' | 'state'>;
+  readonly #waveGate: Gauge<'wave'>;
 
   constructor() {
     const registers = [this.registry];
@@ -44,6 +49,9 @@ export class ControllerMetrics {
     this.#pending = new Gauge({ name: 'sms_reconcile_pending_changes', help: 'Changes the last cycle left to do (not allowed, observe mode, or failed), by action.', labelNames: ['action'], registers });
     this.#jobs = new Gauge({ name: 'sms_reconcile_jobs', help: 'Managed replication jobs at the last cycle, by job state.', labelNames: ['state'], registers });
     this.#api = new Counter({ name: 'sms_reconcile_api_requests_total', help: 'SMS API calls made by the controller, by operation and outcome.', labelNames: ['operation', 'outcome'], registers });
+    // Waves are few (a migration has a handful): one series per wave and count, never per job.
+    this.#waveJobs = new Gauge({ name: 'sms_reconcile_wave_jobs', help: 'Jobs of each declared wave at the last cycle, by state: declared, created, replicated (first run completed), failed.', labelNames: ['wave', 'state'], registers });
+    this.#waveGate = new Gauge({ name: 'sms_reconcile_wave_gate_open', help: "1 when the wave's creates may run (every earlier wave has replicated), else 0.", labelNames: ['wave'], registers });
     this.#revision = new Gauge({ name: 'sms_reconcile_source_revision_info', help: 'Always 1; the source revision of the last cycle as a label.', labelNames: ['revision'], registers });
   }
 
@@ -62,6 +70,13 @@ export class ControllerMetrics {
     for (const c of o.pending) this.#pending.inc({ action: c.action });
     this.#jobs.reset();
     for (const [state, n] of Object.entries(o.jobStates)) this.#jobs.set({ state }, n);
+    this.#waveJobs.reset();
+    this.#waveGate.reset();
+    for (const g of o.waves) {
+      const wave = String(g.wave);
+      for (const state of WAVE_JOB_STATES) this.#waveJobs.set({ wave, state }, g[state]);
+      this.#waveGate.set({ wave }, g.open ? 1 : 0);
+    }
     if (o.revision !== undefined) {
       this.#revision.reset();
       this.#revision.set({ revision: o.revision }, 1);

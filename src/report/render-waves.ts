@@ -56,3 +56,19 @@ export function renderWaveTimeout(wave: number, waves: readonly WaveGate[], time
   const progress = gate === undefined ? '' : ` (${gate.replicated} of ${gate.declared} replicated when the plan was made)`;
   return `\nStopped waiting for wave ${wave} after --wait-timeout ${timeout}${progress}; ${later.length === 0 ? 'no later wave' : `wave${later.length === 1 ? '' : 's'} ${later.join(', ')}`} not started. Apply again to go on from there.\n`;
 }
+
+const WAVE_HEAD = ['WAVE', 'DECLARED', 'CREATED', 'REPLICATED', 'FAILED', 'GATE'] as const;
+
+/** A wave's gate in the status table: `open`, `closed (waits for wave 1)`, `held (--max-wave 1)`. */
+export function gateCell(g: WaveGate): string {
+  if (g.heldByMaxWave) return g.open ? 'open, held by --max-wave' : `closed (waits for wave ${g.waitingFor ?? '?'}), held by --max-wave`;
+  return g.open ? 'open' : `closed (waits for wave ${g.waitingFor ?? '?'})`;
+}
+
+/** `status -f`: per-wave progress, one row per declared wave (declared, created, replicated, failed, gate). */
+export function renderWaveTable(waves: readonly WaveGate[]): string {
+  if (waves.length === 0) return 'Waves: none declared (no manifest sets spec.wave)\n';
+  const rows = [Array.from(WAVE_HEAD) as string[], ...waves.map((g) => [String(g.wave), String(g.declared), String(g.created), String(g.replicated), String(g.failed), gateCell(g)])];
+  const widths = WAVE_HEAD.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return `${rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n')}\n`;
+}

@@ -5,6 +5,7 @@
 
 // The wire types are the server's own (type-only: nothing of the server is bundled into the page).
 import type { EstateRow, RunView } from '../controller/estate.ts';
+import type { WaveGate } from '../reconcile/waves.ts';
 
 export type { RunView };
 export type Row = EstateRow;
@@ -43,6 +44,8 @@ export interface Dashboard {
   readonly hasEstate: boolean;
   readonly rows: readonly Row[];
   readonly plan: readonly PlanItem[];
+  /** The declared waves and their gates (absent from a controller older than waves). */
+  readonly waves?: readonly WaveGate[];
   readonly cycles: readonly CycleRecord[];
   readonly leadership: readonly { readonly at: string; readonly leader: boolean; readonly holder: string | null }[];
 }
@@ -149,10 +152,26 @@ export interface Wave {
   readonly replicated: number;
   readonly failed: number;
   readonly gateOpen: boolean;
+  readonly waitingFor?: number;
+  readonly heldByMaxWave?: boolean;
 }
 
-/** Per wave (one, "default", until waves exist): declared, created, replicated, failed. */
-export function wavesOf(rows: readonly Row[]): Wave[] {
+/**
+ * Per wave: declared, created, replicated, failed, and the gate. The declared waves come from the
+ * controller's plan (`gates`, reconcile/waves.ts: the gate is decided there, once); the jobs in no
+ * wave ("none", never gated) are counted from the rows, and listed last.
+ */
+export function wavesOf(rows: readonly Row[], gates: readonly WaveGate[] = []): Wave[] {
+  const declared: Wave[] = gates.map((g) => ({
+    name: String(g.wave), declared: g.declared, created: g.created, replicated: g.replicated, failed: g.failed, gateOpen: g.open,
+    ...(g.waitingFor === undefined ? {} : { waitingFor: g.waitingFor }), heldByMaxWave: g.heldByMaxWave,
+  }));
+  const rest = countByWave(rows.filter((r) => !gates.some((g) => String(g.wave) === r.wave)));
+  return declared.length > 0 && rest.length === 1 && rest[0]?.declared === 0 ? declared : [...declared, ...rest];
+}
+
+/** Rows counted by their wave, every gate open (jobs in no wave are never gated). */
+function countByWave(rows: readonly Row[]): Wave[] {
   const by = new Map<string, { declared: number; created: number; replicated: number; failed: number }>();
   for (const r of rows) {
     const w = by.get(r.wave) ?? { declared: 0, created: 0, replicated: 0, failed: 0 };
@@ -162,7 +181,7 @@ export function wavesOf(rows: readonly Row[]): Wave[] {
     if (isFailed(r)) w.failed++;
     by.set(r.wave, w);
   }
-  if (by.size === 0) by.set('default', { declared: 0, created: 0, replicated: 0, failed: 0 });
+  if (by.size === 0) by.set('none', { declared: 0, created: 0, replicated: 0, failed: 0 });
   return [...by].map(([name, w]) => ({ name, ...w, gateOpen: true }));
 }
 

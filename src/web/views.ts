@@ -2,7 +2,7 @@
 /** The job detail, plan, cycles and waves views: each a function from the data to an element. */
 import { h, show, time } from './dom.ts';
 import { badge } from './estate.ts';
-import { wavesOf, type CycleRecord, type Dashboard, type JobDetail, type PlanItem, type RunView } from './model.ts';
+import { wavesOf, type CycleRecord, type Dashboard, type JobDetail, type PlanItem, type RunView, type Wave } from './model.ts';
 
 function table(caption: string, head: readonly string[], rows: readonly (readonly (Node | string)[])[], empty: string, id?: string): HTMLElement {
   if (rows.length === 0) return h('p', { class: 'empty', id }, empty);
@@ -20,6 +20,7 @@ const WHY: Record<string, string> = {
   'destroy-not-allowed': 'destructive: waits for --allow-destroy',
   failed: 'failed last cycle: retried next cycle',
   'not-started': 'not started (stopped, or waiting for another change)',
+  held: "held: its wave's gate is closed (an earlier wave has not replicated) or --max-wave holds it",
 };
 
 export function whyText(why: string): string {
@@ -123,14 +124,21 @@ export function cyclesView(d: Dashboard, now: number): HTMLElement {
   );
 }
 
-/** Per wave: declared, created, replicated, failed, and the gate. */
+/** A wave's gate: `open`, or `closed` and what it waits for. */
+function gateBadge(w: Wave): Node {
+  if (w.gateOpen) return badge('ACTIVE', w.heldByMaxWave ? 'open, held by --max-wave' : 'open');
+  return badge('PENDING', w.waitingFor === undefined ? 'closed' : `closed: waits for wave ${w.waitingFor}`);
+}
+
+/** Per wave: declared, created, replicated, failed, and the gate (the controller's plan: reconcile/waves.ts). */
 export function wavesView(d: Dashboard): HTMLElement {
+  const declared = (d.waves ?? []).length > 0;
   return h(
     'section',
     { id: 'view-waves' },
     h('h2', {}, 'Waves'),
-    h('p', {}, 'Every job is in one wave until manifests can declare waves.'),
-    table('Waves', ['Wave', 'Declared', 'Created', 'Replicated', 'Failed', 'Gate'], wavesOf(d.rows).map((w) => [w.name, String(w.declared), String(w.created), String(w.replicated), String(w.failed), badge(w.gateOpen ? 'ACTIVE' : 'PENDING', w.gateOpen ? 'open' : 'closed')]), '', 'waves'),
+    h('p', {}, declared ? "A wave's jobs are created once every job of every earlier wave has completed its first replication run." : 'No manifest declares a wave (spec.wave): every job is in none.'),
+    table('Waves', ['Wave', 'Declared', 'Created', 'Replicated', 'Failed', 'Gate'], wavesOf(d.rows, d.waves ?? []).map((w) => [w.name, String(w.declared), String(w.created), String(w.replicated), String(w.failed), gateBadge(w)]), '', 'waves'),
   );
 }
 

@@ -191,7 +191,7 @@ describe.skipIf(skip)('dashboard', { timeout: 180_000 }, () => {
     const wave = page.locator('#waves tbody tr');
     await wave.first().waitFor();
     expect(await wave.count()).toBe(1);
-    expect(await wave.first().textContent()).toMatch(/^default12/);
+    expect(await wave.first().textContent()).toMatch(/^none12/);
     await screenshot(page, 'waves');
     await page.close();
   });

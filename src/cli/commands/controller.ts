@@ -23,6 +23,7 @@ import type { CommandContext, GlobalOptions, RegisterCommand } from '../context.
 import { parseDuration } from '../duration.ts';
 import { ExitCode, type CliIo } from '../io.ts';
 import { openTarget, type Target } from '../target.ts';
+import { parseMaxWave } from '../workflow.ts';
 
 interface ControllerFlags {
   filename: string[];
@@ -40,6 +41,7 @@ interface ControllerFlags {
   parallelism: string;
   maxConcurrentJobs: string;
   inventory?: string;
+  maxWave?: string;
 }
 
 /** Bad flags at start exit 2, naming the flag (the issue's contract for the controller). */
@@ -56,6 +58,7 @@ interface Settings {
   readonly uiToken: Buffer | undefined;
   readonly parallelism: number;
   readonly maxConcurrentJobs: number;
+  readonly maxWave: number | undefined;
 }
 
 function positiveDuration(text: string, flag: string, minMs: number): number {
@@ -111,6 +114,7 @@ function settingsOf(flags: ControllerFlags, cwd: string): Settings {
     uiToken,
     parallelism,
     maxConcurrentJobs: Number(flags.maxConcurrentJobs) || 50,
+    maxWave: parseMaxWave(flags.maxWave),
   };
 }
 
@@ -148,6 +152,7 @@ export const registerController: RegisterCommand = (program, ctx) => {
     .option('--git-dir <dir>', 'where to keep the checkout (default .sms-reconcile/controller/checkout)')
     .option('--parallelism <n>', 'operations at once in an apply (at most one per server)', '4')
     .option('--max-concurrent-jobs <n>', "the account's concurrent-job limit, for the preflight check", '50')
+    .option('--max-wave <n>', 'hold every change of the jobs of waves after N (spec.wave); the waves up to N advance by themselves as their gates open')
     .option('--inventory <file>', 'inventory of the embedded server')
     .addHelpText('after', CONTROLLER_EXAMPLES)
     .action(async (flags: ControllerFlags) => {
@@ -244,6 +249,7 @@ function makeLoopAndElector(r: Running, backend: LeaseBackend): { loop: Controll
       allowDestroy: flags.allowDestroy === true,
       parallelism: settings.parallelism,
       maxConcurrentJobs: settings.maxConcurrentJobs,
+      ...(settings.maxWave === undefined ? {} : { maxWave: settings.maxWave }),
       clock: systemClock,
       logger,
     }),

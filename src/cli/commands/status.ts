@@ -10,7 +10,20 @@ import type { RegisterCommand } from '../context.ts';
 import { parseDuration } from '../duration.ts';
 import { ExitCode } from '../io.ts';
 import { openTarget } from '../target.ts';
-import { readPrior } from '../workflow.ts';
+import { buildPlan, loadDesired, observeAll, readPrior } from '../workflow.ts';
+import type { CommandContext } from '../context.ts';
+import type { DesiredSet } from '../../model/desired.ts';
+import type { ObservedSet } from '../../reconcile/observed.ts';
+import type { WaveGate } from '../../reconcile/waves.ts';
+import type { StateDocument } from '../../state/codec.ts';
+import type { Target } from '../target.ts';
+import { renderWaveTable } from '../../report/render-waves.ts';
+
+/** The waves and their gates now: the plan's, made from the same bulk read (nothing is changed). */
+function wavesNow(ctx: CommandContext, w: { desired: DesiredSet; observed: ObservedSet; prior: StateDocument; target: Target }): readonly WaveGate[] {
+  const plan = buildPlan(ctx, { ...w, options: { targets: [], replace: [], refreshOnly: false }, maxConcurrentJobs: 50, now: new Date(), apiCalls: {} });
+  return plan.waves ?? [];
+}
 
 interface StatusFlags {
   format: 'text' | 'json';
@@ -18,6 +31,7 @@ interface StatusFlags {
   interval: string;
   progressInterval: string;
   inventory?: string;
+  filename?: string[];
 }
 
 /** `sms-reconcile status`: the managed jobs as the service sees them now, one bulk read per refresh. */
@@ -30,9 +44,11 @@ export const registerStatus: RegisterCommand = (program, ctx) => {
     .option('--interval <duration>', 'refresh interval with --watch', '2s')
     .option('--progress-interval <duration>', 'with --watch and stdout not a terminal: the most often a summary line is printed', '30s')
     .option('--inventory <file>', 'inventory of the embedded server')
+    .option('-f, --filename <path...>', 'the manifests: also show each wave (spec.wave): declared, created, replicated, failed, gate')
     .addHelpText('after', `
 Examples:
   $ sms-reconcile status
+  $ sms-reconcile status -f examples/waves       # and the waves, with their gates
   $ sms-reconcile status --watch
   $ sms-reconcile status --format json | jq '.jobs[] | select(.latestAmiId == null)'`)
     .action(async (flags: StatusFlags) => {
@@ -45,6 +61,7 @@ Examples:
         await store.close();
         throw userError('state-missing', `there is no state at ${store.location}`, 'apply some manifests first, or pass --state');
       }
+      const desired = flags.filename === undefined ? undefined : (await loadDesired(ctx, flags.filename)).desired;
       const target = await openTarget(g, ctx.io, { inventory: flags.inventory, logger });
       let stopped = false;
       const stop = () => {
@@ -64,19 +81,23 @@ Examples:
         let drawn = 0;
         const plain = new ProgressLog(progressIntervalMs);
         for (;;) {
-          const live = new Map((await target.api.getReplicationJobs()).map((j) => [j.replicationJobId, j]));
+          // With -f, one bulk read and a plan give the waves (reconcile/waves.ts); else the jobs alone.
+          const observed = desired === undefined ? undefined : await observeAll(target.api);
+          const live = new Map((observed?.allJobs ?? (await target.api.getReplicationJobs())).map((j) => [j.replicationJobId, j]));
           const jobs: JobProgress[] = managed.map((m) => progressOf(m.address, live.get(m.replicationJobId), m.replicationJobId));
+          const waves = desired === undefined || observed === undefined ? undefined : wavesNow(ctx, { desired, observed, prior, target });
+          const wavesText = waves === undefined ? '' : `\n${renderWaveTable(waves)}`;
           if (flags.format === 'json') {
-            ctx.io.stdout.write(`${JSON.stringify({ target: target.description, at: new Date().toISOString(), jobs })}\n`);
+            ctx.io.stdout.write(`${JSON.stringify({ target: target.description, at: new Date().toISOString(), jobs, ...(waves === undefined ? {} : { waves }) })}\n`);
           } else if (flags.watch && tty) {
-            const table = `${target.description} - ${new Date().toISOString()}\n${renderProgressTable(jobs, color)}`;
+            const table = `${target.description} - ${new Date().toISOString()}\n${renderProgressTable(jobs, color)}${wavesText.trimEnd()}`;
             ctx.io.stdout.write(`${drawn > 0 ? `\u001b[${drawn}A\u001b[J` : ''}${table}\n`);
             // Screen rows, not text lines: a row wider than the terminal wraps.
             drawn = screenRows(table, (ctx.io.stdout as { columns?: number }).columns);
           } else if (flags.watch) {
             for (const line of plain.lines(jobs, systemClock.now())) ctx.io.stdout.write(`${line}\n`);
           } else {
-            ctx.io.stdout.write(`${target.description}\n${renderProgressTable(jobs, color)}\n`);
+            ctx.io.stdout.write(`${target.description}\n${renderProgressTable(jobs, color)}\n${wavesText}`);
           }
           if (!flags.watch || stopped) break;
           await systemClock.sleep(intervalMs);
