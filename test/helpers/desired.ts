@@ -140,6 +140,8 @@ export interface DesiredJobOptions {
   /** Line of the document in manifests/jobs.yaml (its selector is on the next line). */
   readonly line?: number;
   readonly file?: string;
+  /** `spec.wave`. */
+  readonly wave?: number;
 }
 
 export function job(name: string, selector: ServerSelector, spec: JobSpec = {}, o: DesiredJobOptions = {}): DesiredJob {
@@ -151,6 +153,7 @@ export function job(name: string, selector: ServerSelector, spec: JobSpec = {}, 
     spec,
     ...(o.onDemandRun ? { onDemandRun: o.onDemandRun } : {}),
     lifecycle: { preventDestroy: o.preventDestroy ?? false },
+    ...(o.wave === undefined ? {} : { wave: o.wave }),
     source: pos(line, o.file),
     selectorSource: pos(line + 5, o.file, '/spec/server', 3),
   };
@@ -163,6 +166,8 @@ export interface JobSetOptions {
   readonly onDemandRun?: OnDemandRunRequest;
   readonly preventDestroy?: boolean;
   readonly line?: number;
+  /** `spec.wave`. */
+  readonly wave?: number;
 }
 
 export function jobSet(name: string, o: JobSetOptions): DesiredJobSet {
@@ -179,6 +184,7 @@ export function jobSet(name: string, o: JobSetOptions): DesiredJobSet {
     ...(o.match ? { match: o.match, matchSource: pos(line + 8, 'manifests/sets.yaml', '/spec/match', 3) } : {}),
     ...(o.onDemandRun ? { onDemandRun: o.onDemandRun } : {}),
     lifecycle: { preventDestroy: o.preventDestroy ?? false },
+    ...(o.wave === undefined ? {} : { wave: o.wave }),
     source: pos(line, 'manifests/sets.yaml'),
   };
 }

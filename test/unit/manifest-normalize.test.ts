@@ -42,23 +42,53 @@ describe('the quickstart example', () => {
 });
 
 describe('the waves example', () => {
-  const result = checkManifests(['waves/catalog.yaml', 'waves/wave-1.yaml', 'waves/wave-2.yaml'].map(read));
+  const result = checkManifests(['waves/catalog.yaml', 'waves/wave-1-infrastructure.yaml', 'waves/wave-2-databases.yaml', 'waves/wave-3-apps.yaml'].map(read));
 
-  it('gives job sets with template, servers (with overrides), match and onDemandRun', () => {
+  it('gives three job sets in waves 1, 2 and 3, with template, servers (with overrides), match and onDemandRun', () => {
     expect(result.diagnostics).toEqual([]);
-    const wave2 = result.desired!.jobSets.get('wave-2')!;
-    expect(wave2.match).toEqual({ vmNameGlob: 'fin-app-*' });
-    expect(wave2.onDemandRun).toEqual({ token: '2026-03-07-cutover-rehearsal', description: 'Rehearsal run before the cutover weekend' });
-    expect(wave2.servers.map((s) => s.selector)).toEqual([
+    const sets = result.desired!.jobSets;
+    expect([...sets.values()].map((s) => [s.name, s.wave])).toEqual([['apps', 3], ['databases', 2], ['infrastructure', 1]]);
+    const apps = sets.get('apps')!;
+    expect(apps.match).toEqual({ vmNameGlob: 'fin-app-*' });
+    expect(apps.onDemandRun).toEqual({ token: '2026-03-07-cutover-rehearsal', description: 'Rehearsal run before the cutover weekend' });
+    const databases = sets.get('databases')!;
+    expect(databases.servers.map((s) => s.selector)).toEqual([
       { kind: 'vmName', vmName: 'fin-db-01', vmManagerName: 'scvmm-dc2.example.com' },
       { kind: 'vmName', vmName: 'fin-db-02', vmPath: '/dc2/fin/fin-db-02' },
     ]);
-    expect(effectiveSpec(wave2, wave2.servers[0]!)).toEqual({
+    expect(effectiveSpec(databases, databases.servers[0]!)).toEqual({
       frequency: 6, seedReplicationTime: 1772920800, licenseType: 'BYOL', roleName: 'sms',
       description: 'Wave 2 (finance database, primary)', encrypted: true, numberOfRecentAmisToKeep: 10,
     });
-    expect(jobSetAddress(wave2, 's-1a2b3c4d')).toBe('ReplicationJobSet/wave-2[s-1a2b3c4d]');
-    expect(result.desired!.jobSets.get('wave-1')!.match).toEqual({ vmManagerName: 'vcenter-dc1.example.com', vmPathPrefix: '/Datacenters/DC1/vm/batch/' });
+    expect(jobSetAddress(databases, 's-1a2b3c4d')).toBe('ReplicationJobSet/databases[s-1a2b3c4d]');
+    expect(sets.get('infrastructure')!.match).toEqual({ vmManagerName: 'vcenter-dc1.example.com', vmPathPrefix: '/Datacenters/DC1/vm/batch/' });
+  });
+});
+
+describe('spec.wave', () => {
+  const jobIn = (name: string, vm: string, wave?: number) => job(name, `  server: {vmName: ${vm}}\n${wave === undefined ? '' : `  wave: ${wave}\n`}`);
+
+  it('is kept on jobs and job sets, and a job without one is in no wave', () => {
+    const set = 'apiVersion: sms-reconcile/v1\nkind: ReplicationJobSet\nmetadata:\n  name: s\nspec:\n  wave: 2\n  match: {vmNameGlob: "a*"}\n';
+    const r = check({ 'a.yaml': jobIn('a', 'a', 1), 'b.yaml': jobIn('b', 'b'), 's.yaml': set });
+    expect(r.diagnostics).toEqual([]);
+    expect(r.desired!.jobs.get('ReplicationJob/a')!.wave).toBe(1);
+    expect(r.desired!.jobs.get('ReplicationJob/b')!.wave).toBeUndefined();
+    expect(r.desired!.jobSets.get('s')!.wave).toBe(2);
+    // A wave is part of the declaration: it changes the digest.
+    expect(check({ 'a.yaml': jobIn('a', 'a', 2) }).desired!.digest).not.toBe(check({ 'a.yaml': jobIn('a', 'a', 1) }).desired!.digest);
+  });
+
+  it('one server in two waves is SMSR-M054 at both positions, each naming the other file', () => {
+    const r = check({ 'one.yaml': jobIn('a', 'db-01', 1), 'two.yaml': jobIn('b', 'db-01', 2) });
+    const m054 = r.diagnostics.filter((d) => d.code === 'SMSR-M054');
+    expect(m054.map((d) => [d.position.file, d.position.line])).toEqual([['one.yaml', 6], ['two.yaml', 6]]);
+    expect(m054[0]!.summary).toContain('two.yaml:6:3');
+    expect(m054[1]!.summary).toContain('one.yaml:6:3');
+    expect(m054.every((d) => d.severity === 'error')).toBe(true);
+    expect(r.desired).toBeUndefined();
+    // In the same wave it stays the duplicate-server error (SMSR-M051), once.
+    expect(check({ 'one.yaml': jobIn('a', 'db-01', 1), 'two.yaml': jobIn('b', 'db-01', 1) }).diagnostics.map((d) => d.code)).toEqual(['SMSR-M051']);
   });
 });
 
