@@ -59,6 +59,8 @@ export function statusOf(parts: ControllerParts) {
     pending: lastWorld?.pending ?? [],
     jobStates: lastWorld?.jobStates ?? {},
     jobs: lastWorld?.jobs ?? [],
+    /** The declared waves and their gates at the last cycle that read the live world (reconcile/waves.ts). */
+    waves: lastWorld?.waves ?? [],
   };
 }
 
