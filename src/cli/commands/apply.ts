@@ -246,12 +246,16 @@ async function applyByWaves(run: ApplyRun, first: Plan, catalogReplan: () => Pro
   const { ctx, color } = run;
   const deadline = run.ports.clock.now() + run.settings.waitTimeoutMs;
   let plan = first;
+  // The plan the executor last ran: after a catalog import, the one made then (it says what waits).
+  let ran = first;
+  const replan = async () => (ran = await catalogReplan());
   for (;;) {
+    ran = plan;
     const wave = run.flags.wait === true ? blockingWave(plan.changes) : undefined;
-    const result = runnable(plan.changes).length > 0 ? await applyNow(run, plan, catalogReplan) : undefined;
+    const result = runnable(plan.changes).length > 0 ? await applyNow(run, plan, replan) : undefined;
     if (wave === undefined || (result !== undefined && (applyOutcome(result) !== 'complete' || result.stopped))) {
       const code = result === undefined ? ExitCode.ok : await reportAndWait(run, result);
-      if (code === ExitCode.ok) ctx.io.stdout.write(renderHeld(plan));
+      if (code === ExitCode.ok) ctx.io.stdout.write(renderHeld(ran));
       return code;
     }
     if (result !== undefined) {
