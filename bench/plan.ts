@@ -16,12 +16,19 @@
  *
  *   node --import tsx bench/plan.ts [--servers 10000] [--rounds 5] [--per-job-rounds 2] [--cpu-prof DIR] [--latency-ms 0] [--serve]
  *   node --import tsx bench/plan.ts --sizes [--baseline DIR] [--servers 10000] [--rounds 3] [--files 50]
+ *   node --import tsx bench/plan.ts --waves [--servers 10000] [--rounds 5] [--latency-ms 0]
  *
  * --sizes (issue 23) measures, on the same world, the size and time of: the JSON plan, the JSON
  * plan with --omit-unchanged, and the saved plan (--out, text on stdout); with --baseline DIR (a
  * checkout of an earlier version, e.g. `git archive 6b3ed72 | tar -x -C DIR` plus a node_modules
  * symlink) also that version's saved plan, for the ratio against today's. Each output is written
  * to a file by the CLI's own stdout, never held by this process.
+ *
+ * --waves (issue 19) measures, on the same world, the plan of the same manifests without and with
+ * `spec.wave` (four waves of N/4 jobs), interleaved in each round with the floor: the plan/floor
+ * ratio of each, and how much it grows with waves (goal: at most 5%). No job has replicated yet
+ * (the seed runs are hours ahead), so every gate after wave 1 is closed and the gate counts every
+ * member of every wave.
  *
  * --serve sets the world up, prints the plan command (with its environment) and keeps the server
  * up until Ctrl-C, for profiling by hand.
@@ -58,6 +65,7 @@ const { values } = parseArgs({
     serve: { type: 'boolean', default: false },
     sizes: { type: 'boolean', default: false },
     baseline: { type: 'string' },
+    waves: { type: 'boolean', default: false },
   },
 });
 const N = Number(values.servers);
@@ -254,6 +262,7 @@ async function setup() {
 
   // Manifests: N ReplicationJob documents in FILES files; 1% ask for another frequency.
   const manifests = join(dir, 'manifests');
+  const wavesManifests = join(dir, 'manifests-waves');
   mkdirSync(manifests);
   const perFile = Math.ceil(N / FILES);
   const changed = new Set<number>();
@@ -267,6 +276,12 @@ async function setup() {
       );
     }
     writeFileSync(join(manifests, `jobs-${String(f).padStart(2, '0')}.yaml`), docs.join('---\n'));
+    // --waves: the same documents, each in one of four waves of N/4 jobs.
+    if (values.waves) {
+      mkdirSync(wavesManifests, { recursive: true });
+      const withWave = docs.map((d, k) => `${d}  wave: ${1 + Math.floor(((f * perFile + k) * 4) / N)}\n`);
+      writeFileSync(join(wavesManifests, `jobs-${String(f).padStart(2, '0')}.yaml`), withWave.join('---\n'));
+    }
   }
 
   // The state that manages them, as an apply would have left it.
@@ -300,7 +315,7 @@ async function setup() {
 
   const idsFile = join(dir, 'job-ids.json');
   writeFileSync(idsFile, JSON.stringify(jobIds));
-  return { dir, server, manifests, stateFile, idsFile, changed };
+  return { dir, server, manifests, wavesManifests, stateFile, idsFile, changed };
 }
 
 /** Runs `node CLI ...args` with stdout into `outFile`; wall time and the size of what it wrote. */
@@ -358,6 +373,44 @@ async function runSizes(w: Awaited<ReturnType<typeof setup>>, env: NodeJS.Proces
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** --waves: the plan without and with waves, and the floor, interleaved in each round (see the module doc). */
+async function runWaves(w: Awaited<ReturnType<typeof setup>>, env: NodeJS.ProcessEnv): Promise<void> {
+  const args = (m: string) => [CLI, 'plan', '-f', m, '--endpoint-url', w.server.url, '--state', w.stateFile, '--format', 'json'];
+  const check = (r: Run, waves: number) => {
+    if (r.code !== 0) throw new Error(`plan failed: ${r.stderr}`);
+    const p = JSON.parse(r.stdout) as { summary: Record<string, number>; waves: unknown[] };
+    if (p.summary['update'] !== w.changed.size || p.summary['no-op'] !== N - w.changed.size || p.waves.length !== waves) throw new Error(`unexpected plan: ${JSON.stringify(p.summary)}, ${p.waves.length} waves`);
+  };
+  check(await timed(args(w.manifests), env), 0); // warm-up, and the plans are the ones meant
+  check(await timed(args(w.wavesManifests), env), 4);
+  const plain: number[] = [];
+  const waved: number[] = [];
+  const floor: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const a = await timed(args(w.manifests), env);
+    check(a, 0);
+    const aw = await timed(args(w.wavesManifests), env);
+    check(aw, 4);
+    const b = await timed(['--input-type=module', '-e', FLOOR_SRC], env);
+    plain.push(a.ms);
+    waved.push(aw.ms);
+    floor.push(b.ms);
+    log(`round ${r + 1}/${ROUNDS}: plan ${fmt(a.ms)}, plan with waves ${fmt(aw.ms)}, floor ${fmt(b.ms)}`);
+  }
+  const A = median(plain);
+  const AW = median(waved);
+  const B = median(floor);
+  const growth = (AW / B) / (A / B) - 1;
+  const lines = [
+    `bench/plan.ts --waves: ${N} catalog servers, ${N} live jobs (none replicated yet), ${N} ReplicationJob documents in ${FILES} files, ${w.changed.size} differing; with waves: 4 waves of ${N / 4}; server latency ${LATENCY_MS} ms; ${ROUNDS} rounds, medians; node ${process.version}`,
+    `(a) plan, no waves:       ${fmt(A)}   plan/floor ${(A / B).toFixed(3)}`,
+    `(w) plan, 4 waves:        ${fmt(AW)}   plan/floor ${(AW / B).toFixed(3)}`,
+    `(b) floor, bare SDK:      ${fmt(B)}`,
+    `growth of plan/floor with waves: ${(100 * growth).toFixed(1)}% (goal <= 5%: ${growth <= 0.05 ? 'met' : 'NOT met'})`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
 async function run(): Promise<void> {
   const world = await setup();
   const { dir, server, manifests, stateFile, idsFile, changed } = world;
@@ -379,6 +432,12 @@ async function run(): Promise<void> {
   };
   // The in-process runs read credentials the way the CLI does: from the environment.
   Object.assign(process.env, { AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_EC2_METADATA_DISABLED: 'true' });
+  if (values.waves) {
+    await runWaves(world, childEnv);
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
   if (values.sizes) {
     await runSizes(world, childEnv);
     await server.close();
