@@ -32,7 +32,7 @@ export interface JobDiffContext {
 /** The changes of one wanted job (it adds to `ctx.warnings`, `ctx.drift` and `ctx.owners.moved`). */
 export function diffWanted(ctx: JobDiffContext, w: WantedJob): Change[] {
   if (w.deferred) {
-    const deferred = { after: w.spec, deferredUntilCatalog: true, preventDestroy: w.lifecycle.preventDestroy, onDemandRun: w.onDemandRun, source: w.source } as const;
+    const deferred = { after: w.spec, deferredUntilCatalog: true, preventDestroy: w.lifecycle.preventDestroy, onDemandRun: w.onDemandRun, source: w.source, wave: w.wave } as const;
     return [made({ ...base(w.address, w.kind, 'create', 'the server is resolved after the catalog import'), ...deferred })];
   }
   if (!hasServer(w)) return [];
@@ -63,6 +63,7 @@ export function diffWanted(ctx: JobDiffContext, w: WantedJob): Change[] {
       preventDestroy: w.lifecycle.preventDestroy,
       observedFingerprint: fingerprintOf(oldLive),
       source: w.source,
+      wave: w.wave,
     }),
   ];
 }
@@ -131,6 +132,7 @@ function planNew(ctx: JobDiffContext, w: ResolvedWanted, rec: ResourceRecord | u
     onDemandRun: w.onDemandRun,
     waitForDeletion: live?.state === 'DELETING' ? live.replicationJobId : undefined,
     source: w.source,
+    wave: w.wave,
   };
   if (old.live !== undefined) {
     return made({
@@ -176,6 +178,7 @@ function planExisting(ctx: JobDiffContext, w: ResolvedWanted, live: ReplicationJ
     preventDestroy: w.lifecycle.preventDestroy,
     observedFingerprint: fingerprintOf(live),
     source: w.source,
+    wave: w.wave,
   };
   const fields = fieldChanges(w.spec, live, ctx.now, ctx.warnings, w.address, forcedReplace);
   const forcing = fields.filter((f) => f.policy === 'forces-replace').map((f) => String(f.field));
@@ -258,6 +261,7 @@ function startRunIfWanted(ctx: JobDiffContext, out: Change[], w: ResolvedWanted,
       preventDestroy: w.lifecycle.preventDestroy,
       observedFingerprint: fingerprintOf(live),
       source: w.source,
+      wave: w.wave,
     }),
   );
   const current = live.replicationRunList[0];

@@ -115,7 +115,7 @@ interface WaveTally {
   created: number;
   replicated: number;
   failed: number;
-  /** The members not replicated, in address order. */
+  /** The first MEMBERS_SHOWN members not replicated, in address order (only these are described: O(1) per wave). */
   readonly waiting: WaveMember[];
 }
 
@@ -124,7 +124,7 @@ function newTally(): WaveTally {
 }
 
 export interface WavePlan {
-  /** The changes, the held ones with `gatedBy`, and every change of a job in a wave with its `wave`. */
+  /** The changes, the held ones with `gatedBy` (every change of a job in a wave has its `wave` from diff-jobs.ts). */
   readonly changes: Change[];
   /** The declared waves in ascending order; empty when no manifest declares a wave. */
   readonly waves: WaveGate[];
@@ -149,7 +149,7 @@ function tallyWaves(wanted: readonly WantedJob[], changeOf: ReadonlyMap<Address,
     if (job !== undefined && job.state !== 'DELETING') t.created += 1;
     if (job !== undefined && hasFailed(job)) t.failed += 1;
     if (hasReplicated(job)) t.replicated += 1;
-    else t.waiting.push(memberOf(w, change, job));
+    else if (t.waiting.length < MEMBERS_SHOWN) t.waiting.push(memberOf(w, change, job));
   }
   return tallies;
 }
@@ -159,9 +159,7 @@ function tallyWaves(wanted: readonly WantedJob[], changeOf: ReadonlyMap<Address,
  * `maxWave`: `--max-wave`. O(wanted + changes).
  */
 export function gateWaves(wanted: readonly WantedJob[], changes: readonly Change[], observed: ObservedSet, maxWave: number | undefined): WavePlan {
-  const waveOf = new Map<Address, number>();
-  for (const w of wanted) if (w.wave !== undefined) waveOf.set(w.address, w.wave);
-  if (waveOf.size === 0 && maxWave === undefined) return { changes: [...changes], waves: [] };
+  if (!wanted.some((w) => w.wave !== undefined)) return { changes: [...changes], waves: [] };
   const changeOf = new Map<Address, Change>();
   for (const c of changes) if ((c.action === 'create' || c.action === 'replace') && !changeOf.has(c.address)) changeOf.set(c.address, c);
   const tallies = tallyWaves(wanted, changeOf, observed);
@@ -175,15 +173,15 @@ export function gateWaves(wanted: readonly WantedJob[], changes: readonly Change
     waves.push({ wave, declared: t.declared, created: t.created, replicated: t.replicated, failed: t.failed, open: blocking === undefined, ...(blocking === undefined ? {} : { waitingFor: blocking }), heldByMaxWave });
     if (blocking !== undefined) {
       const b = tallies.get(blocking) ?? newTally();
-      waits.set(wave, { wave: blocking, replicated: b.replicated, total: b.declared, members: b.waiting.slice(0, MEMBERS_SHOWN) });
+      waits.set(wave, { wave: blocking, replicated: b.replicated, total: b.declared, members: b.waiting });
     }
-    if (blocking === undefined && t.waiting.length > 0) blocking = wave;
+    if (blocking === undefined && t.replicated < t.declared) blocking = wave;
   }
+  // Each change of a wanted job already carries its wave (diff-jobs.ts): only held ones are copied.
   const out = changes.map((c): Change => {
-    const wave = waveOf.get(c.address);
-    if (wave === undefined) return c;
-    const gatedBy = holdOf(c, wave, maxWave, waits.get(wave));
-    return gatedBy === undefined ? { ...c, wave } : { ...c, wave, gatedBy };
+    if (c.wave === undefined) return c;
+    const gatedBy = holdOf(c, c.wave, maxWave, waits.get(c.wave));
+    return gatedBy === undefined ? c : { ...c, gatedBy };
   });
   return { changes: out, waves };
 }
