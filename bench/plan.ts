@@ -383,30 +383,34 @@ async function runWaves(w: Awaited<ReturnType<typeof setup>>, env: NodeJS.Proces
   };
   check(await timed(args(w.manifests), env), 0); // warm-up, and the plans are the ones meant
   check(await timed(args(w.wavesManifests), env), 4);
-  const plain: number[] = [];
-  const waved: number[] = [];
-  const floor: number[] = [];
+  const plain: Run[] = [];
+  const waved: Run[] = [];
+  const floor: Run[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const a = await timed(args(w.manifests), env);
     check(a, 0);
     const aw = await timed(args(w.wavesManifests), env);
     check(aw, 4);
     const b = await timed(['--input-type=module', '-e', FLOOR_SRC], env);
-    plain.push(a.ms);
-    waved.push(aw.ms);
-    floor.push(b.ms);
+    plain.push(a);
+    waved.push(aw);
+    floor.push(b);
     log(`round ${r + 1}/${ROUNDS}: plan ${fmt(a.ms)}, plan with waves ${fmt(aw.ms)}, floor ${fmt(b.ms)}`);
   }
-  const A = median(plain);
-  const AW = median(waved);
-  const B = median(floor);
+  const A = median(plain.map((r) => r.ms));
+  const AW = median(waved.map((r) => r.ms));
+  const B = median(floor.map((r) => r.ms));
   const growth = (AW / B) / (A / B) - 1;
+  // CPU time (user + sys) moves less than wall time on a shared machine: the same ratios in it.
+  const cpu = (rs: readonly Run[]) => median(rs.map((r) => r.cpuMs));
+  const cpuGrowth = cpu(waved) / cpu(plain) - 1;
   const lines = [
     `bench/plan.ts --waves: ${N} catalog servers, ${N} live jobs (none replicated yet), ${N} ReplicationJob documents in ${FILES} files, ${w.changed.size} differing; with waves: 4 waves of ${N / 4}; server latency ${LATENCY_MS} ms; ${ROUNDS} rounds, medians; node ${process.version}`,
     `(a) plan, no waves:       ${fmt(A)}   plan/floor ${(A / B).toFixed(3)}`,
     `(w) plan, 4 waves:        ${fmt(AW)}   plan/floor ${(AW / B).toFixed(3)}`,
     `(b) floor, bare SDK:      ${fmt(B)}`,
     `growth of plan/floor with waves: ${(100 * growth).toFixed(1)}% (goal <= 5%: ${growth <= 0.05 ? 'met' : 'NOT met'})`,
+    `CPU time (user+sys): plan ${fmt(cpu(plain))}, with waves ${fmt(cpu(waved))}, floor ${fmt(cpu(floor))}; plan/floor ${(cpu(plain) / cpu(floor)).toFixed(3)} -> ${(cpu(waved) / cpu(floor)).toFixed(3)}: growth ${(100 * cpuGrowth).toFixed(1)}%`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

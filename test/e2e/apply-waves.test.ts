@@ -150,6 +150,47 @@ describe('three waves of three VMs', { timeout: 300_000 }, () => {
     expect(await liveVms(api)).toEqual(['gen-0001', 'gen-0003']);
   });
 
+  it('a saved plan applied after a gate opened is refused as stale, naming the wave', async () => {
+    s = await startImportedServer(9);
+    const { t } = s;
+    const ws = await workspace(s.endpoint, 'stale');
+    const m = await ws.writeManifests(docs);
+    const first = await ws.run(['apply', '-f', m, '--auto-approve']);
+    expect(first.code, show(first)).toBe(0);
+    const saved = await ws.run(['plan', '-f', m, '--out', 'waves.plan']);
+    expect(saved.code, show(saved)).toBe(0);
+    for (let i = 0; i < 10; i++) await t.advance(15); // wave 1's first runs complete
+    const r = await ws.run(['apply', 'waves.plan', '--auto-approve']);
+    expect(r.code, show(r)).toBe(1);
+    expect(r.stderr).toContain("wave 2's gate opened since the plan (wave 1 has replicated): its creates were planned as held");
+    expect(r.stderr).toContain("wave 3's gate");
+    expect(r.stderr).not.toContain("wave 3's gate opened"); // wave 3 still waits, now for wave 2
+  });
+
+  it('apply --wait: a failed first replication in wave 1 stops the advance naming the job; --wait-timeout says where it stopped', async () => {
+    // gen-0003's runs fail (from its first run, for ever): its job ends PAUSED_ON_FAILURE after three tries.
+    s = await startImportedServer(9, undefined, (i) => (i === 2 ? { failure: { afterRuns: 0 } } : {}));
+    const { t, api } = s;
+    const ws = await workspace(s.endpoint, 'failed');
+    const m = await ws.writeManifests(docs);
+
+    // The clock stands still: the wait ends at --wait-timeout, naming the wave it waited for.
+    const timedOut = await ws.run(['apply', '-f', m, '--auto-approve', '--wait', '--wait-timeout', '3s']);
+    expect(timedOut.code, show(timedOut)).toBe(1);
+    expect(timedOut.stdout).toContain('Stopped waiting for wave 1 after --wait-timeout 3s');
+    expect(timedOut.stdout).toContain('waves 2, 3 not started');
+    expect(timedOut.stderr).toContain('wait-timeout');
+    expect(await liveVms(api)).toEqual(WAVES[0]!.vms);
+
+    const proc = ws.spawn(['apply', '-f', m, '--auto-approve', '--wait']);
+    await proc.waitForStdout(/^Waiting for wave 1: 3 job\(s\)/m, 60_000);
+    const r = await pumpUntilExit(t, proc, 15);
+    expect(r.code, show(r)).toBe(1);
+    expect(r.stdout).toMatch(/^Wave 1 did not replicate: ReplicationJobSet\/wave-1\[s-[0-9a-f]+\] \(sms-job-[0-9a-f]+, PAUSED_ON_FAILURE[^)]*\)\. The later waves are not started; the jobs already created are left as they are\.$/m);
+    // Nothing of wave 2 was created; wave 1's jobs are left as they are.
+    expect(await liveVms(api)).toEqual(WAVES[0]!.vms);
+  });
+
   it('--max-wave: a bad value exits 1 naming the flag; a good one holds the later waves', async () => {
     s = await startImportedServer(9);
     const ws = await workspace(s.endpoint, 'max-wave');

@@ -21,6 +21,8 @@ import { renderPlanJson } from '../../src/report/render-json.ts';
 import { renderPlanMarkdown } from '../../src/report/render-markdown.ts';
 import { renderPlanText } from '../../src/report/render-text.ts';
 import { renderHeld, renderWaveTable } from '../../src/report/render-waves.ts';
+import { buildEstate } from '../../src/controller/estate.ts';
+import { wavesOf } from '../../src/web/model.ts';
 import { byId, byName, desired, diffOptions, job, jobSet, liveJob, record, server, state, T0, TEST_TARGET, world } from '../helpers/desired.ts';
 
 const Ajv2020 = Ajv2020Module.default;
@@ -274,5 +276,24 @@ describe('rendering', () => {
   it('held changes keep the members every renderer reads', () => {
     const c: Change | undefined = p.changes.find(isHeld);
     expect(membersOf(c!).gatedBy?.kind).toBe('wave');
+  });
+});
+
+describe("the dashboard's waves view model", () => {
+  it('shows the declared waves with the gates the plan decided, then the jobs in no wave', () => {
+    const p = plan([replicated(A1, 1), running(A2, 2), replicated(FREE, 7)]);
+    const estate = buildEstate({ plan: p, observed: observed(replicated(A1, 1), running(A2, 2), replicated(FREE, 7)), pending: [], errors: [] });
+    expect(estate.waves).toEqual(p.waves);
+    // Rows of job sets are listed too, each with its wave's name.
+    expect(estate.rows.map((r) => [r.address, r.wave])).toContainEqual([`ReplicationJobSet/apps[${C1.serverId}]`, '3']);
+    const waves = wavesOf(estate.rows, estate.waves);
+    expect(waves.map((w) => [w.name, w.declared, w.created, w.replicated, w.gateOpen, w.waitingFor])).toEqual([
+      ['1', 2, 2, 1, true, undefined],
+      ['2', 2, 0, 0, false, 1],
+      ['3', 2, 0, 0, false, 1],
+      ['none', 1, 1, 1, true, undefined],
+    ]);
+    // Without waves: one row, "none", every gate open.
+    expect(wavesOf(estate.rows.filter((r) => r.wave === 'none'), []).map((w) => [w.name, w.gateOpen])).toEqual([['none', true]]);
   });
 });
