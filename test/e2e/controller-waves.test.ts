@@ -65,15 +65,19 @@ describe('controller: waves advance without a person', { timeout: 300_000 }, () 
     }
 
     // Time passes on the server; the controller's cycles do the rest.
-    let done: ControllerStatus | undefined;
+    const clock = { running: true };
     const pump = (async () => {
-      while (done === undefined) {
+      while (clock.running) {
         await t.advance(15);
         await new Promise((r) => setTimeout(r, 300));
       }
     })();
-    done = await c.waitForStatus((st) => st.jobs.length === 9 && wavesOf(st).every((w) => w.replicated === 3 && w.open) && st.pending.length === 0, 180_000);
-    await pump;
+    try {
+      await c.waitForStatus((st) => st.jobs.length === 9 && wavesOf(st).every((w) => w.replicated === 3 && w.open) && st.pending.length === 0, 180_000);
+    } finally {
+      clock.running = false;
+      await pump;
+    }
     expect((await c.get('/metrics')).text).toMatch(/^sms_reconcile_wave_jobs\{wave="3",state="replicated"\} 3$/m);
 
     // The order, as the service saw it: each wave's first runs start after the wave before's completed.

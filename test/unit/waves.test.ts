@@ -26,7 +26,6 @@ import { wavesOf } from '../../src/web/model.ts';
 import { byId, byName, desired, diffOptions, job, jobSet, liveJob, record, server, state, T0, TEST_TARGET, world } from '../helpers/desired.ts';
 
 const Ajv2020 = Ajv2020Module.default;
-const addFormats = addFormatsModule.default;
 
 // Three waves of two servers, and one server in no wave.
 const S = Array.from({ length: 7 }, (_, i) => server(i + 1, { vmName: `vm-${i + 1}` }));
