@@ -24,6 +24,7 @@ export interface PositionTable {
 }
 
 const NONE = -1;
+const SCAN_LIMIT = 64;
 /** Deeper than any manifest the parser lets through (its depth limit is 64): a guard for alias cycles. */
 const MAX_WALK_DEPTH = 256;
 
@@ -90,18 +91,30 @@ export class TableLocator implements ManifestLocator {
     return this.span(this.table.root[0], this.table.root[0], '');
   }
 
+  /**
+   * The entry of a path. Most documents have tens of paths and are located a few times, where a
+   * scan beats building an index; a large one (a job set listing many servers) gets an index.
+   */
+  #find(pointer: string): number | undefined {
+    const pointers = this.table.pointers;
+    if (pointers.length <= SCAN_LIMIT) {
+      const i = pointers.indexOf(pointer);
+      return i < 0 ? undefined : i;
+    }
+    this.#index ??= new Map(pointers.map((p, i) => [p, i]));
+    return this.#index.get(pointer);
+  }
+
   /** See DocumentLocator.locate: the deepest part of `path` that exists, at its value or its key. */
   locate(path: readonly PathSegment[], part: 'key' | 'value' = 'value'): DiagnosticPosition {
     const pointer = toPointer(path);
-    this.#index ??= new Map(this.table.pointers.map((p, i) => [p, i]));
     let entry: number | undefined;
     let prefix = '';
     for (const seg of path) {
       prefix += `/${escapeSegment(String(seg))}`;
-      const i = this.#index.get(prefix);
+      const i = this.#find(prefix);
       if (i === undefined) break;
       entry = i;
-      if (prefix.length === pointer.length) break;
     }
     const r = this.table.ranges;
     if (entry === undefined) return this.span(this.table.root[0], this.table.root[1], pointer);

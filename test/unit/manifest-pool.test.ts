@@ -96,4 +96,17 @@ describe('TableLocator', () => {
     expect(table.locate(['d', 'b'])).toMatchObject({ line: 2, pointer: '/d/b' });
     expect(table.locate(['a', 'c'])).toMatchObject({ line: 3, column: 3 });
   });
+
+  it('answers a large document (indexed rather than scanned) as the tree does', () => {
+    const text = `servers:\n${Array.from({ length: 60 }, (_, i) => `  - server: {vmName: vm-${i}}\n    frequency: ${i}\n`).join('')}`;
+    const [doc] = parseAllDocuments(text, { version: '1.2' });
+    if (doc === undefined || !('errors' in doc)) throw new Error('no document');
+    const lines = new LineIndex(text);
+    const tree = new DocumentLocator('big.yaml', doc, lines);
+    const t = positionTable(doc);
+    expect(t.pointers.length).toBeGreaterThan(64);
+    const table = new TableLocator('big.yaml', t, lines);
+    for (const p of paths(doc.contents)) expect(table.locate(p, 'key'), p.join('.')).toEqual(tree.locate(p, 'key'));
+    expect(table.locate(['servers', 59, 'frequency'])).toMatchObject({ line: 121, pointer: '/servers/59/frequency' });
+  });
 });
