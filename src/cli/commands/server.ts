@@ -4,6 +4,7 @@ import { createLogger } from '../../report/logger.ts';
 import { DEFAULT_PORT, DEFAULT_REGION } from '../../server/defaults.ts';
 import type { RegisterCommand } from '../context.ts';
 import { ExitCode } from '../io.ts';
+import { badInventory } from '../target.ts';
 
 export const DEFAULT_SERVER_DATA_DIR = '.sms-reconcile/server';
 
@@ -68,7 +69,7 @@ Examples:
           logger,
         });
       } catch (err) {
-        if (err instanceof InventoryError) throw userError('bad-inventory', err.message, 'fix the inventory file; its schema is schemas/inventory.v1.schema.json');
+        if (err instanceof InventoryError) throw badInventory(err);
         const e = err as NodeJS.ErrnoException;
         if (e.code === 'EADDRINUSE') throw userError('port-in-use', `port ${port} on ${flags.host} is already in use`, 'pick another with --port, or --port 0 for a free one');
         if (e instanceof Error && e.message.startsWith('invalid faults')) throw userError('bad-faults', e.message, 'see "Faults" in src/server/BEHAVIOR.md');
