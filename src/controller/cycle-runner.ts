@@ -2,6 +2,7 @@
  * What the loop runs each cycle: with --git-url, fetch the checkout first and read the manifests
  * there (a failed fetch keeps the last good revision; with none yet the cycle fails); then runCycle.
  */
+import type { ErrorCode } from '../model/codes.ts';
 import type { CommandContext } from '../cli/context.ts';
 import { systemClock } from '../reconcile/ports.ts';
 import { runCycle, type CycleDeps, type CycleOutcome } from './cycle.ts';
@@ -17,7 +18,7 @@ export function fetchFailedOutcome(error: string | undefined): CycleOutcome {
   const now = systemClock.now();
   return {
     result: 'failed', startedAt: new Date(now).toISOString(), durationMs: 0, revision: undefined,
-    changes: { planned: 0, applied: 0, pending: 0 }, errors: [{ code: 'git-fetch-failed', message: error ?? 'git fetch failed' }],
+    changes: { planned: 0, applied: 0, pending: 0 }, errors: [{ code: 'git-fetch-failed' satisfies ErrorCode, message: error ?? 'git fetch failed' }],
     drift: [], driftOpen: 0, pending: [], jobs: [], jobStates: {},
   };
 }
