@@ -7,6 +7,8 @@ import type { CommandContext } from '../cli/context.ts';
 import { systemClock } from '../reconcile/ports.ts';
 import { runCycle, type CycleDeps, type CycleOutcome } from './cycle.ts';
 import type { GitSource } from './source.ts';
+import { ioMessage } from '../model/messages.ts';
+import { logMessage } from '../report/log-message.ts';
 
 /** runCycle's dependencies but the per-cycle ones (the stop flag, the revision), plus the git source. */
 export interface CycleRunnerDeps extends Omit<CycleDeps, 'stop' | 'revision'> {
@@ -31,7 +33,7 @@ export function cycleRunner(deps: CycleRunnerDeps): (stop: { requested: boolean 
     let cwd = ctx.io.cwd;
     if (git) {
       const fetched = await git.fetch();
-      if (fetched.error !== undefined) logger.warn({ event: 'controller.fetch-failed', error: fetched.error, revision: fetched.revision ?? null }, 'git fetch failed; keeping the last good revision');
+      if (fetched.error !== undefined) logMessage(logger, ioMessage('controller.fetch-failed', 'warn', 'git fetch failed; keeping the last good revision', { error: fetched.error, revision: fetched.revision ?? null }));
       if (fetched.revision === undefined) return fetchFailedOutcome(fetched.error);
       revision = fetched.revision;
       cwd = git.opts.dir;
