@@ -49,7 +49,7 @@ export class CliIoHost implements CommandHost {
     private readonly io: CliIo,
     private readonly settings: () => LogSettings & { readonly color: boolean },
     private readonly makeLogger: (settings: LogSettings & { readonly color: boolean; readonly stream: CliIo['stderr'] }) => Logger = () => {
-      throw new Error('no logger here');
+      throw new Error('internal: no log on this path (--version)');
     },
   ) {
     this.stdout = new TerminalView(io.stdout, DEFAULT_PROGRESS_INTERVAL_MS);
