@@ -136,6 +136,12 @@ export const EVENT_CODES = {
   'controller.exit-deadline': 'The graceful stop did not finish within its deadline: the controller exits 1.',
   'controller.exit-now': 'A second signal: the controller exits at once (130); the journal keeps the state correct.',
   'controller.stopped': 'The controller stopped after releasing its lease and the state lock.',
+  'server.started': 'sms-reconcile server started: its region, data directory, clock and access key id; the text says where the credentials come from (info).',
+  'server.stopping': 'A signal stops sms-reconcile server (info).',
+  'server.non-loopback': 'The embedded server listens on an address other machines can reach; it is meant for tests and demos.',
+  'server.request': 'One request to the embedded server: its action, status, duration and error code (debug level).',
+  'server.response-failed': 'The embedded server could not write a response (the client went away).',
+  'server.unexpected-error': 'A request to the embedded server failed in an unexpected way (a bug): it was answered InternalError.',
 } as const satisfies Record<string, string>;
 
 export type EventCode = keyof typeof EVENT_CODES;

@@ -108,6 +108,6 @@ const ENVELOPE = [
   '| `msg` | The message\'s human text. |',
   '| the others | The message\'s `data`, one field each (an event\'s own `code`, such as the SMS error code of `apply.failed`, is a data field). Secrets under the usual names are `[redacted]`. |',
   '',
-  'Records that the embedded server and the SQLite store write (requests at debug, unexpected errors)',
-  'have no `event`.',
+  'The embedded server\'s own records (`server.*`) carry an `event` too; a record without one comes',
+  'from a library below (none is written by sms-reconcile\'s own code).',
 ];

@@ -1,6 +1,6 @@
 import { Option } from 'commander';
 import { userError } from '../../model/errors.ts';
-import { output } from '../../model/messages.ts';
+import { ioMessage, output } from '../../model/messages.ts';
 import { DEFAULT_PORT, DEFAULT_REGION } from '../../server/defaults.ts';
 import type { RegisterCommand } from '../context.ts';
 import { ExitCode } from '../io.ts';
@@ -75,11 +75,11 @@ Examples:
         throw err;
       }
       const where = server.credentialsOrigin === 'env' ? 'from the environment' : server.credentialsFile ? `in ${server.credentialsFile}` : 'generated for this run';
-      logger.info({ region: server.region, dataDir: flags.data, clock: flags.clock, accessKeyId: server.credentials.accessKeyId }, `credentials ${where}`);
+      ctx.host.notify(ioMessage('server.started', 'info', `credentials ${where}`, { region: server.region, dataDir: flags.data, clock: flags.clock, accessKeyId: server.credentials.accessKeyId }));
       ctx.host.notify(output('server.listening', `listening on ${server.url}\n`));
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
-          logger.info({ signal }, 'shutting down');
+          ctx.host.notify(ioMessage('server.stopping', 'info', 'shutting down', { signal }));
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
           void server.close().then(resolve);
