@@ -3,6 +3,7 @@ import type { ManifestCheckResult } from '../manifest/check.ts';
 import type { DesiredSet } from '../model/desired.ts';
 import type { ManifestRoots } from '../model/manifest-roots.ts';
 import { SmsReconcileError, userError } from '../model/errors.ts';
+import { output } from '../model/messages.ts';
 import { recover } from '../reconcile/apply.ts';
 import { diff, type PlanProblem } from '../reconcile/diff.ts';
 import { observe, type ObservedSet } from '../reconcile/observed.ts';
@@ -24,14 +25,14 @@ export async function loadDesired(ctx: CommandContext, files: readonly string[])
   const color = ctx.globals().color && ctx.io.stderr.isTTY === true;
   if (check.diagnostics.length > 0 || check.desired === undefined) {
     const text = renderDiagnosticsText(check.diagnostics, check.summary, { color, sourceLine: (f, l) => check.sources.get(f)?.lineText(l) });
-    if (check.summary.errors > 0 || check.desired === undefined) {
-      ctx.io.stderr.write(text);
+    const failed = check.summary.errors > 0 || check.desired === undefined;
+    ctx.host.notify(output('manifest.diagnostics', text, failed ? 'error' : 'warn'));
+    if (failed) {
       throw new SmsReconcileError('manifest-invalid', `the manifests have ${check.summary.errors} error(s); nothing was planned`, {
         source: 'user',
         hint: 'fix the errors above (`sms-reconcile validate -f ...` checks offline)',
       });
     }
-    ctx.io.stderr.write(text);
   }
   return { desired: check.desired, check, roots: manifestRoots(files, check.sources.keys(), ctx.io.cwd) };
 }
@@ -85,7 +86,7 @@ export function buildPlan(ctx: CommandContext, input: PlanInputs): Plan {
   });
   if (result.problems.length > 0) {
     // A plan that would delete another manifest set's jobs fails on their protection: say why first.
-    for (const w of result.warnings) if (w.code === 'foreign-root-delete') ctx.io.stderr.write(`Warning: ${w.message}\n`);
+    for (const w of result.warnings) if (w.code === 'foreign-root-delete') ctx.host.notify(output('plan.warning', `Warning: ${w.message}\n`, 'warn'));
     reportProblems(ctx, result.problems);
     throw new SmsReconcileError('plan-failed', `${result.problems.length} problem(s) prevent a plan; nothing was changed`, {
       source: 'user',
@@ -114,8 +115,7 @@ function nonZero(calls: Readonly<Partial<Record<SmsAction, number>>>): Partial<R
 export function reportProblems(ctx: CommandContext, problems: readonly PlanProblem[]): void {
   for (const p of problems) {
     const where = p.source ? `${p.source.file}:${p.source.line}:${p.source.column}: ` : '';
-    ctx.io.stderr.write(`${where}error ${p.code}: ${p.message}\n`);
-    if (p.hint) ctx.io.stderr.write(`  hint: ${p.hint}\n`);
+    ctx.host.notify(output('plan.problem', `${where}error ${p.code}: ${p.message}\n${p.hint ? `  hint: ${p.hint}\n` : ''}`, 'error'));
   }
 }
 

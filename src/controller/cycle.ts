@@ -2,21 +2,25 @@
  * One controller cycle: read the manifests, plan, and (in apply mode) apply what the plan allows.
  * This is the one place where the controller meets the executor. It runs the same functions as
  * `plan` and `apply` (cli/workflow.ts, reconcile/apply.ts): a fix to one is a fix to both. It
- * never prints: what the CLI would write to a terminal is captured into the outcome's errors, and
- * executor events go to the log.
+ * never prints: it subscribes to the same message stream as the CLI (model/messages.ts). What the
+ * CLI would show at a terminal is captured into the outcome's errors, and the executor's messages
+ * go to the log.
  */
-import { Writable } from 'node:stream';
 import type { CommandContext } from '../cli/context.ts';
 import type { Target } from '../cli/target.ts';
 import { buildPlan, loadDesired, observeAll, readAfterRecovery, readPrior } from '../cli/workflow.ts';
 import type { DesiredSet } from '../model/desired.ts';
+import { isOutputCode, type ErrorCode, type MessageCode } from '../model/codes.ts';
 import { isSmsReconcileError } from '../model/errors.ts';
+import { ioMessage, type IoHost, type IoMessage } from '../model/messages.ts';
 import { ACTION_INFO } from '../reconcile/action.ts';
 import { applyPlan, type ApplyResult } from '../reconcile/apply.ts';
 import { isStateOnlyDelete, membersOf, type Change, type Drift } from '../reconcile/change.ts';
 import type { ObservedSet } from '../reconcile/observed.ts';
 import { effectiveChanges, type Plan } from '../reconcile/plan.ts';
-import type { ApplyEvent, ApplyPorts, Clock, EventSink } from '../reconcile/ports.ts';
+import { applyEventsTo, isApplyMessage } from '../reconcile/apply-messages.ts';
+import type { ApplyPorts, Clock } from '../reconcile/ports.ts';
+import { logHost, logMessage } from '../report/log-message.ts';
 import type { Logger } from '../report/logger.ts';
 import type { SmsApi } from '../sms/api.ts';
 import { isSmsApiError } from '../sms/errors.ts';
@@ -91,23 +95,24 @@ export interface CycleDeps {
   readonly revision?: string;
 }
 
-/** A CommandContext whose terminal output is captured instead of printed. */
-function capturing(ctx: CommandContext): { ctx: CommandContext; text: () => string } {
+/** A CommandContext whose host keeps the text of what the CLI would show (diagnostics, plan problems) and logs the rest. */
+function capturing(ctx: CommandContext, logger: Logger): { ctx: CommandContext; text: () => string } {
   let text = '';
-  const sink = new Writable({
-    write(chunk: Buffer | string, _enc, done) {
-      text += chunk.toString();
-      done();
+  const host = {
+    notify(m: IoMessage<MessageCode, unknown>): void {
+      if (isOutputCode(m.code)) text += m.message;
+      else logMessage(logger, m);
     },
-  });
-  const io = { ...ctx.io, stdout: sink, stderr: sink };
-  return { ctx: { io, globals: () => ({ ...ctx.globals(), color: false }), setExit: () => undefined }, text: () => text };
+    logger: () => logger,
+    setProgressInterval: () => undefined,
+  };
+  return { ctx: { io: ctx.io, globals: () => ({ ...ctx.globals(), color: false }), setExit: () => undefined, host }, text: () => text };
 }
 
 function errorOf(err: unknown): CycleError {
   if (isSmsApiError(err)) return { code: err.apiCode, message: err.message, operation: err.action };
   if (isSmsReconcileError(err)) return { code: err.code, message: err.message };
-  return { code: 'internal', message: err instanceof Error ? err.message : String(err) };
+  return { code: 'internal' satisfies ErrorCode, message: err instanceof Error ? err.message : String(err) };
 }
 
 /** Whether the controller may carry out a change: deletes and replaces only with --allow-destroy. */
@@ -149,29 +154,37 @@ function jobSummaries(prior: StateDocument | undefined, observed: ObservedSet): 
   return { jobs, jobStates };
 }
 
-/** Logs executor events (never prints) and keeps each failure, naming the VM and the SMS code. */
-class CycleEvents implements EventSink {
+/**
+ * The cycle's subscriber to the executor's messages: keeps each failure, naming the VM and the SMS
+ * code, and logs the operations as `controller.*` events (the rest of the apply's messages at debug,
+ * with their own codes).
+ */
+class CycleEvents implements IoHost {
   readonly failures: CycleError[] = [];
-  constructor(private readonly logger: Logger) {}
+  private readonly log: IoHost;
+  constructor(private readonly logger: Logger) {
+    this.log = logHost(logger);
+  }
 
-  emit(e: ApplyEvent): void {
-    switch (e.type) {
-      case 'failed': {
-        const code = isSmsApiError(e.error) ? e.error.apiCode : isSmsReconcileError(e.error) ? e.error.code : 'internal';
-        const { serverName, serverId } = membersOf(e.change);
-        const failure: CycleError = { code, message: e.error.message, address: e.change.address, vmName: serverName, operation: e.operation };
-        this.failures.push(failure);
-        this.logger.warn({ event: 'controller.operation-failed', address: e.change.address, vmName: serverName, serverId, operation: e.operation, code }, `${e.operation} failed for VM ${serverName ?? serverId ?? '?'}: ${code}`);
+  notify(m: IoMessage<MessageCode, unknown>): void {
+    if (!isApplyMessage(m)) return this.log.notify(m);
+    switch (m.code) {
+      case 'apply.failed': {
+        const { address, vmName, serverId, operation, code, error } = m.data;
+        this.failures.push({ code, message: error, address, vmName, operation });
+        this.log.notify(ioMessage('controller.operation-failed', 'warn', `${operation} failed for VM ${vmName ?? serverId ?? '?'}: ${code}`, { address, vmName, serverId, operation, code }, m.time));
         return;
       }
-      case 'done':
-        this.logger.info({ event: 'controller.operation-done', address: e.change.address, operation: e.operation, replicationJobId: e.replicationJobId, ms: e.ms }, 'done');
+      case 'apply.done': {
+        const { address, operation, replicationJobId, ms } = m.data;
+        this.log.notify(ioMessage('controller.operation-done', 'info', 'done', { address, operation, replicationJobId, ms }, m.time));
         return;
-      case 'recovered':
-        this.logger.info({ event: 'controller.recovered', address: e.intent.address, operation: e.intent.operation, happened: e.happened }, e.note);
+      }
+      case 'apply.recovered':
+        this.log.notify(ioMessage('controller.recovered', 'info', m.message, { address: m.data.address, operation: m.data.operation, happened: m.data.happened }, m.time));
         return;
       default:
-        this.logger.debug({ event: `controller.apply-${e.type}` }, e.type);
+        logMessage(this.logger, { ...m, level: 'debug' });
     }
   }
 }
@@ -200,7 +213,7 @@ class CycleRun {
 
   constructor(readonly deps: CycleDeps) {
     this.started = deps.clock.now();
-    this.out = capturing(deps.ctx);
+    this.out = capturing(deps.ctx, deps.logger);
   }
 
   finish(rest: OutcomeBody): CycleOutcome {
@@ -275,7 +288,7 @@ class CycleRun {
       return this.finish({ ...EMPTY, result: 'failed', errors, drift, driftOpen: driftOpen(drift), ...jobSummaries(w.prior, w.observed), estate: buildEstate({ plan: w.plan, observed: w.observed, pending, errors }) });
     }
     try {
-      const ports: ApplyPorts = { api: deps.api, store: deps.store, lock, clock: deps.clock, events };
+      const ports: ApplyPorts = { api: deps.api, store: deps.store, lock, clock: deps.clock, events: applyEventsTo(events, deps.clock) };
       const now = await readAfterRecovery(ports, deps.target);
       const cut = allowedPlan(this.makePlan(w.desired, now.prior, now.observed), deps.allowDestroy);
       if (!now.prior) await deps.store.initialize(lock, deps.target.identity);
@@ -308,7 +321,7 @@ class CycleRun {
     const done = new Set(result.completed.map((c) => c.address));
     const after = result.completed.length > 0 ? { prior: await readPrior(deps.store, deps.target), observed: await observeAll(deps.api) } : before;
     const errors: CycleError[] = [...events.failures];
-    for (const f of result.failed) if (!errors.some((e) => e.address === f.address)) errors.push({ code: 'operation-failed', message: f.error ?? 'failed', address: f.address, operation: f.operation });
+    for (const f of result.failed) if (!errors.some((e) => e.address === f.address)) errors.push({ code: 'operation-failed' satisfies ErrorCode, message: f.error ?? 'failed', address: f.address, operation: f.operation });
     const failedSome = result.failed.length > 0 || result.stopped;
     return this.finish({
       result: !failedSome ? 'success' : result.completed.length > 0 || result.stopped ? 'partial' : 'failed',

@@ -1,4 +1,6 @@
+import type { DiagnosticCode } from '../manifest/diagnostics.ts';
 import type { Address, ManifestKind } from '../model/address.ts';
+import { PLAN_WARNING_CODES, type PlanProblemCode, type PlanWarningCode } from '../model/codes.ts';
 import type { SourcePosition } from '../model/errors.ts';
 import type { FieldPolicy, PolicyField } from '../model/field-policy.ts';
 import type { JobSpec, JobSpecField } from '../model/job.ts';
@@ -251,11 +253,9 @@ export interface Drift {
   readonly live: unknown;
 }
 
-export const WARNING_CODES = [
-  'no-healthy-connector', 'server-busy', 'catalog-not-imported', 'on-demand-limit', 'on-demand-not-ready', 'concurrent-job-limit',
-  'create-only-change', 'match-empty', 'job-terminated', 'next-run-in-past', 'create-drops-next-run', 'foreign-root-delete',
-] as const;
-export type WarningCode = (typeof WARNING_CODES)[number];
+/** The plan warnings' codes, from the registry (model/codes.ts), in the plan schema's order. */
+export const WARNING_CODES = Object.keys(PLAN_WARNING_CODES) as readonly PlanWarningCode[];
+export type WarningCode = PlanWarningCode;
 
 export interface PlanWarning {
   readonly code: WarningCode;
@@ -266,7 +266,8 @@ export interface PlanWarning {
 
 /** A reason the plan cannot be made (a selector matching nothing, a protected job to destroy). */
 export interface PlanProblem {
-  readonly code: string;
+  /** A plan problem code; `export`'s check also reports the exported manifests' diagnostics. */
+  readonly code: PlanProblemCode | DiagnosticCode;
   readonly message: string;
   readonly hint?: string;
   readonly address?: Address;

@@ -206,7 +206,7 @@ describe('controller: signals during an apply', { timeout: 180_000 }, () => {
     const m = await ws.writeManifests(jobsFor(1, 8, { frequency: 12 }));
     const c = await startController(ws, m, ['--log-level', 'debug']);
     // Creates are in flight (each takes 5 s): the first signal waits for them.
-    await expect.poll(() => logEvents(c.proc.stderr(), 'controller.apply-start').length, { timeout: 60_000, interval: 50 }).toBeGreaterThan(0);
+    await expect.poll(() => logEvents(c.proc.stderr(), 'apply.start').length, { timeout: 60_000, interval: 50 }).toBeGreaterThan(0);
     c.proc.kill('SIGTERM');
     await expect.poll(() => logEvents(c.proc.stderr(), 'controller.stopping').length, { timeout: 30_000, interval: 50 }).toBe(1);
     c.proc.kill('SIGTERM');

@@ -6,6 +6,7 @@ import { checkManifests } from '../../manifest/check.ts';
 import { loadManifests, STDIN_PATH } from '../../manifest/load.ts';
 import type { DesiredSet } from '../../model/desired.ts';
 import { SmsReconcileError, userError } from '../../model/errors.ts';
+import { ioMessage, output, type IoMessage } from '../../model/messages.ts';
 import { ACTION_INFO } from '../../reconcile/action.ts';
 import { applyPlan, type ApplyResult } from '../../reconcile/apply.ts';
 import { isStateOnlyDelete } from '../../reconcile/change.ts';
@@ -13,9 +14,9 @@ import type { ObservedSet } from '../../reconcile/observed.ts';
 import type { ManifestRoots } from '../../model/manifest-roots.ts';
 import { decodePlanFile, staleReasons } from '../../reconcile/plan-file.ts';
 import { effectiveChanges, hasDestructive, type Plan, type PlanOptions } from '../../reconcile/plan.ts';
+import { applyEventsTo, applyMessage } from '../../reconcile/apply-messages.ts';
 import { systemClock, type ApplyPorts } from '../../reconcile/ports.ts';
 import { waitForFirstRuns, type WaitOptions } from '../../reconcile/wait.ts';
-import { createLogger, type Logger } from '../../report/logger.ts';
 import { applyCounts, applyOutcome, renderApplyReport } from '../../report/render-apply.ts';
 import { renderPlanText } from '../../report/render-text.ts';
 import { openStateStore } from '../../state/open.ts';
@@ -23,7 +24,6 @@ import type { StateStore } from '../../state/store.ts';
 import type { CommandContext, RegisterCommand } from '../context.ts';
 import { parseDuration } from '../duration.ts';
 import { ExitCode } from '../io.ts';
-import { ApplyReporter } from '../reporter.ts';
 import { openTarget, type Target } from '../target.ts';
 import { buildPlan, loadDesired, observeAll, readAfterRecovery, readPrior } from '../workflow.ts';
 
@@ -134,16 +134,16 @@ async function readApplyInput(ctx: CommandContext, planfile: string | undefined,
 }
 
 /** SIGINT/SIGTERM: the first asks the apply to stop starting work; a second exits at once. Returns the handler to remove. */
-function onStopSignals(ctx: CommandContext, stop: { requested: boolean }, reporter: ApplyReporter): () => void {
+function onStopSignals(ctx: CommandContext, stop: { requested: boolean }): () => void {
   let signals = 0;
   const onSignal = () => {
     signals += 1;
     if (signals > 1) {
-      ctx.io.stderr.write('Stopping now. The journal lets the next apply finish the work.\n');
+      ctx.host.notify(output('apply.stop-now', 'Stopping now. The journal lets the next apply finish the work.\n', 'warn'));
       process.exit(130);
     }
     stop.requested = true;
-    reporter.emit({ type: 'stopping', reason: 'Stopping: no new operation starts; running ones finish (Ctrl-C again to stop at once).' });
+    ctx.host.notify(applyMessage({ type: 'stopping', reason: 'Stopping: no new operation starts; running ones finish (Ctrl-C again to stop at once).' }, systemClock.now()));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -157,17 +157,17 @@ async function runApply(ctx: CommandContext, planfile: string | undefined, flags
   const settings = checkApplyFlags(planfile, flags);
   const g = ctx.globals();
   const color = g.color && ctx.io.stdout.isTTY === true;
-  const logger = createLogger({ level: g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
+  const logger = ctx.host.logger();
   const input = await readApplyInput(ctx, planfile, flags);
   const store = openStateStore(g.state, ctx.io.cwd);
   const target = await openTarget(g, ctx.io, { inventory: flags.inventory, logger });
   const stop = { requested: false };
-  const reporter = new ApplyReporter(ctx.io.stdout, color, logger, { progressIntervalMs: settings.progressIntervalMs });
-  const offSignals = onStopSignals(ctx, stop, reporter);
+  ctx.host.setProgressInterval(settings.progressIntervalMs);
+  const offSignals = onStopSignals(ctx, stop);
   let lock;
   try {
     lock = await store.lock({ operation: 'apply', timeoutMs: settings.lockTimeoutMs });
-    const run: ApplyRun = { ctx, flags, settings, input, color, logger, stop, store, target, ports: { api: target.api, store, lock, clock: systemClock, events: reporter } };
+    const run: ApplyRun = { ctx, flags, settings, input, color, stop, store, target, ports: { api: target.api, store, lock, clock: systemClock, events: applyEventsTo(ctx.host, systemClock) } };
     return await planAndApply(run, planfile);
   } finally {
     offSignals();
@@ -184,7 +184,6 @@ interface ApplyRun {
   readonly settings: ApplySettings;
   readonly input: ApplyInput;
   readonly color: boolean;
-  readonly logger: Logger;
   readonly stop: { requested: boolean };
   readonly store: StateStore;
   readonly target: Target;
@@ -198,11 +197,11 @@ async function planAndApply(run: ApplyRun, planfile: string | undefined): Promis
   const makePlan = (p: typeof prior, o: ObservedSet): Plan =>
     buildPlan(ctx, { desired: input.desired, observed: o, prior: p, target, options, maxConcurrentJobs: Number(flags.maxConcurrentJobs) || 50, now: new Date(), apiCalls: target.api.calls(), manifestRoots: input.roots });
   const plan = input.saved ? await checkSavedPlan(ctx, input.saved, planfile, { target, prior, observed }) : makePlan(prior, observed);
-  ctx.io.stdout.write(renderPlanText(plan, { color }));
+  ctx.host.notify(output('apply.plan', renderPlanText(plan, { color })));
   if (effectiveChanges(plan).length === 0) return ExitCode.ok;
   if (!(await approved(ctx, plan, flags))) return ExitCode.error;
   if (!prior) await store.initialize(ports.lock, target.identity);
-  ctx.io.stdout.write('\n');
+  ctx.host.notify(output('apply.begin', '\n', 'info'));
   const result = await applyPlan(ports, plan, {
     parallelism: run.settings.parallelism,
     pollMs: 1000,
@@ -211,7 +210,7 @@ async function planAndApply(run: ApplyRun, planfile: string | undefined): Promis
     failFast: flags.failFast === true,
     replan: async () => {
       const next = makePlan(await readPrior(store, target), await observeAll(target.api));
-      ctx.io.stdout.write(`\nThe catalog is imported; the jobs that waited for it:\n${renderPlanText(next, { color })}\n`);
+      ctx.host.notify(output('apply.plan', `\nThe catalog is imported; the jobs that waited for it:\n${renderPlanText(next, { color })}\n`));
       return next;
     },
   });
@@ -232,7 +231,7 @@ async function checkSavedPlan(
     observed: now.observed,
   });
   if (reasons.length > 0) {
-    ctx.io.stderr.write(`The saved plan ${planfile ?? ''} is stale:\n${reasons.map((r) => `  - ${r}`).join('\n')}\n`);
+    ctx.host.notify(output('apply.stale', `The saved plan ${planfile ?? ''} is stale:\n${reasons.map((r) => `  - ${r}`).join('\n')}\n`, 'error'));
     throw userError('plan-stale', 'refusing to apply a stale plan; nothing was changed', 'run plan again and apply the new plan');
   }
   return saved.plan;
@@ -248,11 +247,12 @@ async function approved(ctx: CommandContext, plan: Plan, flags: ApplyFlags): Pro
   if (ctx.io.stdin.isTTY !== true) {
     throw userError('approval-needed', 'apply asks for confirmation, but stdin is not a terminal', 'review the plan, then pass --auto-approve');
   }
-  const rl = createInterface({ input: ctx.io.stdin, output: ctx.io.stdout });
-  const answer = await rl.question('\nDo you want to perform these actions? Only "yes" will be accepted: ');
+  ctx.host.notify(output('apply.confirm', '\nDo you want to perform these actions? Only "yes" will be accepted: '));
+  const rl = createInterface({ input: ctx.io.stdin });
+  const answer = await rl.question('');
   rl.close();
   if (answer.trim() === 'yes') return true;
-  ctx.io.stdout.write('Apply cancelled; nothing was changed.\n');
+  ctx.host.notify(output('apply.cancelled', 'Apply cancelled; nothing was changed.\n'));
   return false;
 }
 
@@ -260,15 +260,15 @@ async function approved(ctx: CommandContext, plan: Plan, flags: ApplyFlags): Pro
 async function reportAndWait(run: ApplyRun, result: ApplyResult): Promise<number> {
   const { ctx, color } = run;
   const outcome = applyOutcome(result);
-  logApplySummary(run.logger, result);
-  if (outcome === 'complete') ctx.io.stdout.write(renderApplyReport(result, color));
+  ctx.host.notify(summaryMessage(result));
+  if (outcome === 'complete') ctx.host.notify(output('apply.report', renderApplyReport(result, color)));
   let waited: number = ExitCode.ok;
   try {
     if (run.flags.wait && !result.stopped && result.created.length > 0) {
       waited = await waitForCreated(ctx, run.ports, result, { pollMs: 2000, timeoutMs: run.settings.waitTimeoutMs, stop: run.stop });
     }
   } finally {
-    if (outcome !== 'complete') ctx.io.stdout.write(renderApplyReport(result, color));
+    if (outcome !== 'complete') ctx.host.notify(output('apply.report', renderApplyReport(result, color)));
   }
   return outcome === 'complete' ? waited : ExitCode.error;
 }
@@ -286,18 +286,16 @@ async function manifestDigestAt(ctx: CommandContext, paths: readonly string[]): 
 async function waitForCreated(ctx: CommandContext, ports: ApplyPorts, result: ApplyResult, opts: WaitOptions): Promise<number> {
   const progress = await waitForFirstRuns(ports, opts, result.created);
   const failedRuns = progress.filter((p) => p.latestAmiId === undefined);
-  ctx.io.stdout.write(
+  const text =
     failedRuns.length === 0
       ? `All ${progress.length} new job(s) completed their first replication run.\n`
-      : `${failedRuns.length} job(s) ended without an AMI: ${failedRuns.map((p) => `${p.address} (${p.jobState}${p.failureReason ? `: ${p.failureReason}` : ''})`).join(', ')}\n`,
-  );
+      : `${failedRuns.length} job(s) ended without an AMI: ${failedRuns.map((p) => `${p.address} (${p.jobState}${p.failureReason ? `: ${p.failureReason}` : ''})`).join(', ')}\n`;
+  ctx.host.notify(output('apply.waited', text, failedRuns.length === 0 ? 'result' : 'error'));
   return failedRuns.length === 0 ? ExitCode.ok : ExitCode.error;
 }
 
-/** The `apply.summary` event: the counts, with a stable code, at warn when the apply did not complete. */
-function logApplySummary(logger: Logger, r: ApplyResult): void {
+/** The `apply.summary` message: the counts, at warn when the apply did not complete. */
+function summaryMessage(r: ApplyResult): IoMessage<'apply.summary'> {
   const outcome = applyOutcome(r);
-  const fields = { event: 'apply.summary', outcome, ...applyCounts(r), durationMs: r.durationMs };
-  if (outcome === 'complete') logger.info(fields, 'apply complete');
-  else logger.warn(fields, `apply ${outcome}`);
+  return ioMessage('apply.summary', outcome === 'complete' ? 'info' : 'warn', outcome === 'complete' ? 'apply complete' : `apply ${outcome}`, { outcome, ...applyCounts(r), durationMs: r.durationMs });
 }

@@ -15,14 +15,16 @@ import { GitSource } from '../../controller/source.ts';
 import { readTheWorld, type ControllerParts } from '../../controller/status.ts';
 import { isLoopbackHost, WebAssets } from '../../controller/ui.ts';
 import { isSmsReconcileError, userError } from '../../model/errors.ts';
+import { ioMessage } from '../../model/messages.ts';
 import { systemClock } from '../../reconcile/ports.ts';
-import { createLogger, type Logger } from '../../report/logger.ts';
+import type { Logger } from '../../report/logger.ts';
 import { systemTimers } from '../../state/lease.ts';
 import { isPostgresLocation, openStateStore, stateFilePath } from '../../state/open.ts';
 import type { StateStore } from '../../state/store.ts';
 import type { CommandContext, GlobalOptions, RegisterCommand } from '../context.ts';
 import { parseDuration } from '../duration.ts';
 import { ExitCode, type CliIo } from '../io.ts';
+import { errorMessage, type CommandHost } from '../io-host.ts';
 import { openTarget, type Target } from '../target.ts';
 
 interface ControllerFlags {
@@ -158,8 +160,7 @@ export const registerController: RegisterCommand = (program, ctx) => {
 
 function startError(ctx: CommandContext, err: unknown): number {
   if (!isSmsReconcileError(err) || err.source !== 'user') throw err;
-  ctx.io.stderr.write(`Error [${err.code}]: ${err.message}\n`);
-  if (err.hint) ctx.io.stderr.write(`  hint: ${err.hint}\n`);
+  ctx.host.notify(errorMessage(err));
   return BAD_FLAGS_EXIT;
 }
 
@@ -167,9 +168,8 @@ function identityOf(listenUrl: string): string {
   return `${hostname()}:${process.pid} (${listenUrl})`;
 }
 
-function logCycle(logger: Logger, o: CycleOutcome): void {
+function logCycle(host: CommandHost, o: CycleOutcome): void {
   const fields = {
-    event: 'controller.cycle',
     result: o.result,
     revision: o.revision ?? null,
     durationMs: o.durationMs,
@@ -178,11 +178,10 @@ function logCycle(logger: Logger, o: CycleOutcome): void {
     driftOpen: o.driftOpen,
     errors: o.errors.length,
   };
-  if (o.result === 'success') logger.info(fields, `cycle ${o.result}`);
-  else logger.warn(fields, `cycle ${o.result}`);
+  host.notify(ioMessage('controller.cycle', o.result === 'success' ? 'info' : 'warn', `cycle ${o.result}`, fields));
   for (const e of o.errors) {
     if (e.address !== undefined) continue; // operation failures were logged as they happened
-    logger.warn({ event: 'controller.cycle-error', code: e.code, message: e.message, detail: e.detail }, e.message);
+    host.notify(ioMessage('controller.cycle-error', 'warn', e.message, { code: e.code, message: e.message, detail: e.detail }));
   }
 }
 
@@ -253,7 +252,7 @@ function makeLoopAndElector(r: Running, backend: LeaseBackend): { loop: Controll
       if (readTheWorld(o)) parts.lastWorld = o;
       metrics.recordCycle(o, systemClock.now());
       history.recordCycle(o);
-      logCycle(logger, o);
+      logCycle(ctx.host, o);
       if (collect !== undefined) setImmediate(collect);
     },
   });
@@ -289,7 +288,8 @@ async function serveUntilSignal(r: Running, loop: ControllerLoop, elector: Leade
 
 async function runController(ctx: CommandContext, flags: ControllerFlags): Promise<number> {
   const g = ctx.globals();
-  const logger = createLogger({ level: g.logLevel === 'warn' ? 'info' : g.logLevel, format: g.logFormat ?? 'json', stream: ctx.io.stderr, color: g.color });
+  // The controller logs more by default (info), and JSON lines even at a terminal.
+  const logger = ctx.host.logger({ level: g.logLevel === 'warn' ? 'info' : g.logLevel, format: g.logFormat ?? 'json' });
   let settings: Settings;
   try {
     settings = settingsOf(flags, ctx.io.cwd);
@@ -319,6 +319,6 @@ async function runController(ctx: CommandContext, flags: ControllerFlags): Promi
   parts.elector = elector;
   // From here a signal stops the controller (a test may send one as soon as it reads controller.started).
   const signals = watchSignals(logger);
-  logger.info({ event: 'controller.started', listen: http.url, identity, mode: settings.mode, intervalMs: settings.intervalMs, lease: backend.kind, state: store.location }, `controller listening on ${http.url}`);
+  ctx.host.notify(ioMessage('controller.started', 'info', `controller listening on ${http.url}`, { listen: http.url, identity, mode: settings.mode, intervalMs: settings.intervalMs, lease: backend.kind, state: store.location }));
   return serveUntilSignal(running, loop, elector, signals);
 }

@@ -6,7 +6,7 @@ import { desiredToDocuments } from '../../manifest/normalize.ts';
 import { userError } from '../../model/errors.ts';
 import { encodePlanFile } from '../../reconcile/plan-file.ts';
 import { detailedExitCode, type Plan } from '../../reconcile/plan.ts';
-import { createLogger } from '../../report/logger.ts';
+import { output, type IoMessage } from '../../model/messages.ts';
 import { renderPlanJsonString } from '../../report/render-json.ts';
 import { DEFAULT_MARKDOWN_MAX_CHARS, PART_MARKER, renderPlanMarkdownParts, renderPlanMarkdownWithin } from '../../report/render-markdown.ts';
 import { renderPlanText } from '../../report/render-text.ts';
@@ -150,7 +150,7 @@ async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
   checkAddresses('--target', flags.target);
   checkAddresses('--replace', flags.replace);
   const g = ctx.globals();
-  const logger = createLogger({ level: g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
+  const logger = ctx.host.logger();
   // A remote target is read while the manifests and the state are: its listings cost round trips,
   // the manifests CPU (with 20 ms of latency that hides nearly all of the rest, bench/plan.ts).
   // Reading changes nothing, and an error of the manifests or the state is still the one reported
@@ -183,14 +183,14 @@ async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
       });
       const color = g.color && ctx.io.stdout.isTTY === true;
       // Rendered before anything is written: a budget too small for this plan writes nothing.
-      let output: string;
+      let rendered: IoMessage<'plan.rendered' | 'plan.parts'>;
       const split = flags.split;
       if (split !== undefined) {
         const r = renderPlanMarkdownParts(plan, { color: false, maxChars: maxChars ?? DEFAULT_MARKDOWN_MAX_CHARS });
         if (!r.ok) throw tooSmall(maxChars ?? DEFAULT_MARKDOWN_MAX_CHARS, r.minimum);
-        output = writeParts(resolve(ctx.io.cwd, split), r.parts).map((f) => `${join(split, basename(f))}\n`).join('');
+        rendered = output('plan.parts', writeParts(resolve(ctx.io.cwd, split), r.parts).map((f) => `${join(split, basename(f))}\n`).join(''));
       } else {
-        output = renderPlan(plan, flags.format, color, { planFile: flags.out, maxChars, omitUnchanged: flags.omitUnchanged });
+        rendered = output('plan.rendered', renderPlan(plan, flags.format, color, { planFile: flags.out, maxChars, omitUnchanged: flags.omitUnchanged }));
       }
       if (flags.out) {
         const saved = resolve(ctx.io.cwd, flags.out);
@@ -201,8 +201,8 @@ async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
           throw userError('plan-out-unwritable', `cannot write the plan to ${flags.out}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'give --out a path in a directory that exists and that you can write');
         }
       }
-      ctx.io.stdout.write(output);
-      if (flags.out && flags.format === 'text') ctx.io.stdout.write(`\nSaved the plan to ${flags.out}. Apply exactly it with: sms-reconcile apply ${flags.out}\n`);
+      ctx.host.notify(rendered);
+      if (flags.out && flags.format === 'text') ctx.host.notify(output('plan.saved', `\nSaved the plan to ${flags.out}. Apply exactly it with: sms-reconcile apply ${flags.out}\n`));
       if (flags.detailedExitcode) return detailedExitCode(plan);
       return ExitCode.ok;
     } finally {

@@ -3,8 +3,8 @@ import { userError } from '../../model/errors.ts';
 import { systemClock } from '../../reconcile/ports.ts';
 import type { JobProgress } from '../../reconcile/ports.ts';
 import { progressOf } from '../../reconcile/wait.ts';
-import { createLogger } from '../../report/logger.ts';
-import { ProgressLog, renderProgressTable, screenRows } from '../../report/progress.ts';
+import { ioMessage, output } from '../../model/messages.ts';
+import { renderProgressTable } from '../../report/progress.ts';
 import { openStateStore } from '../../state/open.ts';
 import type { RegisterCommand } from '../context.ts';
 import { parseDuration } from '../duration.ts';
@@ -39,7 +39,8 @@ Examples:
       const g = ctx.globals();
       const intervalMs = parseDuration(flags.interval, '--interval');
       const progressIntervalMs = parseDuration(flags.progressInterval, '--progress-interval');
-      const logger = createLogger({ level: g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
+      const logger = ctx.host.logger();
+      ctx.host.setProgressInterval(progressIntervalMs);
       const store = openStateStore(g.state, ctx.io.cwd);
       if ((await store.head()) === undefined) {
         await store.close();
@@ -60,23 +61,16 @@ Examples:
           .map((r) => ({ address: r.address, replicationJobId: r.replicationJobId as string }))
           .sort((a, b) => (a.address < b.address ? -1 : 1));
         const color = g.color && ctx.io.stdout.isTTY === true;
-        const tty = ctx.io.stdout.isTTY === true;
-        let drawn = 0;
-        const plain = new ProgressLog(progressIntervalMs);
         for (;;) {
           const live = new Map((await target.api.getReplicationJobs()).map((j) => [j.replicationJobId, j]));
           const jobs: JobProgress[] = managed.map((m) => progressOf(m.address, live.get(m.replicationJobId), m.replicationJobId));
           if (flags.format === 'json') {
-            ctx.io.stdout.write(`${JSON.stringify({ target: target.description, at: new Date().toISOString(), jobs })}\n`);
-          } else if (flags.watch && tty) {
-            const table = `${target.description} - ${new Date().toISOString()}\n${renderProgressTable(jobs, color)}`;
-            ctx.io.stdout.write(`${drawn > 0 ? `\u001b[${drawn}A\u001b[J` : ''}${table}\n`);
-            // Screen rows, not text lines: a row wider than the terminal wraps.
-            drawn = screenRows(table, (ctx.io.stdout as { columns?: number }).columns);
+            ctx.host.notify(output('status.jobs', `${JSON.stringify({ target: target.description, at: new Date().toISOString(), jobs })}\n`));
           } else if (flags.watch) {
-            for (const line of plain.lines(jobs, systemClock.now())) ctx.io.stdout.write(`${line}\n`);
+            // A table redrawn in place on a terminal, else the job events and a summary now and then (cli/io-host.ts).
+            ctx.host.notify(ioMessage('status.progress', 'info', `${jobs.length} job(s)`, { jobs, header: `${target.description} - ${new Date().toISOString()}` }));
           } else {
-            ctx.io.stdout.write(`${target.description}\n${renderProgressTable(jobs, color)}\n`);
+            ctx.host.notify(output('status.jobs', `${target.description}\n${renderProgressTable(jobs, color)}\n`));
           }
           if (!flags.watch || stopped) break;
           await systemClock.sleep(intervalMs);
