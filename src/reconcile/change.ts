@@ -160,6 +160,26 @@ export interface RecordChange extends ChangeBase<JobKind>, OfLiveJob, WithDesire
   readonly recordedPreventDestroy: boolean;
 }
 
+/**
+ * Retires the job of a migrated server (`cutover: true`): deletes it (its AMIs stay), waits for
+ * DELETED so its slot frees, and records the server as migrated with its final AMI. A retire the
+ * plan cannot carry out (no job, a run in progress, no completed run) holds `blocked`, the reason:
+ * apply refuses it and nothing is deleted.
+ */
+export interface RetireChange extends ChangeBase<JobKind, NoFields> {
+  readonly action: 'retire';
+  readonly serverId: string;
+  readonly serverName?: string;
+  /** The job to delete; absent when the server has none. */
+  readonly replicationJobId?: string;
+  readonly before?: JobSpec;
+  readonly observedFingerprint?: string;
+  /** The AMI of the job's latest completed run, when the plan was made. */
+  readonly amiId?: string;
+  /** Why the retire cannot be carried out now. */
+  readonly blocked?: string;
+}
+
 /** Imports the server catalog (ImportServerCatalog), then waits for AVAILABLE. */
 export interface ImportCatalogChange extends ChangeBase<'ServerCatalog', NoFields> {
   readonly action: 'import-catalog';
@@ -204,6 +224,7 @@ export type Change =
   | ReplaceChange
   | ImportCatalogChange
   | DisassociateConnectorChange
+  | RetireChange
   | CreateChange
   | UpdateChange
   | AdoptChange
@@ -237,6 +258,11 @@ export function isDeferred(c: Change): c is DeferredCreateChange {
   return c.action === 'create' && c.deferredUntilCatalog === true;
 }
 
+/** Whether the change is a retire that apply refuses (see RetireChange). */
+export function isBlockedRetire(c: Change): c is RetireChange & { readonly blocked: string } {
+  return c.action === 'retire' && c.blocked !== undefined;
+}
+
 /** Whether the change is a delete of a job that is already gone. */
 export function isStateOnlyDelete(c: Change): c is StateOnlyDeleteChange {
   return c.action === 'delete' && c.stateOnly === true;
@@ -254,6 +280,7 @@ export interface Drift {
 export const WARNING_CODES = [
   'no-healthy-connector', 'server-busy', 'catalog-not-imported', 'on-demand-limit', 'on-demand-not-ready', 'concurrent-job-limit',
   'create-only-change', 'match-empty', 'job-terminated', 'next-run-in-past', 'create-drops-next-run', 'foreign-root-delete',
+  'job-expiring', 'job-expired',
 ] as const;
 export type WarningCode = (typeof WARNING_CODES)[number];
 

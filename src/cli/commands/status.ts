@@ -5,10 +5,13 @@ import type { JobProgress } from '../../reconcile/ports.ts';
 import { progressOf } from '../../reconcile/wait.ts';
 import { createLogger } from '../../report/logger.ts';
 import { ProgressLog, renderProgressTable, screenRows } from '../../report/progress.ts';
+import { renderStatusExtrasText, statusExtras } from '../../report/render-status.ts';
+import { serviceNowMs } from '../../sms/api.ts';
 import { openStateStore } from '../../state/open.ts';
 import type { RegisterCommand } from '../context.ts';
 import { parseDuration } from '../duration.ts';
 import { ExitCode } from '../io.ts';
+import { maxConcurrentJobs } from '../job-limit.ts';
 import { openTarget } from '../target.ts';
 import { readPrior } from '../workflow.ts';
 
@@ -24,7 +27,7 @@ interface StatusFlags {
 export const registerStatus: RegisterCommand = (program, ctx) => {
   program
     .command('status')
-    .description('show the managed jobs: job state, latest run (state, stage, %), latest AMI, next run')
+    .description('show the managed jobs (job state, latest run, latest AMI, next run), the migrated servers with their final AMIs, and the jobs near their 90-day limit')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('--watch', 'refresh until interrupted (a live table on a terminal; otherwise a line per job event and a summary now and then)')
     .option('--interval <duration>', 'refresh interval with --watch', '2s')
@@ -37,6 +40,7 @@ Examples:
   $ sms-reconcile status --format json | jq '.jobs[] | select(.latestAmiId == null)'`)
     .action(async (flags: StatusFlags) => {
       const g = ctx.globals();
+      const jobLimit = maxConcurrentJobs(g);
       const intervalMs = parseDuration(flags.interval, '--interval');
       const progressIntervalMs = parseDuration(flags.progressInterval, '--progress-interval');
       const logger = createLogger({ level: g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
@@ -64,10 +68,12 @@ Examples:
         let drawn = 0;
         const plain = new ProgressLog(progressIntervalMs);
         for (;;) {
-          const live = new Map((await target.api.getReplicationJobs()).map((j) => [j.replicationJobId, j]));
+          const listing = await target.api.getReplicationJobs();
+          const live = new Map(listing.map((j) => [j.replicationJobId, j]));
           const jobs: JobProgress[] = managed.map((m) => progressOf(m.address, live.get(m.replicationJobId), m.replicationJobId));
+          const extras = statusExtras(Object.values(prior.resources), listing, serviceNowMs(target.api, Date.now()) / 1000, jobLimit);
           if (flags.format === 'json') {
-            ctx.io.stdout.write(`${JSON.stringify({ target: target.description, at: new Date().toISOString(), jobs })}\n`);
+            ctx.io.stdout.write(`${JSON.stringify({ target: target.description, at: new Date().toISOString(), jobs, ...extras })}\n`);
           } else if (flags.watch && tty) {
             const table = `${target.description} - ${new Date().toISOString()}\n${renderProgressTable(jobs, color)}`;
             ctx.io.stdout.write(`${drawn > 0 ? `\u001b[${drawn}A\u001b[J` : ''}${table}\n`);
@@ -76,7 +82,7 @@ Examples:
           } else if (flags.watch) {
             for (const line of plain.lines(jobs, systemClock.now())) ctx.io.stdout.write(`${line}\n`);
           } else {
-            ctx.io.stdout.write(`${target.description}\n${renderProgressTable(jobs, color)}\n`);
+            ctx.io.stdout.write(`${target.description}\n${renderProgressTable(jobs, color)}\n${renderStatusExtrasText(extras)}`);
           }
           if (!flags.watch || stopped) break;
           await systemClock.sleep(intervalMs);
