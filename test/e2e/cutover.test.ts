@@ -239,6 +239,11 @@ describe('--max-concurrent-jobs', () => {
     expect(s.stdout).toContain('Live jobs: 1 of 7');
     const st = await ws.run(['status', '--max-concurrent-jobs', 'x']);
     expect(st.code).toBe(1);
+    expect(st.stderr).toContain('--max-concurrent-jobs "x"');
+    // The controller's bad flags exit 2 (its contract), naming the flag, before it starts anything.
+    const ctl = await ws.run(['controller', '-f', m, '--max-concurrent-jobs', '-1', '--listen', '127.0.0.1:0']);
+    expect(ctl.code).toBe(2);
+    expect(ctl.stderr).toContain('--max-concurrent-jobs "-1" is not a whole number of at least 1');
     const warn = await ws.run(['plan', '-f', await ws.writeManifests([catalogDoc(), jobDoc('dc-1', genVm(1)), jobDoc('dc-2', genVm(2))]), '--max-concurrent-jobs', '1']);
     expect(warn.stdout).toContain("2 jobs would run at once, more than the account's limit of 1");
   });
