@@ -34,6 +34,8 @@ export interface JobDiffContext {
 /** The changes of one wanted job (it adds to `ctx.warnings`, `ctx.drift` and `ctx.owners.moved`). */
 export function diffWanted(ctx: JobDiffContext, w: WantedJob): Change[] {
   if (w.deferred) {
+    // A migrated server gets no job: the plan made after the import retires or keeps it.
+    if (w.cutover && w.kind === 'ReplicationJob') return [];
     const deferred = { after: w.spec, deferredUntilCatalog: true, preventDestroy: w.lifecycle.preventDestroy, onDemandRun: w.onDemandRun, source: w.source } as const;
     return [made({ ...base(w.address, w.kind, 'create', 'the server is resolved after the catalog import'), ...deferred })];
   }

@@ -7,10 +7,13 @@ import type { PlanWarning } from './change.ts';
  * The 90-day clock: SMS replicates a server for at most 90 days from its job's first run, then
  * terminates the job (src/server/BEHAVIOR.md, Lifecycle). Pure: every time is given.
  *
- * When replication began is read from the bulk listing (no per-job call): a job that has left
- * PENDING has started its first run, which the service starts at `seedReplicationTime`. The state
- * records it (`replicationStartedAt`) so that a job the service no longer lists can still be told
- * apart as expired.
+ * When replication began: a job apply creates starts its seed run at its seed time, or at once for
+ * a seed in the past, and its record says so from the start. For any other record (a job adopted,
+ * imported or exported, an older state) it is read from the bulk listing, with no per-job call:
+ * once the job has left PENDING, its first run started at `seedReplicationTime`, or, when that was
+ * before the record was written, at some time before the record (the listing does not say when:
+ * the record's time is taken, so the warning may come late, never early). The state records it
+ * (`replicationStartedAt`) so that a job the service no longer lists can be told apart as expired.
  */
 
 const DAY = 86_400;
@@ -28,10 +31,21 @@ export function replicationStartOf(job: Pick<ReplicationJobInfo, 'state' | 'seed
   return job.state !== undefined && STARTED.has(job.state) && job.seedReplicationTime !== undefined ? Math.floor(job.seedReplicationTime) : undefined;
 }
 
-/** When replication of a record's job began: as the state recorded it, else as the listing shows it. */
+/**
+ * When replication of a record's job began: as the state recorded it, else as the listing shows it,
+ * but not before the record was written (see the module comment).
+ */
 export function startOf(rec: ResourceRecord | undefined, job: ReplicationJobInfo | undefined): number | undefined {
-  const recorded = rec?.replicationStartedAt === undefined ? undefined : Date.parse(rec.replicationStartedAt) / 1000;
-  return recorded !== undefined && Number.isFinite(recorded) ? recorded : job === undefined ? undefined : replicationStartOf(job);
+  const recorded = secondsOf(rec?.replicationStartedAt);
+  if (recorded !== undefined) return recorded;
+  const listed = job === undefined ? undefined : replicationStartOf(job);
+  const written = secondsOf(rec?.updatedAt);
+  return listed === undefined ? undefined : Math.max(listed, Math.floor(written ?? listed));
+}
+
+function secondsOf(rfc3339: string | undefined): number | undefined {
+  const ms = rfc3339 === undefined ? NaN : Date.parse(rfc3339);
+  return Number.isFinite(ms) ? ms / 1000 : undefined;
 }
 
 /** When SMS terminates a job whose replication began at `start` (epoch seconds). */
@@ -127,8 +141,7 @@ export function replicationStartWrites(records: Iterable<ResourceRecord>, jobs: 
   const writes: ResourceWrite[] = [];
   for (const rec of records) {
     if (rec.replicationJobId === undefined || rec.replicationStartedAt !== undefined) continue;
-    const job = jobs.get(rec.replicationJobId);
-    const start = job === undefined ? undefined : replicationStartOf(job);
+    const start = startOf(rec, jobs.get(rec.replicationJobId));
     if (start !== undefined) writes.push({ address: rec.address, record: { ...rec, replicationStartedAt: iso(start), updatedAt: at } });
   }
   return writes;

@@ -95,7 +95,12 @@ describe('the 90-day clock', () => {
     const pending = { ...liveJob(DC8, {}, { n: 8, state: 'PENDING' }) };
     const records = [rec(started), record('ReplicationJob/dc-008', pending, {}), rec(started, { address: 'ReplicationJob/known', replicationStartedAt: '2026-11-01T00:00:00Z' })];
     const writes = replicationStartWrites(records, new Map([[started.replicationJobId, started], [pending.replicationJobId, pending]]), '2026-11-27T00:00:00Z');
-    expect(writes).toEqual([{ address: ADDRESS, record: expect.objectContaining({ replicationStartedAt: '2026-11-25T20:00:00Z', updatedAt: '2026-11-27T00:00:00Z' }) }]);
+    // Seeded a day before the record was written: it began at some time before the record, which is taken.
+    expect(writes).toEqual([{ address: ADDRESS, record: expect.objectContaining({ replicationStartedAt: '2026-11-26T19:00:00Z', updatedAt: '2026-11-27T00:00:00Z' }) }]);
+    // Seeded after the record was written: it began at its seed.
+    const later = dcJob({ seed: T0 + DAY });
+    const [w] = replicationStartWrites([rec(later)], new Map([[later.replicationJobId, later]]), '2026-11-28T00:00:00Z');
+    expect(w?.record?.replicationStartedAt).toBe('2026-11-27T20:00:00Z');
   });
 });
 
