@@ -85,7 +85,9 @@ describe('cutover', () => {
 
     const a = await ws.run(['apply', '-f', m, '--auto-approve']);
     expect(a.code, a.stdout + a.stderr).toBe(0);
+    expect(a.stdout).toMatch(/Apply complete: 0 created, 0 updated, 0 replaced, 0 deleted, 0 adopted, 0 moved, 0 runs started, 2 retired in \d+\.\ds\./);
     expect(await liveJobIds()).toHaveLength(2);
+    expect((await ws.run(['state', 'list'])).stdout).toMatch(/ReplicationJob\/dc-1 +migrated \(ami-[0-9a-f]+\)/);
     expect((await api.getReplicationJob(job1))?.state).toBe('DELETED');
 
     const after = await readState(ws);

@@ -101,7 +101,7 @@ function registerStateList(state: Command, ctx: CommandContext): void {
         }
         const records = Object.values(doc.resources).sort((a, b) => a.address.localeCompare(b.address));
         const width = Math.max(0, ...records.map((r) => r.address.length));
-        for (const r of records) ctx.io.stdout.write(`${r.address.padEnd(width)}  ${r.replicationJobId ?? '-'}\n`);
+        for (const r of records) ctx.io.stdout.write(`${r.address.padEnd(width)}  ${r.replicationJobId ?? (r.migrated === undefined ? '-' : `migrated (${r.migrated.amiId})`)}\n`);
         if (doc.pending.length > 0) {
           ctx.io.stderr.write(`${doc.pending.length} operation(s) pending from an interrupted run; the next apply resolves them.\n`);
         }
