@@ -13,6 +13,28 @@ import type { CycleOutcome } from './cycle.ts';
 export const CYCLE_RESULTS = ['success', 'failed', 'invalid', 'partial'] as const;
 export type CycleResult = (typeof CYCLE_RESULTS)[number];
 
+/**
+ * The process's memory, read at each scrape: what an operator who leaves the controller running
+ * watches first, and what bench/controller.ts reads. (Not prom-client's default metrics: some of
+ * their names fail `promtool check metrics`, e.g. a gauge named `nodejs_active_handles_total`.)
+ */
+function processMemoryGauges(registers: Registry[]): void {
+  const gauge = (name: string, help: string, pick: (m: NodeJS.MemoryUsage) => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(pick(process.memoryUsage()));
+      },
+    });
+  };
+  gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', (m) => m.rss);
+  gauge('nodejs_heap_size_total_bytes', 'V8 heap capacity in bytes.', (m) => m.heapTotal);
+  gauge('nodejs_heap_size_used_bytes', 'V8 heap in use in bytes.', (m) => m.heapUsed);
+  gauge('nodejs_external_memory_bytes', 'Memory of C++ objects bound to JavaScript objects, in bytes.', (m) => m.external);
+}
+
 export class ControllerMetrics {
   readonly registry = new Registry();
   readonly #leader: Gauge;
@@ -28,6 +50,7 @@ export class ControllerMetrics {
 
   constructor() {
     const registers = [this.registry];
+    processMemoryGauges(registers);
     new Gauge({ name: 'sms_reconcile_build_info', help: 'Always 1; the version of sms-reconcile as a label.', labelNames: ['version'], registers }).set({ version: VERSION }, 1);
     this.#leader = new Gauge({ name: 'sms_reconcile_leader', help: '1 while this process holds the controller lease, else 0.', registers });
     this.#leader.set(0);

@@ -300,6 +300,12 @@ describe('controller: /metrics', { timeout: 120_000 }, () => {
       'sms_reconcile_api_requests_total', 'sms_reconcile_jobs_expiring{within="7d"}', 'sms_reconcile_jobs_expiring{within="15d"}',
     ]) expect(text).toContain(name);
     expect(text).not.toMatch(/address=|replicationJobId=|serverId=/);
+    // The process's memory, read at the scrape: a resident size of some megabytes, more than the heap in use.
+    const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('process_resident_memory_bytes')).toBeGreaterThan(10 * 1048576);
+    expect(value('process_resident_memory_bytes')).toBeGreaterThan(value('nodejs_heap_size_used_bytes'));
+    expect(value('nodejs_heap_size_total_bytes')).toBeGreaterThanOrEqual(value('nodejs_heap_size_used_bytes'));
+    expect(value('nodejs_external_memory_bytes')).toBeGreaterThan(0);
     const checked = await new Promise<{ code: number | null; out: string }>((resolve) => {
       const p = execFile(tool ?? 'promtool', ['check', 'metrics'], (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr }));
       p.stdin?.end(text);

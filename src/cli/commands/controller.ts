@@ -1,3 +1,4 @@
+import { fullCollector } from '../../controller/memory.ts';
 import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -226,6 +227,7 @@ interface Running {
 /** The loop (runs cycles while leader) and the elector (tells it when it leads), wired to the metrics and the dashboard. */
 function makeLoopAndElector(r: Running, backend: LeaseBackend): { loop: ControllerLoop; elector: LeaderElector } {
   const { ctx, flags, settings, logger, identity, git, parts, metrics, history } = r;
+  const collect = fullCollector();
   const loop = new ControllerLoop({
     intervalMs: settings.intervalMs,
     retryIntervalMs: settings.retryIntervalMs,
@@ -251,6 +253,7 @@ function makeLoopAndElector(r: Running, backend: LeaseBackend): { loop: Controll
       metrics.recordCycle(o, systemClock.now());
       history.recordCycle(o);
       logCycle(logger, o);
+      if (collect !== undefined) setImmediate(collect);
     },
   });
   const elector = new LeaderElector(backend, {
