@@ -156,8 +156,8 @@ function onStopSignals(ctx: CommandContext, stop: { requested: boolean }, report
 }
 
 async function runApply(ctx: CommandContext, planfile: string | undefined, flags: ApplyFlags): Promise<number> {
-  const settings = checkApplyFlags(planfile, flags, ctx.globals());
   const g = ctx.globals();
+  const settings = checkApplyFlags(planfile, flags, g);
   const color = g.color && ctx.io.stdout.isTTY === true;
   const logger = createLogger({ level: g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
   const input = await readApplyInput(ctx, planfile, flags);
