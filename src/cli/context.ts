@@ -15,6 +15,8 @@ export interface GlobalOptions {
   readonly stateSchema: string | undefined;
   /** --workspace (already folded into `state` when that is a postgres:// URL). */
   readonly workspace: string | undefined;
+  /** --max-concurrent-jobs as given (or SMS_RECONCILE_MAX_CONCURRENT_JOBS), with where it came from; cli/job-limit.ts checks it. */
+  readonly maxConcurrentJobs: { readonly value: string; readonly from: string } | undefined;
 }
 
 export interface CommandContext {

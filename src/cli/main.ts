@@ -52,6 +52,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .option('--embedded-dir <dir>', 'data directory of the embedded server (default .sms-reconcile/embedded)')
     .option('--state-schema <name>', 'PostgreSQL state: the schema holding the state tables, so projects can share a database (default sms_reconcile)')
     .option('--workspace <name>', 'PostgreSQL state: which of several states in the schema (default "default")')
+    .option('--max-concurrent-jobs <n>', "the account's concurrent-job limit, for plan, apply, status and controller (default 50, or SMS_RECONCILE_MAX_CONCURRENT_JOBS)")
     .showSuggestionAfterError(true)
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `
@@ -113,7 +114,9 @@ function readGlobals(program: Command, io: CliIo, withStateScope: typeof WithSta
     embeddedDir?: string;
     stateSchema?: string;
     workspace?: string;
+    maxConcurrentJobs?: string;
   }>();
+  const jobLimitEnv = io.env['SMS_RECONCILE_MAX_CONCURRENT_JOBS'];
   return {
     // --state-schema and --workspace travel inside a postgres:// location, so every command gets them.
     state: withStateScope(o.state ?? io.env['SMS_RECONCILE_STATE'], { schema: o.stateSchema, workspace: o.workspace }),
@@ -125,5 +128,11 @@ function readGlobals(program: Command, io: CliIo, withStateScope: typeof WithSta
     embeddedDir: o.embeddedDir,
     stateSchema: o.stateSchema,
     workspace: o.workspace,
+    maxConcurrentJobs:
+      o.maxConcurrentJobs !== undefined
+        ? { value: o.maxConcurrentJobs, from: '--max-concurrent-jobs' }
+        : jobLimitEnv !== undefined && jobLimitEnv !== ''
+          ? { value: jobLimitEnv, from: 'SMS_RECONCILE_MAX_CONCURRENT_JOBS' }
+          : undefined,
   };
 }

@@ -9,6 +9,7 @@ import { diff, type PlanProblem } from '../reconcile/diff.ts';
 import { observe, type ObservedSet } from '../reconcile/observed.ts';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanOptions } from '../reconcile/plan.ts';
 import type { ApplyPorts } from '../reconcile/ports.ts';
+import { replicationStartWrites } from '../reconcile/replication-age.ts';
 import { renderDiagnosticsText } from '../report/render-diagnostics.ts';
 import type { SmsApi, SmsAction } from '../sms/api.ts';
 import { assertSameTarget, type StateDocument } from '../state/codec.ts';
@@ -61,6 +62,18 @@ export async function readAfterRecovery(ports: ApplyPorts, target: Target): Prom
   return (await recover(ports, first.observed)) > 0 ? read() : first;
 }
 
+/**
+ * Under the apply's lock, after its changes: records when replication began for the jobs whose
+ * first run the listing shows started and whose records do not say yet (one write, none when there
+ * is nothing to record). Creates record it themselves; this catches adopted and older records.
+ */
+export async function recordReplicationStarts(ports: ApplyPorts, observed: ObservedSet): Promise<void> {
+  const doc = await ports.store.read();
+  if (doc === undefined) return;
+  const writes = replicationStartWrites(Object.values(doc.resources), observed.jobs, new Date(ports.clock.now()).toISOString());
+  if (writes.length > 0) await ports.store.writeResources(ports.lock, writes, 'record when replication began');
+}
+
 export interface PlanInputs {
   readonly desired: DesiredSet;
   readonly observed: ObservedSet;
@@ -105,6 +118,7 @@ export function buildPlan(ctx: CommandContext, input: PlanInputs): Plan {
     drift: result.drift,
     warnings: result.warnings,
     apiCalls: nonZero(input.apiCalls),
+    migrated: result.migrated,
   };
 }
 

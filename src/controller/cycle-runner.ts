@@ -21,7 +21,7 @@ export function fetchFailedOutcome(error: string | undefined): CycleOutcome {
   return {
     result: 'failed', startedAt: new Date(now).toISOString(), durationMs: 0, revision: undefined,
     changes: { planned: 0, applied: 0, pending: 0 }, errors: [{ code: 'git-fetch-failed' satisfies ErrorCode, message: error ?? 'git fetch failed' }],
-    drift: [], driftOpen: 0, pending: [], jobs: [], jobStates: {},
+    drift: [], driftOpen: 0, pending: [], jobs: [], jobStates: {}, jobsExpiring: { '15d': 0, '7d': 0 },
   };
 }
 

@@ -8,21 +8,22 @@
  */
 import type { CommandContext } from '../cli/context.ts';
 import type { Target } from '../cli/target.ts';
-import { buildPlan, loadDesired, observeAll, readAfterRecovery, readPrior } from '../cli/workflow.ts';
+import { buildPlan, loadDesired, observeAll, readAfterRecovery, readPrior, recordReplicationStarts } from '../cli/workflow.ts';
 import type { DesiredSet } from '../model/desired.ts';
 import { isOutputCode, type ErrorCode, type MessageCode } from '../model/codes.ts';
 import { isSmsReconcileError } from '../model/errors.ts';
 import { ioMessage, type IoHost, type IoMessage } from '../model/messages.ts';
 import { ACTION_INFO } from '../reconcile/action.ts';
 import { applyPlan, type ApplyResult } from '../reconcile/apply.ts';
-import { isStateOnlyDelete, membersOf, type Change, type Drift } from '../reconcile/change.ts';
+import { isBlockedRetire, isStateOnlyDelete, membersOf, type Change, type Drift } from '../reconcile/change.ts';
 import type { ObservedSet } from '../reconcile/observed.ts';
 import { effectiveChanges, type Plan } from '../reconcile/plan.ts';
 import { applyEventsTo, isApplyMessage } from '../reconcile/apply-messages.ts';
 import type { ApplyPorts, Clock } from '../reconcile/ports.ts';
 import { logHost, logMessage } from '../report/log-message.ts';
+import { expiringCounts, expiringJobs, type ExpiryWindow } from '../reconcile/replication-age.ts';
 import type { Logger } from '../report/logger.ts';
-import type { SmsApi } from '../sms/api.ts';
+import { serviceNowMs, type SmsApi } from '../sms/api.ts';
 import { isSmsApiError } from '../sms/errors.ts';
 import type { StateDocument } from '../state/codec.ts';
 import type { StateStore } from '../state/store.ts';
@@ -72,6 +73,8 @@ export interface CycleOutcome {
   readonly pending: readonly PendingChange[];
   readonly jobs: readonly JobSummary[];
   readonly jobStates: Readonly<Record<string, number>>;
+  /** Managed jobs SMS terminates within 15 and within 7 days (the 90-day clock). */
+  readonly jobsExpiring: Readonly<Record<`${ExpiryWindow}d`, number>>;
   /** The dashboard's view of the estate (absent when the cycle could not read the live world). */
   readonly estate?: Estate;
 }
@@ -115,9 +118,14 @@ function errorOf(err: unknown): CycleError {
   return { code: 'internal' satisfies ErrorCode, message: err instanceof Error ? err.message : String(err) };
 }
 
-/** Whether the controller may carry out a change: deletes and replaces only with --allow-destroy. */
+/** Whether the controller may carry out a change: deletes and replaces only with --allow-destroy; a blocked retire waits. */
 function allowed(c: Change, allowDestroy: boolean): boolean {
-  return allowDestroy || !ACTION_INFO[c.action].destructive || isStateOnlyDelete(c);
+  return !isBlockedRetire(c) && (allowDestroy || !ACTION_INFO[c.action].destructive || isStateOnlyDelete(c));
+}
+
+/** Why the controller holds back a change it may not carry out. */
+function withheldWhy(c: Change): PendingChange['why'] {
+  return isBlockedRetire(c) ? 'retire-blocked' : 'destroy-not-allowed';
 }
 
 /** The plan with the changes it may not carry out removed (and the creates that wait for them). */
@@ -132,7 +140,9 @@ function allowedPlan(plan: Plan, allowDestroy: boolean): { plan: Plan; withheld:
   return { plan: { ...plan, changes: keep }, withheld };
 }
 
-function jobSummaries(prior: StateDocument | undefined, observed: ObservedSet): { jobs: JobSummary[]; jobStates: Record<string, number> } {
+type Summaries = Pick<CycleOutcome, 'jobs' | 'jobStates' | 'jobsExpiring'>;
+
+function jobSummaries(prior: StateDocument | undefined, observed: ObservedSet, nowSeconds: number): Summaries {
   const jobs: JobSummary[] = [];
   const jobStates: Record<string, number> = {};
   for (const r of Object.values(prior?.resources ?? {})) {
@@ -151,7 +161,8 @@ function jobSummaries(prior: StateDocument | undefined, observed: ObservedSet): 
     });
   }
   jobs.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-  return { jobs, jobStates };
+  const jobsExpiring = expiringCounts(expiringJobs(Object.values(prior?.resources ?? {}), observed.jobs, nowSeconds), nowSeconds);
+  return { jobs, jobStates, jobsExpiring };
 }
 
 /**
@@ -200,7 +211,7 @@ interface CycleWorld {
 
 type OutcomeBody = Omit<CycleOutcome, 'startedAt' | 'durationMs' | 'revision'>;
 
-const EMPTY = { changes: { planned: 0, applied: 0, pending: 0 }, drift: [], driftOpen: 0, pending: [], jobs: [], jobStates: {} } as const;
+const EMPTY = { changes: { planned: 0, applied: 0, pending: 0 }, drift: [], driftOpen: 0, pending: [], jobs: [], jobStates: {}, jobsExpiring: { '15d': 0, '7d': 0 } } as const;
 
 function driftOpen(drift: readonly Drift[], done: ReadonlySet<string> = new Set()): number {
   return new Set(drift.filter((d) => !done.has(d.address)).map((d) => d.address)).size;
@@ -220,6 +231,11 @@ class CycleRun {
     return { startedAt: new Date(this.started).toISOString(), durationMs: this.deps.clock.now() - this.started, revision: this.deps.revision, ...rest };
   }
 
+  /** The service's time, epoch seconds (the 90-day clock runs on it). */
+  nowSeconds(): number {
+    return serviceNowMs(this.deps.api, this.deps.clock.now()) / 1000;
+  }
+
   makePlan(desired: DesiredSet, prior: StateDocument | undefined, observed: ObservedSet): Plan {
     const { deps } = this;
     return buildPlan(this.out.ctx, {
@@ -229,7 +245,7 @@ class CycleRun {
       target: deps.target,
       options: { targets: [], replace: [], refreshOnly: false },
       maxConcurrentJobs: deps.maxConcurrentJobs,
-      now: new Date(deps.clock.now()),
+      now: new Date(serviceNowMs(deps.api, deps.clock.now())),
       apiCalls: deps.api.calls(),
     });
   }
@@ -260,8 +276,8 @@ class CycleRun {
   }
 
   /** A cycle that changed nothing: what it found, and what it left pending and why. */
-  changedNothing(w: CycleWorld, left: readonly Change[], why: PendingChange['why']): CycleOutcome {
-    const pending = left.map((c): PendingChange => ({ address: c.address, action: c.action, why }));
+  changedNothing(w: CycleWorld, left: readonly Change[], why: PendingChange['why'] | typeof withheldWhy): CycleOutcome {
+    const pending = left.map((c): PendingChange => ({ address: c.address, action: c.action, why: typeof why === 'function' ? why(c) : why }));
     return this.finish({
       estate: buildEstate({ plan: w.plan, observed: w.observed, pending, errors: [] }),
       result: 'success',
@@ -270,7 +286,7 @@ class CycleRun {
       drift: w.plan.drift,
       driftOpen: driftOpen(w.plan.drift),
       pending,
-      ...jobSummaries(w.prior, w.observed),
+      ...jobSummaries(w.prior, w.observed, this.nowSeconds()),
     });
   }
 
@@ -285,7 +301,7 @@ class CycleRun {
     } catch (err) {
       const errors = [errorOf(err)];
       const pending = w.planned.map((c): PendingChange => ({ address: c.address, action: c.action, why: 'not-started' }));
-      return this.finish({ ...EMPTY, result: 'failed', errors, drift, driftOpen: driftOpen(drift), ...jobSummaries(w.prior, w.observed), estate: buildEstate({ plan: w.plan, observed: w.observed, pending, errors }) });
+      return this.finish({ ...EMPTY, result: 'failed', errors, drift, driftOpen: driftOpen(drift), ...jobSummaries(w.prior, w.observed, this.nowSeconds()), estate: buildEstate({ plan: w.plan, observed: w.observed, pending, errors }) });
     }
     try {
       const ports: ApplyPorts = { api: deps.api, store: deps.store, lock, clock: deps.clock, events: applyEventsTo(events, deps.clock) };
@@ -299,6 +315,7 @@ class CycleRun {
         stop: deps.stop,
         replan: async () => allowedPlan(this.makePlan(w.desired, await readPrior(deps.store, deps.target), await observeAll(deps.api)), deps.allowDestroy).plan,
       });
+      await recordReplicationStarts(ports, now.observed);
       return await this.applied(w, cut, result, events, now);
     } catch (err) {
       return this.finish({ ...EMPTY, result: 'failed', errors: [...events.failures, errorOf(err)], drift, driftOpen: driftOpen(drift) });
@@ -312,7 +329,7 @@ class CycleRun {
     const { deps } = this;
     const failedAddresses = new Set(result.failed.map((f) => f.address));
     const pending: PendingChange[] = [
-      ...cut.withheld.map((c): PendingChange => ({ address: c.address, action: c.action, why: 'destroy-not-allowed' })),
+      ...cut.withheld.map((c): PendingChange => ({ address: c.address, action: c.action, why: withheldWhy(c) })),
       ...effectiveChanges(cut.plan)
         .filter((c) => failedAddresses.has(c.address))
         .map((c): PendingChange => ({ address: c.address, action: c.action, why: 'failed' })),
@@ -330,7 +347,7 @@ class CycleRun {
       drift: w.plan.drift,
       driftOpen: driftOpen(w.plan.drift, done),
       pending,
-      ...jobSummaries(after.prior, after.observed),
+      ...jobSummaries(after.prior, after.observed, this.nowSeconds()),
       estate: buildEstate({ plan: this.makePlan(w.desired, after.prior, after.observed), observed: after.observed, pending, errors }),
     });
   }
@@ -343,6 +360,6 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
   if ('startedAt' in w) return w;
   if (deps.mode === 'observe') return run.changedNothing(w, w.planned, 'observe-mode');
   const firstCut = allowedPlan(w.plan, deps.allowDestroy);
-  if (effectiveChanges(firstCut.plan).length === 0 && (w.prior?.pending.length ?? 0) === 0) return run.changedNothing(w, firstCut.withheld, 'destroy-not-allowed');
+  if (effectiveChanges(firstCut.plan).length === 0 && (w.prior?.pending.length ?? 0) === 0) return run.changedNothing(w, firstCut.withheld, withheldWhy);
   return run.applyLocked(w);
 }

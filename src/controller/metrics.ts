@@ -5,7 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ACTIONS } from '../reconcile/action.ts';
-import type { SmsApi } from '../sms/api.ts';
+import { serviceNowMs, type SmsApi } from '../sms/api.ts';
 import { isSmsApiError } from '../sms/errors.ts';
 import { VERSION } from '../cli/version.ts';
 import type { CycleOutcome } from './cycle.ts';
@@ -44,6 +44,7 @@ export class ControllerMetrics {
   readonly #drift: Gauge;
   readonly #pending: Gauge<'action'>;
   readonly #jobs: Gauge<'state'>;
+  readonly #expiring: Gauge<'within'>;
   readonly #api: Counter<'operation' | 'outcome'>;
   readonly #revision: Gauge<'revision'>;
 
@@ -66,6 +67,13 @@ export class ControllerMetrics {
     this.#drift = new Gauge({ name: 'sms_reconcile_drift_resources', help: 'Managed jobs whose live values differ from what was applied, at the last cycle.', registers });
     this.#pending = new Gauge({ name: 'sms_reconcile_pending_changes', help: 'Changes the last cycle left to do (not allowed, observe mode, or failed), by action.', labelNames: ['action'], registers });
     this.#jobs = new Gauge({ name: 'sms_reconcile_jobs', help: 'Managed replication jobs at the last cycle, by job state.', labelNames: ['state'], registers });
+    this.#expiring = new Gauge({
+      name: 'sms_reconcile_jobs_expiring',
+      help: 'Managed jobs SMS terminates (90 days after their replication began) within 7 or 15 days, at the last cycle.',
+      labelNames: ['within'],
+      registers,
+    });
+    for (const within of ['15d', '7d']) this.#expiring.set({ within }, 0);
     this.#api = new Counter({ name: 'sms_reconcile_api_requests_total', help: 'SMS API calls made by the controller, by operation and outcome.', labelNames: ['operation', 'outcome'], registers });
     this.#revision = new Gauge({ name: 'sms_reconcile_source_revision_info', help: 'Always 1; the source revision of the last cycle as a label.', labelNames: ['revision'], registers });
   }
@@ -85,6 +93,7 @@ export class ControllerMetrics {
     for (const c of o.pending) this.#pending.inc({ action: c.action });
     this.#jobs.reset();
     for (const [state, n] of Object.entries(o.jobStates)) this.#jobs.set({ state }, n);
+    for (const [within, n] of Object.entries(o.jobsExpiring)) this.#expiring.set({ within }, n);
     if (o.revision !== undefined) {
       this.#revision.reset();
       this.#revision.set({ revision: o.revision }, 1);
@@ -131,5 +140,6 @@ export function countedApi(api: SmsApi, metrics: ControllerMetrics): SmsApi {
     deleteServerCatalog: () => count('DeleteServerCatalog', () => api.deleteServerCatalog()),
     disassociateConnector: (id) => count('DisassociateConnector', () => api.disassociateConnector(id)),
     calls: () => api.calls(),
+    serviceNow: (wallMs) => serviceNowMs(api, wallMs),
   };
 }

@@ -39,11 +39,13 @@ export interface ReplicationJobDocument {
     server: ManifestServerSelector;
     onDemandRun?: ManifestOnDemandRun;
     lifecycle?: ManifestLifecycle;
+    cutover?: boolean;
   };
 }
 
 export interface ManifestServerEntry extends ManifestJobFields {
   server: ManifestServerSelector;
+  cutover?: boolean;
 }
 
 export interface ManifestServerMatch {
@@ -62,6 +64,7 @@ export interface ReplicationJobSetDocument {
     match?: ManifestServerMatch;
     onDemandRun?: ManifestOnDemandRun;
     lifecycle?: ManifestLifecycle;
+    cutover?: boolean;
   };
 }
 

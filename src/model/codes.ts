@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   'bad-max-chars': { source: 'user', doc: '--max-chars is not a whole number, or is below what the Markdown heading needs (the message names the minimum).' },
   'bad-max-connections': { source: 'user', doc: 'server --max-connections is not a positive whole number.' },
   'bad-parallelism': { source: 'user', doc: '--parallelism is not a whole number from 1 to 64.' },
+  'bad-max-concurrent-jobs': { source: 'user', doc: '--max-concurrent-jobs (or SMS_RECONCILE_MAX_CONCURRENT_JOBS) is not a whole number of at least 1.' },
   'bad-port': { source: 'user', doc: 'server --port is not a port number.' },
   'invalid-duration': { source: 'user', doc: 'A duration flag (--lock-timeout, --wait-timeout, ...) is not a duration such as 30s, 5m or 1h.' },
   'port-in-use': { source: 'user', doc: 'server --port: another process listens there.' },
@@ -57,6 +58,7 @@ export const ERROR_CODES = {
   'plan-stale': { source: 'user', doc: 'Something moved since the saved plan was made (state serial or lineage, manifests, live jobs); the reasons are listed: plan again.' },
   'plan-stdin-needed': { source: 'user', doc: 'The saved plan was made from -f -: apply it with the same stream piped in again, and --auto-approve.' },
   // Apply.
+  'retire-blocked': { source: 'user', doc: 'A retire (cutover: true) cannot be carried out: the server has no job, a run is in progress, or no run has completed; nothing was deleted.' },
   'catalog-import-failed': { source: 'remote', doc: 'The server catalog import ended in a state other than AVAILABLE; the jobs that waited for it were not created.' },
   'wait-interrupted': { source: 'user', doc: 'A wait (for a deletion, an import or a first replication) was interrupted by a signal.' },
   'wait-timeout': { source: 'remote', doc: 'A wait did not end within --wait-timeout; what was done is recorded, and the next run goes on from there.' },
@@ -221,6 +223,8 @@ export const PLAN_WARNING_CODES = {
   'next-run-in-past': 'nextReplicationRunStartTime is in the past and is not applied.',
   'create-drops-next-run': 'A new job starts at seedReplicationTime: its nextReplicationRunStartTime is applied by a later apply, once the seed run has ended.',
   'foreign-root-delete': 'The plan deletes jobs that another manifest set (another -f root) declared.',
+  'job-expiring': 'SMS terminates a job 90 days after its replication began: this one reaches day 75 (15 days left) or day 83 (7 days left). Cut over, or ask AWS Support for an extension.',
+  'job-expired': 'The job passed its 90 days and SMS terminated it: a new job is created only with --replace ADDRESS.',
 } as const satisfies Record<string, string>;
 
 export type PlanWarningCode = keyof typeof PLAN_WARNING_CODES;

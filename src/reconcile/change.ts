@@ -162,6 +162,26 @@ export interface RecordChange extends ChangeBase<JobKind>, OfLiveJob, WithDesire
   readonly recordedPreventDestroy: boolean;
 }
 
+/**
+ * Retires the job of a migrated server (`cutover: true`): deletes it (its AMIs stay), waits for
+ * DELETED so its slot frees, and records the server as migrated with its final AMI. A retire the
+ * plan cannot carry out (no job, a run in progress, no completed run) holds `blocked`, the reason:
+ * apply refuses it and nothing is deleted.
+ */
+export interface RetireChange extends ChangeBase<JobKind, NoFields> {
+  readonly action: 'retire';
+  readonly serverId: string;
+  readonly serverName?: string;
+  /** The job to delete; absent when the server has none. */
+  readonly replicationJobId?: string;
+  readonly before?: JobSpec;
+  readonly observedFingerprint?: string;
+  /** The AMI of the job's latest completed run, when the plan was made. */
+  readonly amiId?: string;
+  /** Why the retire cannot be carried out now. */
+  readonly blocked?: string;
+}
+
 /** Imports the server catalog (ImportServerCatalog), then waits for AVAILABLE. */
 export interface ImportCatalogChange extends ChangeBase<'ServerCatalog', NoFields> {
   readonly action: 'import-catalog';
@@ -206,6 +226,7 @@ export type Change =
   | ReplaceChange
   | ImportCatalogChange
   | DisassociateConnectorChange
+  | RetireChange
   | CreateChange
   | UpdateChange
   | AdoptChange
@@ -237,6 +258,11 @@ export function membersOf(c: Change): ChangeMembers {
 /** Whether the change is a create waiting for a catalog import. */
 export function isDeferred(c: Change): c is DeferredCreateChange {
   return c.action === 'create' && c.deferredUntilCatalog === true;
+}
+
+/** Whether the change is a retire that apply refuses (see RetireChange). */
+export function isBlockedRetire(c: Change): c is RetireChange & { readonly blocked: string } {
+  return c.action === 'retire' && c.blocked !== undefined;
 }
 
 /** Whether the change is a delete of a job that is already gone. */

@@ -6,12 +6,14 @@ import { ACTIONS, type Action } from './action.ts';
 import { isDeferred, type Change, type Drift, type PlanProblem, type PlanWarning } from './change.ts';
 import { diffCatalog } from './diff-catalog.ts';
 import { diffConnectors } from './diff-connectors.ts';
+import { migratedEntries, type MigratedEntry } from './cutover.ts';
 import { diffWanted, type JobDiffContext } from './diff-jobs.ts';
 import { sortDrift } from './drift.ts';
 import type { ObservedSet } from './observed.ts';
 import { deletesOfReleased, foreignRootWarnings, ownershipOf, preventDestroyProblems, withManifestRoots } from './ownership.ts';
 import { preflight } from './preflight.ts';
-import { resolveWanted, serverClaimProblems } from './resolve.ts';
+import { expiringJobs, expiringWarnings } from './replication-age.ts';
+import { hasServer, resolveWanted, serverClaimProblems } from './resolve.ts';
 
 export type { PlanProblem } from './change.ts';
 export { fingerprint, fingerprintOf, liveSpec } from './live-spec.ts';
@@ -58,6 +60,8 @@ export interface DiffResult {
   readonly drift: Drift[];
   readonly warnings: PlanWarning[];
   readonly problems: PlanProblem[];
+  /** Servers the state records as migrated that the manifests still mark cutover. */
+  readonly migrated: MigratedEntry[];
 }
 
 /** The order changes are listed in: destructive first, then as the executor runs them. */
@@ -84,6 +88,8 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
   changes.push(...deletesOfReleased(resources, owners, observed, desired, catalog.deferAll));
 
   preflight(changes, observed, options.maxConcurrentJobs, warnings);
+  // 5. The 90-day clock: jobs SMS terminates within 15 days.
+  warnings.push(...expiringWarnings(expiringJobs(Object.values(resources), observed.jobs, options.now)));
 
   let result = changes;
   if (options.targets.length > 0) {
@@ -97,10 +103,10 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
     result = withManifestRoots(result, options.manifestRoots);
     warnings.push(...foreignRootWarnings(result, resources, options.manifestRoots));
   }
-  // 5. preventDestroy blocks the deletes and replaces this plan holds, whatever the flags.
+  // 6. preventDestroy blocks the deletes and replaces this plan holds, whatever the flags.
   problems.push(...preventDestroyProblems(result));
 
   result.sort((a, b) => ACTION_ORDER[a.action] - ACTION_ORDER[b.action] || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   sortDrift(drift);
-  return { changes: result, drift, warnings, problems };
+  return { changes: result, drift, warnings, problems, migrated: migratedEntries(wanted.filter(hasServer), resources) };
 }

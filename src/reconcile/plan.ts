@@ -3,6 +3,7 @@ import type { StateHead, TargetIdentity } from '../state/codec.ts';
 import type { Address } from '../model/address.ts';
 import { ACTION_INFO, ACTIONS, type Action } from './action.ts';
 import { isStateOnlyDelete, type Change, type Drift, type PlanWarning } from './change.ts';
+import type { MigratedEntry } from './cutover.ts';
 
 export const PLAN_FORMAT_VERSION = 1 as const;
 
@@ -26,6 +27,8 @@ export interface Plan {
   readonly warnings: readonly PlanWarning[];
   /** API calls made to read the live world. */
   readonly apiCalls: Readonly<Partial<Record<SmsAction, number>>>;
+  /** Servers the state records as migrated (cutover) that the manifests still declare so; absent in older saved plans. */
+  readonly migrated?: readonly MigratedEntry[];
 }
 
 export interface PlanOptions {

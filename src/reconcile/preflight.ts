@@ -1,5 +1,6 @@
 import { isDeferred, type Change, type PlanWarning } from './change.ts';
-import { isTerminated, type ObservedSet } from './observed.ts';
+import type { ObservedSet } from './observed.ts';
+import { liveJobCount } from './quota.ts';
 
 /** Preflight: what a plan's changes would run into at apply time (connectors, the concurrent-job limit). Pure. */
 
@@ -23,7 +24,7 @@ export function preflight(changes: readonly Change[], observed: ObservedSet, max
       });
     }
   }
-  const live = [...observed.jobs.values()].filter((j) => !isTerminated(j)).length;
+  const live = liveJobCount(observed.allJobs);
   const creates = changes.filter((c) => c.action === 'create').length;
   const deletes = changes.filter((c) => c.action === 'delete' && !c.stateOnly).length;
   if (live + creates - deletes > maxConcurrentJobs) {

@@ -22,6 +22,7 @@ import { JOB_SPEC_FIELDS, type JobSpec, type JobSpecField } from '../model/job.t
 import type { Action } from '../reconcile/action.ts';
 import { membersOf, type Change, type ChangeMember, type Drift, type FieldChange, type PlanWarning, type WarningCode } from '../reconcile/change.ts';
 import type { Plan, PlanOptions, PlanSummary } from '../reconcile/plan.ts';
+import type { MigratedEntry } from '../reconcile/cutover.ts';
 import type { SmsAction } from '../sms/api.ts';
 import type { TargetIdentity } from '../state/codec.ts';
 import { countChanges, displayOrder, isDestructiveChange } from './format.ts';
@@ -67,6 +68,10 @@ export interface ChangeJson {
   readonly stateOnly: boolean;
   readonly recordedPreventDestroy: boolean | null;
   readonly waitForDeletion: string | null;
+  /** A retire: the AMI of the job's latest completed run. */
+  readonly amiId: string | null;
+  /** A retire apply refuses: why. */
+  readonly blocked: string | null;
   readonly observedFingerprint: string | null;
   readonly source: SourceJson | null;
   /** The -f root of the change's document (recorded in state by apply), or null. */
@@ -104,6 +109,21 @@ export interface PlanJson {
   readonly apiCalls: Readonly<Partial<Record<SmsAction, number>>>;
   /** Where the plan was saved (`--out`), or null. */
   readonly planFile: string | null;
+  /** Servers the state records as migrated (cut over), by address. */
+  readonly migrated: readonly MigratedJson[];
+}
+
+export interface MigratedJson {
+  readonly address: string;
+  readonly serverId: string;
+  readonly serverName: string | null;
+  readonly amiId: string;
+  readonly at: string;
+  readonly replicationJobId: string;
+}
+
+function migratedJson(m: MigratedEntry): MigratedJson {
+  return { address: m.address, serverId: m.serverId, serverName: m.serverName ?? null, amiId: m.amiId, at: m.at, replicationJobId: m.replicationJobId } satisfies Record<keyof MigratedEntry, unknown>;
 }
 
 /** What the caller knows beyond the plan itself. */
@@ -174,6 +194,8 @@ function changeJson(change: Change): ChangeJson {
     stateOnly: c.stateOnly === true,
     recordedPreventDestroy: c.recordedPreventDestroy ?? null,
     waitForDeletion: c.waitForDeletion ?? null,
+    amiId: c.amiId ?? null,
+    blocked: c.blocked ?? null,
     observedFingerprint: c.observedFingerprint ?? null,
     source: sourceJson(c.source),
     manifestRoot: c.manifestRoot ?? null,
@@ -217,6 +239,7 @@ export function renderPlanJson(plan: Plan, extras: PlanJsonExtras = {}): PlanJso
     warnings: plan.warnings.map(warningJson),
     apiCalls: { ...plan.apiCalls },
     planFile: extras.planFile ?? null,
+    migrated: (plan.migrated ?? []).map(migratedJson),
   } satisfies Record<keyof Plan | 'summary' | 'destructive' | 'planFile', unknown>;
 }
 

@@ -39,7 +39,7 @@ export function createRequestListener(opts: ProtocolOptions): (req: IncomingMess
     const requestId = randomUUID();
     const started = performance.now();
     const finish = (result: Result): void => {
-      send(res, requestId, result);
+      send(res, requestId, result, opts.app.clock.mode === 'manual' ? opts.app.clock.now() : undefined);
       if (opts.logger.isLevelEnabled('debug')) {
         logMessage(opts.logger, ioMessage('server.request', 'debug', 'request', { requestId, action: result.action, status: result.status, ms: Math.round(performance.now() - started), error: result.errorCode }));
       }
@@ -157,12 +157,16 @@ function respond(opts: ProtocolOptions, req: IncomingMessage, head: Head, body: 
   }
 }
 
-function send(res: ServerResponse, requestId: string, result: Result): void {
+/** The response header that carries a manual lifecycle clock's time (epoch seconds): see BEHAVIOR.md. */
+export const CLOCK_HEADER = 'x-sms-reconcile-clock';
+
+function send(res: ServerResponse, requestId: string, result: Result, manualNow: number | undefined): void {
   const headers: Record<string, string | number> = {
     'content-type': CONTENT_TYPE,
     'content-length': typeof result.body === 'string' ? Buffer.byteLength(result.body) : result.body.length,
     'x-amzn-requestid': requestId,
   };
+  if (manualNow !== undefined) headers[CLOCK_HEADER] = String(manualNow);
   if (result.errorCode) headers['x-amzn-errortype'] = result.errorCode;
   res.writeHead(result.status, headers);
   res.end(result.body);

@@ -297,7 +297,7 @@ describe('controller: /metrics', { timeout: 120_000 }, () => {
     for (const name of [
       'sms_reconcile_build_info', 'sms_reconcile_leader', 'sms_reconcile_reconcile_total', 'sms_reconcile_reconcile_duration_seconds_bucket',
       'sms_reconcile_last_success_timestamp_seconds', 'sms_reconcile_drift_resources', 'sms_reconcile_pending_changes', 'sms_reconcile_jobs',
-      'sms_reconcile_api_requests_total',
+      'sms_reconcile_api_requests_total', 'sms_reconcile_jobs_expiring{within="7d"}', 'sms_reconcile_jobs_expiring{within="15d"}',
     ]) expect(text).toContain(name);
     expect(text).not.toMatch(/address=|replicationJobId=|serverId=/);
     // The process's memory, read at the scrape: a resident size of some megabytes, more than the heap in use.

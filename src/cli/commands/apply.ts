@@ -17,15 +17,17 @@ import { effectiveChanges, hasDestructive, type Plan, type PlanOptions } from '.
 import { applyEventsTo, applyMessage } from '../../reconcile/apply-messages.ts';
 import { systemClock, type ApplyPorts } from '../../reconcile/ports.ts';
 import { waitForFirstRuns, type WaitOptions } from '../../reconcile/wait.ts';
+import { serviceNowMs } from '../../sms/api.ts';
 import { applyCounts, applyOutcome, renderApplyReport } from '../../report/render-apply.ts';
 import { renderPlanText } from '../../report/render-text.ts';
 import { openStateStore } from '../../state/open.ts';
 import type { StateStore } from '../../state/store.ts';
-import type { CommandContext, RegisterCommand } from '../context.ts';
+import type { CommandContext, GlobalOptions, RegisterCommand } from '../context.ts';
 import { parseDuration } from '../duration.ts';
 import { ExitCode } from '../io.ts';
+import { maxConcurrentJobs } from '../job-limit.ts';
 import { openTarget, type Target } from '../target.ts';
-import { buildPlan, loadDesired, observeAll, readAfterRecovery, readPrior } from '../workflow.ts';
+import { buildPlan, loadDesired, observeAll, readAfterRecovery, readPrior, recordReplicationStarts } from '../workflow.ts';
 
 interface ApplyFlags {
   filename?: string[];
@@ -38,7 +40,6 @@ interface ApplyFlags {
   failFast?: boolean;
   lockTimeout: string;
   inventory?: string;
-  maxConcurrentJobs: string;
 }
 
 const EXAMPLES = `
@@ -71,7 +72,6 @@ export const registerApply: RegisterCommand = (program, ctx) => {
     .option('--fail-fast', 'start no new operation after the first failure (default: keep going with what does not depend on it)')
     .option('--lock-timeout <duration>', 'how long to wait for a state lock held by another run (e.g. 30s, 5m)', '0s')
     .option('--inventory <file>', 'inventory of the embedded server (default: examples/inventory.yaml)')
-    .option('--max-concurrent-jobs <n>', "the account's concurrent-job limit, for the preflight check", '50')
     .addHelpText('after', EXAMPLES)
     .action(async (planfile: string | undefined, flags: ApplyFlags) => {
       ctx.setExit(await runApply(ctx, planfile, flags));
@@ -91,9 +91,10 @@ interface ApplySettings {
   readonly lockTimeoutMs: number;
   readonly waitTimeoutMs: number;
   readonly progressIntervalMs: number;
+  readonly maxConcurrentJobs: number;
 }
 
-function checkApplyFlags(planfile: string | undefined, flags: ApplyFlags): ApplySettings {
+function checkApplyFlags(planfile: string | undefined, flags: ApplyFlags, globals: GlobalOptions): ApplySettings {
   if ((planfile === undefined) === (flags.filename === undefined)) {
     throw userError('apply-args', 'apply takes either -f PATH... or a PLANFILE', 'e.g. `sms-reconcile apply -f examples/quickstart` or `sms-reconcile apply plan.json`');
   }
@@ -107,6 +108,7 @@ function checkApplyFlags(planfile: string | undefined, flags: ApplyFlags): Apply
     lockTimeoutMs: parseDuration(flags.lockTimeout, '--lock-timeout'),
     waitTimeoutMs: parseDuration(flags.waitTimeout, '--wait-timeout'),
     progressIntervalMs: parseDuration(flags.progressInterval, '--progress-interval'),
+    maxConcurrentJobs: maxConcurrentJobs(globals),
   };
 }
 
@@ -154,8 +156,8 @@ function onStopSignals(ctx: CommandContext, stop: { requested: boolean }): () =>
 }
 
 async function runApply(ctx: CommandContext, planfile: string | undefined, flags: ApplyFlags): Promise<number> {
-  const settings = checkApplyFlags(planfile, flags);
   const g = ctx.globals();
+  const settings = checkApplyFlags(planfile, flags, g);
   const color = g.color && ctx.io.stdout.isTTY === true;
   const logger = ctx.host.logger();
   const input = await readApplyInput(ctx, planfile, flags);
@@ -195,10 +197,13 @@ async function planAndApply(run: ApplyRun, planfile: string | undefined): Promis
   const { prior, observed } = await readAfterRecovery(ports, target);
   const options: PlanOptions = input.saved?.plan.options ?? { targets: [], replace: [], refreshOnly: false };
   const makePlan = (p: typeof prior, o: ObservedSet): Plan =>
-    buildPlan(ctx, { desired: input.desired, observed: o, prior: p, target, options, maxConcurrentJobs: Number(flags.maxConcurrentJobs) || 50, now: new Date(), apiCalls: target.api.calls(), manifestRoots: input.roots });
+    buildPlan(ctx, { desired: input.desired, observed: o, prior: p, target, options, maxConcurrentJobs: run.settings.maxConcurrentJobs, now: new Date(serviceNowMs(target.api, Date.now())), apiCalls: target.api.calls(), manifestRoots: input.roots });
   const plan = input.saved ? await checkSavedPlan(ctx, input.saved, planfile, { target, prior, observed }) : makePlan(prior, observed);
   ctx.host.notify(output('apply.plan', renderPlanText(plan, { color })));
-  if (effectiveChanges(plan).length === 0) return ExitCode.ok;
+  if (effectiveChanges(plan).length === 0) {
+    await recordReplicationStarts(ports, observed);
+    return ExitCode.ok;
+  }
   if (!(await approved(ctx, plan, flags))) return ExitCode.error;
   if (!prior) await store.initialize(ports.lock, target.identity);
   ctx.host.notify(output('apply.begin', '\n', 'info'));
@@ -214,6 +219,7 @@ async function planAndApply(run: ApplyRun, planfile: string | undefined): Promis
       return next;
     },
   });
+  await recordReplicationStarts(ports, observed);
   return reportAndWait(run, result);
 }
 

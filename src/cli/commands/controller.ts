@@ -25,6 +25,7 @@ import type { CommandContext, GlobalOptions, RegisterCommand } from '../context.
 import { parseDuration } from '../duration.ts';
 import { ExitCode, type CliIo } from '../io.ts';
 import { errorMessage, type CommandHost } from '../io-host.ts';
+import { maxConcurrentJobs } from '../job-limit.ts';
 import { openTarget, type Target } from '../target.ts';
 
 interface ControllerFlags {
@@ -41,7 +42,6 @@ interface ControllerFlags {
   gitRef: string;
   gitDir?: string;
   parallelism: string;
-  maxConcurrentJobs: string;
   inventory?: string;
 }
 
@@ -93,7 +93,7 @@ export function readSecretFile(path: string, flag: string): Buffer {
   return Buffer.from(secret, 'utf8');
 }
 
-function settingsOf(flags: ControllerFlags, cwd: string): Settings {
+function settingsOf(flags: ControllerFlags, cwd: string, globals: GlobalOptions): Settings {
   const mode = flags.mode;
   if (mode !== 'apply' && mode !== 'observe') throw userError('bad-mode', `--mode ${mode} is not apply or observe`, 'observe only reports drift and pending changes; apply (the default) also applies');
   const parallelism = Number(flags.parallelism);
@@ -113,7 +113,7 @@ function settingsOf(flags: ControllerFlags, cwd: string): Settings {
     webhookSecret: flags.webhookSecretFile !== undefined ? readSecretFile(resolve(cwd, flags.webhookSecretFile), '--webhook-secret-file') : undefined,
     uiToken,
     parallelism,
-    maxConcurrentJobs: Number(flags.maxConcurrentJobs) || 50,
+    maxConcurrentJobs: maxConcurrentJobs(globals),
   };
 }
 
@@ -150,7 +150,6 @@ export const registerController: RegisterCommand = (program, ctx) => {
     .option('--git-ref <ref>', 'the branch or tag to follow with --git-url', 'main')
     .option('--git-dir <dir>', 'where to keep the checkout (default .sms-reconcile/controller/checkout)')
     .option('--parallelism <n>', 'operations at once in an apply (at most one per server)', '4')
-    .option('--max-concurrent-jobs <n>', "the account's concurrent-job limit, for the preflight check", '50')
     .option('--inventory <file>', 'inventory of the embedded server')
     .addHelpText('after', CONTROLLER_EXAMPLES)
     .action(async (flags: ControllerFlags) => {
@@ -292,7 +291,7 @@ async function runController(ctx: CommandContext, flags: ControllerFlags): Promi
   const logger = ctx.host.logger({ level: g.logLevel === 'warn' ? 'info' : g.logLevel, format: g.logFormat ?? 'json' });
   let settings: Settings;
   try {
-    settings = settingsOf(flags, ctx.io.cwd);
+    settings = settingsOf(flags, ctx.io.cwd, ctx.globals());
   } catch (err) {
     return startError(ctx, err);
   }

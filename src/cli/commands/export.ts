@@ -11,6 +11,7 @@ import { parseDuration } from '../duration.ts';
 import { ExitCode } from '../io.ts';
 import { rootPath } from '../manifest-roots.ts';
 import { packageFile } from '../../paths.ts';
+import { serviceNowMs } from '../../sms/api.ts';
 import { openTarget } from '../target.ts';
 import { observeAll } from '../workflow.ts';
 import { withLockedState } from './import.ts';
@@ -105,7 +106,7 @@ lifecycle.preventDestroy and onDemandRun token the state records. The closing li
             await ensureState();
             if (exported.adopt.length > 0) await store.writeResources(lock, exported.adopt, `export: adopt ${exported.adopt.length} job(s)`);
             // The closing claim is checked: the exported documents, planned against this world and the state now.
-            const check = checkExport(exported.documents, observed, await store.read(), Date.now() / 1000);
+            const check = checkExport(exported.documents, observed, await store.read(), serviceNowMs(target.api, Date.now()) / 1000);
             ctx.host.notify(output('export.adopted', `Recorded ${exported.adopt.length} job(s) in state ${store.location}; ${describeCheck(check)}\n`, 'info'));
           }
           if (exported.jobs === 0 && !catalog) throw userError('export-empty', `${target.description} has no live jobs and no imported catalog`, 'nothing to export');

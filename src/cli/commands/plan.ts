@@ -11,8 +11,10 @@ import { renderPlanJsonString } from '../../report/render-json.ts';
 import { DEFAULT_MARKDOWN_MAX_CHARS, PART_MARKER, renderPlanMarkdownParts, renderPlanMarkdownWithin } from '../../report/render-markdown.ts';
 import { renderPlanText } from '../../report/render-text.ts';
 import { openStateStore } from '../../state/open.ts';
+import { serviceNowMs } from '../../sms/api.ts';
 import type { CommandContext, RegisterCommand } from '../context.ts';
 import { ExitCode } from '../io.ts';
+import { maxConcurrentJobs } from '../job-limit.ts';
 import type { ObservedSet } from '../../reconcile/observed.ts';
 import { isEmbeddedTarget, openTarget, type Target } from '../target.ts';
 import { buildPlan, checkAddresses, loadDesired, observeAll, readPrior } from '../workflow.ts';
@@ -28,7 +30,6 @@ interface PlanFlags {
   target: string[];
   replace: string[];
   inventory?: string;
-  maxConcurrentJobs: string;
   maxChars?: string;
   split?: string;
   omitUnchanged?: boolean;
@@ -134,7 +135,6 @@ export const registerPlan: RegisterCommand = (program, ctx) => {
     .option('--target <address>', 'limit the plan to this address (repeatable)', collect, [])
     .option('--replace <address>', 'plan this job to be replaced (repeatable)', collect, [])
     .option('--inventory <file>', 'inventory of the embedded server (default: examples/inventory.yaml)')
-    .option('--max-concurrent-jobs <n>', "the account's concurrent-job limit, for the preflight check", '50')
     .option('--max-chars <n>', `markdown: at most this many characters (code points), cutting what does not fit and saying so (default ${DEFAULT_MARKDOWN_MAX_CHARS}, under GitHub's 65,536; 0: unbounded)`)
     .option('--split <dir>', 'markdown: write the whole plan as <dir>/plan-1.md, plan-2.md, ... each within --max-chars (prints their paths)')
     .option('--omit-unchanged', 'json: leave unchanged (no-op) jobs out of "changes"; "summary" still counts them')
@@ -150,6 +150,7 @@ async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
   checkAddresses('--target', flags.target);
   checkAddresses('--replace', flags.replace);
   const g = ctx.globals();
+  const jobLimit = maxConcurrentJobs(g);
   const logger = ctx.host.logger();
   // A remote target is read while the manifests and the state are: its listings cost round trips,
   // the manifests CPU (with 20 ms of latency that hides nearly all of the rest, bench/plan.ts).
@@ -176,8 +177,8 @@ async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
         prior,
         target,
         options: { targets: flags.target, replace: flags.replace, refreshOnly: flags.refreshOnly === true },
-        maxConcurrentJobs: Number(flags.maxConcurrentJobs) || 50,
-        now: new Date(),
+        maxConcurrentJobs: jobLimit,
+        now: new Date(serviceNowMs(target.api, Date.now())),
         apiCalls: target.api.calls(),
         manifestRoots: roots,
       });

@@ -102,7 +102,7 @@ function registerStateList(state: Command, ctx: CommandContext): void {
         }
         const records = Object.values(doc.resources).sort((a, b) => a.address.localeCompare(b.address));
         const width = Math.max(0, ...records.map((r) => r.address.length));
-        ctx.host.notify(output('state.list', records.map((r) => `${r.address.padEnd(width)}  ${r.replicationJobId ?? '-'}\n`).join('')));
+        ctx.host.notify(output('state.list', records.map((r) => `${r.address.padEnd(width)}  ${r.replicationJobId ?? (r.migrated === undefined ? '-' : `migrated (${r.migrated.amiId})`)}\n`).join('')));
         if (doc.pending.length > 0) {
           ctx.host.notify(output('state.note', `${doc.pending.length} operation(s) pending from an interrupted run; the next apply resolves them.\n`, 'warn'));
         }

@@ -5,10 +5,13 @@ import type { JobProgress } from '../../reconcile/ports.ts';
 import { progressOf } from '../../reconcile/wait.ts';
 import { ioMessage, output } from '../../model/messages.ts';
 import { renderProgressTable } from '../../report/progress.ts';
+import { renderStatusExtrasText, statusExtras } from '../../report/render-status.ts';
+import { serviceNowMs } from '../../sms/api.ts';
 import { openStateStore } from '../../state/open.ts';
 import type { RegisterCommand } from '../context.ts';
 import { parseDuration } from '../duration.ts';
 import { ExitCode } from '../io.ts';
+import { maxConcurrentJobs } from '../job-limit.ts';
 import { openTarget } from '../target.ts';
 import { readPrior } from '../workflow.ts';
 
@@ -24,7 +27,7 @@ interface StatusFlags {
 export const registerStatus: RegisterCommand = (program, ctx) => {
   program
     .command('status')
-    .description('show the managed jobs: job state, latest run (state, stage, %), latest AMI, next run')
+    .description('show the managed jobs (job state, latest run, latest AMI, next run), the migrated servers with their final AMIs, and the jobs near their 90-day limit')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('--watch', 'refresh until interrupted (a live table on a terminal; otherwise a line per job event and a summary now and then)')
     .option('--interval <duration>', 'refresh interval with --watch', '2s')
@@ -37,6 +40,7 @@ Examples:
   $ sms-reconcile status --format json | jq '.jobs[] | select(.latestAmiId == null)'`)
     .action(async (flags: StatusFlags) => {
       const g = ctx.globals();
+      const jobLimit = maxConcurrentJobs(g);
       const intervalMs = parseDuration(flags.interval, '--interval');
       const progressIntervalMs = parseDuration(flags.progressInterval, '--progress-interval');
       const logger = ctx.host.logger();
@@ -62,15 +66,17 @@ Examples:
           .sort((a, b) => (a.address < b.address ? -1 : 1));
         const color = g.color && ctx.io.stdout.isTTY === true;
         for (;;) {
-          const live = new Map((await target.api.getReplicationJobs()).map((j) => [j.replicationJobId, j]));
+          const listing = await target.api.getReplicationJobs();
+          const live = new Map(listing.map((j) => [j.replicationJobId, j]));
           const jobs: JobProgress[] = managed.map((m) => progressOf(m.address, live.get(m.replicationJobId), m.replicationJobId));
+          const extras = statusExtras(Object.values(prior.resources), listing, serviceNowMs(target.api, Date.now()) / 1000, jobLimit);
           if (flags.format === 'json') {
-            ctx.host.notify(output('status.jobs', `${JSON.stringify({ target: target.description, at: new Date().toISOString(), jobs })}\n`));
+            ctx.host.notify(output('status.jobs', `${JSON.stringify({ target: target.description, at: new Date().toISOString(), jobs, ...extras })}\n`));
           } else if (flags.watch) {
             // A table redrawn in place on a terminal, else the job events and a summary now and then (cli/io-host.ts).
             ctx.host.notify(ioMessage('status.progress', 'info', `${jobs.length} job(s)`, { jobs, header: `${target.description} - ${new Date().toISOString()}` }));
           } else {
-            ctx.host.notify(output('status.jobs', `${target.description}\n${renderProgressTable(jobs, color)}\n`));
+            ctx.host.notify(output('status.jobs', `${target.description}\n${renderProgressTable(jobs, color)}\n${renderStatusExtrasText(extras)}`));
           }
           if (!flags.watch || stopped) break;
           await systemClock.sleep(intervalMs);
