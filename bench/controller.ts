@@ -9,11 +9,14 @@
  *   (b) the controller's RSS after 10 cycles and after --cycles cycles (goal < 10% growth);
  *   (c) the time from a webhook's POST to its cycle's start (the `controller.cycle-start` log
  *       line's time), median over --rounds.
+ * With --heap-snapshots, the controller also writes a V8 heap snapshot (after a full GC) after 10
+ * cycles and after --cycles, into the bench's directory, and the two are compared with
+ * bench/heap-diff.ts: the live heap tells a per-cycle leak from the heap settling.
  *
- *   node --import tsx bench/controller.ts [--servers 10000] [--latency-ms 20] [--cycles 200] [--rounds 10]
+ *   node --import tsx bench/controller.ts [--servers 10000] [--latency-ms 20] [--cycles 200] [--rounds 10] [--heap-snapshots]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -31,12 +34,14 @@ const { values } = parseArgs({
     'latency-ms': { type: 'string', default: '20' },
     cycles: { type: 'string', default: '200' },
     rounds: { type: 'string', default: '10' },
+    'heap-snapshots': { type: 'boolean', default: false },
   },
 });
 const N = Number(values.servers);
 const LATENCY_MS = Number(values['latency-ms']);
 const CYCLES = Number(values.cycles);
 const ROUNDS = Number(values.rounds);
+const SNAPSHOTS = values['heap-snapshots'] === true;
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(REPO, 'bin/sms-reconcile.mjs');
 const credentials = { accessKeyId: 'AKIDBENCHCONTROLLER0', secretAccessKey: 'bench-controller-secret-key-0000000000000' };
@@ -103,7 +108,13 @@ const port = await freePort();
 const ctl = `http://127.0.0.1:${port}`;
 const controller = start(
   ['controller', '-f', 'jobs.yaml', '--endpoint-url', url, '--state', join(dir, 'state.json'), '--listen', `127.0.0.1:${port}`, '--interval', '1h', '--parallelism', '64', '--max-concurrent-jobs', String(N + 100), '--log-level', 'debug'],
-  { AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_REGION: region, AWS_EC2_METADATA_DISABLED: 'true' },
+  {
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_REGION: region,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ...(SNAPSHOTS ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --heapsnapshot-signal=SIGUSR2`.trim() } : {}),
+  },
 );
 children.push(controller.child);
 interface Status {
@@ -192,13 +203,40 @@ while (done < 10) {
   await cycle();
   done += 1;
 }
+/** Has the controller write a heap snapshot; resolves with its path once written (the write blocks its event loop). */
+async function snapshot(): Promise<string> {
+  const before = new Set(readdirSync(dir));
+  controller.child.kill('SIGUSR2');
+  const file = await until('the heap snapshot', () => readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f)), 600_000);
+  await until('the controller after its snapshot', status, 600_000);
+  return join(dir, file);
+}
+/** The controller's memory as it reports it on /metrics (prom-client's default metrics), in MB. */
+async function memory(): Promise<string> {
+  const text = await (await fetch(`${ctl}/metrics`)).text();
+  const get = (name: string): string => (Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1048576).toFixed(0);
+  return `RSS ${get('process_resident_memory_bytes')} MB = V8 heap ${get('nodejs_heap_size_total_bytes')} MB (used ${get('nodejs_heap_size_used_bytes')}) + external ${get('nodejs_external_memory_bytes')} MB + the rest`;
+}
 const rss10 = rss();
+const mem10 = await memory();
+const snap10 = SNAPSHOTS ? await snapshot() : undefined;
+const curve: string[] = [];
 while (done < CYCLES) {
   await cycle();
   done += 1;
+  if (done % 50 === 0) curve.push(`${done}: ${rss().toFixed(0)} MB`);
 }
 const rssN = rss();
+const memN = await memory();
+log(`    after 10 cycles: ${mem10}`);
+log(`    after ${CYCLES} cycles: ${memN}`);
 log(`(b) controller RSS after 10 cycles ${rss10.toFixed(0)} MB, after ${CYCLES}: ${rssN.toFixed(0)} MB; growth ${(((rssN - rss10) / rss10) * 100).toFixed(1)}% (goal < 10%)`);
+log(`    RSS by cycle: ${curve.join(', ')}`);
+if (snap10) {
+  const snapN = await snapshot();
+  const diff = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'bench/heap-diff.ts'), snap10, snapN], { stdio: ['ignore', 'inherit', 'inherit'] });
+  await new Promise((r) => diff.on('exit', r));
+}
 client.destroy();
 api.destroy();
 process.exit(0);

@@ -120,7 +120,8 @@ export async function build({ clean = false } = {}) {
     const precompiled = await precompiledValidators(esbuild, staging);
     const result = await esbuild({
       ...COMMON,
-      entryPoints: { 'sms-reconcile': join(ROOT, 'src/cli/main.ts') },
+      // The manifest worker thread (src/manifest/load-pool.ts) is an entry of its own, sharing chunks.
+      entryPoints: { 'sms-reconcile': join(ROOT, 'src/cli/main.ts'), 'manifest-worker': join(ROOT, 'src/manifest/load-worker.ts') },
       outdir: staging,
       splitting: true,
       chunkNames: 'chunk-[hash]',
@@ -139,6 +140,7 @@ export async function build({ clean = false } = {}) {
     const chunks = new Set(readdirSync(staging).filter((f) => f.startsWith('chunk-')));
     for (const f of chunks) renameSync(join(staging, f), join(DIST, f));
     replaceWeb(staging, DIST);
+    renameSync(join(staging, 'manifest-worker.mjs'), join(DIST, 'manifest-worker.mjs'));
     renameSync(join(staging, 'build-info.json'), INFO);
     renameSync(join(staging, 'sms-reconcile.mjs'), ENTRY);
     // Chunks of earlier builds: removed once no process started before this build can still need them.

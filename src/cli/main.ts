@@ -1,8 +1,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isSmsReconcileError } from '../model/errors.ts';
+import { output } from '../model/messages.ts';
 import type { withStateScope as WithStateScope } from '../state/open.ts';
 import type { CommandContext, GlobalOptions } from './context.ts';
 import { ExitCode, processIo, type CliIo } from './io.ts';
+import { CliIoHost, errorMessage } from './io-host.ts';
 import { VERSION } from './version.ts';
 
 /**
@@ -15,18 +17,28 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   // The commands (and all they import) load only when one may run: `--version` alone is the CLI's
   // cold start (bench/startup.ts), and loading every command's modules would be most of it.
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
-    io.stdout.write(`${VERSION}\n`);
+    new CliIoHost(io, () => ({ level: 'silent', format: undefined, color: false })).notify(output('cli.version', `${VERSION}\n`));
     return ExitCode.ok;
   }
-  const [{ commands }, { withStateScope }] = await Promise.all([import('./commands/index.ts'), import('../state/open.ts')]);
+  const [{ commands }, { withStateScope }, { createLogger }] = await Promise.all([import('./commands/index.ts'), import('../state/open.ts'), import('../report/logger.ts')]);
   let exit: number = ExitCode.ok;
   const program = new Command('sms-reconcile');
+  const globals = () => readGlobals(program, io, withStateScope);
+  const host = new CliIoHost(
+    io,
+    () => {
+      const g = globals();
+      return { level: g.logLevel, format: g.logFormat, color: g.color };
+    },
+    createLogger,
+  );
   const ctx: CommandContext = {
     io,
-    globals: () => readGlobals(program, io, withStateScope),
+    globals,
     setExit: (code) => {
       exit = code;
     },
+    host,
   };
   program
     .description('Declarative management of AWS Server Migration Service replication jobs, with an embedded SMS API server.')
@@ -40,6 +52,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .option('--embedded-dir <dir>', 'data directory of the embedded server (default .sms-reconcile/embedded)')
     .option('--state-schema <name>', 'PostgreSQL state: the schema holding the state tables, so projects can share a database (default sms_reconcile)')
     .option('--workspace <name>', 'PostgreSQL state: which of several states in the schema (default "default")')
+    .option('--max-concurrent-jobs <n>', "the account's concurrent-job limit, for plan, apply, status and controller (default 50, or SMS_RECONCILE_MAX_CONCURRENT_JOBS)")
     .showSuggestionAfterError(true)
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `
@@ -50,8 +63,8 @@ Examples:
   $ sms-reconcile <command> --help`)
     .exitOverride()
     .configureOutput({
-      writeOut: (s) => io.stdout.write(s),
-      writeErr: (s) => io.stderr.write(s),
+      writeOut: (s) => host.notify(output('cli.usage', s)),
+      writeErr: (s) => host.notify(output('cli.usage-error', s, 'error')),
     });
   for (const register of commands) register(program, ctx);
   // A fixed help width: the same --help everywhere, and the README's CLI reference stays checkable.
@@ -67,12 +80,11 @@ Examples:
       return err.exitCode === 0 ? ExitCode.ok : ExitCode.error;
     }
     if (isSmsReconcileError(err)) {
-      io.stderr.write(`Error [${err.code}]: ${err.message}\n`);
-      if (err.hint) io.stderr.write(`  hint: ${err.hint}\n`);
+      host.notify(errorMessage(err));
       return ExitCode.error;
     }
     const e = err instanceof Error ? err : new Error(String(err));
-    io.stderr.write(`Internal error (a bug in sms-reconcile, please report it): ${e.stack ?? e.message}\n`);
+    host.notify(output('cli.internal-error', `Internal error (a bug in sms-reconcile, please report it): ${e.stack ?? e.message}\n`, 'error'));
     return ExitCode.error;
   }
 }
@@ -102,7 +114,9 @@ function readGlobals(program: Command, io: CliIo, withStateScope: typeof WithSta
     embeddedDir?: string;
     stateSchema?: string;
     workspace?: string;
+    maxConcurrentJobs?: string;
   }>();
+  const jobLimitEnv = io.env['SMS_RECONCILE_MAX_CONCURRENT_JOBS'];
   return {
     // --state-schema and --workspace travel inside a postgres:// location, so every command gets them.
     state: withStateScope(o.state ?? io.env['SMS_RECONCILE_STATE'], { schema: o.stateSchema, workspace: o.workspace }),
@@ -114,5 +128,11 @@ function readGlobals(program: Command, io: CliIo, withStateScope: typeof WithSta
     embeddedDir: o.embeddedDir,
     stateSchema: o.stateSchema,
     workspace: o.workspace,
+    maxConcurrentJobs:
+      o.maxConcurrentJobs !== undefined
+        ? { value: o.maxConcurrentJobs, from: '--max-concurrent-jobs' }
+        : jobLimitEnv !== undefined && jobLimitEnv !== ''
+          ? { value: jobLimitEnv, from: 'SMS_RECONCILE_MAX_CONCURRENT_JOBS' }
+          : undefined,
   };
 }

@@ -35,13 +35,18 @@ export interface TargetOptions {
  * `--embedded-dir`); any other URL (or AWS_ENDPOINT_URL_SMS) is used with the standard AWS
  * credential chain.
  */
+/** An --inventory file that cannot be read or is invalid: the user's error, with the schema to follow. */
+export function badInventory(err: Error): Error {
+  return userError('bad-inventory', err.message, 'fix the inventory file; its schema is schemas/inventory.v1.schema.json');
+}
+
 export async function openTarget(g: GlobalOptions, io: CliIo, opts: TargetOptions = {}): Promise<Target> {
   const region = g.region ?? DEFAULT_REGION;
   const endpoint = g.endpointUrl;
   if (endpoint === undefined || endpoint === 'embedded') {
     const dataDir = resolve(io.cwd, g.embeddedDir ?? DEFAULT_EMBEDDED_DIR);
     // Loaded only when it is the target: a remote endpoint does not pay for the server's modules.
-    const { startServer } = await import('../server/server.ts');
+    const [{ startServer }, { InventoryError }] = await Promise.all([import('../server/server.ts'), import('../server/inventory.ts')]);
     const server = await startServer({
       host: '127.0.0.1',
       port: 0,
@@ -50,6 +55,8 @@ export async function openTarget(g: GlobalOptions, io: CliIo, opts: TargetOption
       inventory: opts.inventory ? resolve(io.cwd, opts.inventory) : undefined,
       env: io.env,
       logger: opts.logger,
+    }).catch((err: unknown) => {
+      throw err instanceof InventoryError ? badInventory(err) : err;
     });
     const api = new SdkSmsApi({ endpoint: server.url, region, credentials: server.credentials, limiter: opts.limiter });
     const info = server.app.info();

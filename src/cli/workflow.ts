@@ -3,11 +3,13 @@ import type { ManifestCheckResult } from '../manifest/check.ts';
 import type { DesiredSet } from '../model/desired.ts';
 import type { ManifestRoots } from '../model/manifest-roots.ts';
 import { SmsReconcileError, userError } from '../model/errors.ts';
+import { output } from '../model/messages.ts';
 import { recover } from '../reconcile/apply.ts';
 import { diff, type PlanProblem } from '../reconcile/diff.ts';
 import { observe, type ObservedSet } from '../reconcile/observed.ts';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanOptions } from '../reconcile/plan.ts';
 import type { ApplyPorts } from '../reconcile/ports.ts';
+import { replicationStartWrites } from '../reconcile/replication-age.ts';
 import { renderDiagnosticsText } from '../report/render-diagnostics.ts';
 import type { SmsApi, SmsAction } from '../sms/api.ts';
 import { assertSameTarget, type StateDocument } from '../state/codec.ts';
@@ -24,14 +26,14 @@ export async function loadDesired(ctx: CommandContext, files: readonly string[])
   const color = ctx.globals().color && ctx.io.stderr.isTTY === true;
   if (check.diagnostics.length > 0 || check.desired === undefined) {
     const text = renderDiagnosticsText(check.diagnostics, check.summary, { color, sourceLine: (f, l) => check.sources.get(f)?.lineText(l) });
-    if (check.summary.errors > 0 || check.desired === undefined) {
-      ctx.io.stderr.write(text);
+    const failed = check.summary.errors > 0 || check.desired === undefined;
+    ctx.host.notify(output('manifest.diagnostics', text, failed ? 'error' : 'warn'));
+    if (failed) {
       throw new SmsReconcileError('manifest-invalid', `the manifests have ${check.summary.errors} error(s); nothing was planned`, {
         source: 'user',
         hint: 'fix the errors above (`sms-reconcile validate -f ...` checks offline)',
       });
     }
-    ctx.io.stderr.write(text);
   }
   return { desired: check.desired, check, roots: manifestRoots(files, check.sources.keys(), ctx.io.cwd) };
 }
@@ -60,6 +62,18 @@ export async function readAfterRecovery(ports: ApplyPorts, target: Target): Prom
   return (await recover(ports, first.observed)) > 0 ? read() : first;
 }
 
+/**
+ * Under the apply's lock, after its changes: records when replication began for the jobs whose
+ * first run the listing shows started and whose records do not say yet (one write, none when there
+ * is nothing to record). Creates record it themselves; this catches adopted and older records.
+ */
+export async function recordReplicationStarts(ports: ApplyPorts, observed: ObservedSet): Promise<void> {
+  const doc = await ports.store.read();
+  if (doc === undefined) return;
+  const writes = replicationStartWrites(Object.values(doc.resources), observed.jobs, new Date(ports.clock.now()).toISOString());
+  if (writes.length > 0) await ports.store.writeResources(ports.lock, writes, 'record when replication began');
+}
+
 export interface PlanInputs {
   readonly desired: DesiredSet;
   readonly observed: ObservedSet;
@@ -86,7 +100,7 @@ export function buildPlan(ctx: CommandContext, input: PlanInputs): Plan {
   });
   if (result.problems.length > 0) {
     // A plan that would delete another manifest set's jobs fails on their protection: say why first.
-    for (const w of result.warnings) if (w.code === 'foreign-root-delete') ctx.io.stderr.write(`Warning: ${w.message}\n`);
+    for (const w of result.warnings) if (w.code === 'foreign-root-delete') ctx.host.notify(output('plan.warning', `Warning: ${w.message}\n`, 'warn'));
     reportProblems(ctx, result.problems);
     throw new SmsReconcileError('plan-failed', `${result.problems.length} problem(s) prevent a plan; nothing was changed`, {
       source: 'user',
@@ -105,6 +119,7 @@ export function buildPlan(ctx: CommandContext, input: PlanInputs): Plan {
     drift: result.drift,
     warnings: result.warnings,
     apiCalls: nonZero(input.apiCalls),
+    migrated: result.migrated,
     ...(result.waves.length === 0 ? {} : { waves: result.waves }),
   };
 }
@@ -116,8 +131,7 @@ function nonZero(calls: Readonly<Partial<Record<SmsAction, number>>>): Partial<R
 export function reportProblems(ctx: CommandContext, problems: readonly PlanProblem[]): void {
   for (const p of problems) {
     const where = p.source ? `${p.source.file}:${p.source.line}:${p.source.column}: ` : '';
-    ctx.io.stderr.write(`${where}error ${p.code}: ${p.message}\n`);
-    if (p.hint) ctx.io.stderr.write(`  hint: ${p.hint}\n`);
+    ctx.host.notify(output('plan.problem', `${where}error ${p.code}: ${p.message}\n${p.hint ? `  hint: ${p.hint}\n` : ''}`, 'error'));
   }
 }
 

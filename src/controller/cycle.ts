@@ -2,24 +2,29 @@
  * One controller cycle: read the manifests, plan, and (in apply mode) apply what the plan allows.
  * This is the one place where the controller meets the executor. It runs the same functions as
  * `plan` and `apply` (cli/workflow.ts, reconcile/apply.ts): a fix to one is a fix to both. It
- * never prints: what the CLI would write to a terminal is captured into the outcome's errors, and
- * executor events go to the log.
+ * never prints: it subscribes to the same message stream as the CLI (model/messages.ts). What the
+ * CLI would show at a terminal is captured into the outcome's errors, and the executor's messages
+ * go to the log.
  */
-import { Writable } from 'node:stream';
 import type { CommandContext } from '../cli/context.ts';
 import type { Target } from '../cli/target.ts';
-import { buildPlan, loadDesired, observeAll, readAfterRecovery, readPrior } from '../cli/workflow.ts';
+import { buildPlan, loadDesired, observeAll, readAfterRecovery, readPrior, recordReplicationStarts } from '../cli/workflow.ts';
 import type { DesiredSet } from '../model/desired.ts';
+import { isOutputCode, type ErrorCode, type MessageCode } from '../model/codes.ts';
 import { isSmsReconcileError } from '../model/errors.ts';
+import { ioMessage, type IoHost, type IoMessage } from '../model/messages.ts';
 import { ACTION_INFO } from '../reconcile/action.ts';
 import { applyPlan, type ApplyResult } from '../reconcile/apply.ts';
-import { isStateOnlyDelete, membersOf, type Change, type Drift } from '../reconcile/change.ts';
+import { isBlockedRetire, isStateOnlyDelete, membersOf, type Change, type Drift } from '../reconcile/change.ts';
 import type { ObservedSet } from '../reconcile/observed.ts';
 import { effectiveChanges, type Plan } from '../reconcile/plan.ts';
-import type { ApplyEvent, ApplyPorts, Clock, EventSink } from '../reconcile/ports.ts';
+import { applyEventsTo, isApplyMessage } from '../reconcile/apply-messages.ts';
+import type { ApplyPorts, Clock } from '../reconcile/ports.ts';
+import { logHost, logMessage } from '../report/log-message.ts';
+import { expiringCounts, expiringJobs, type ExpiryWindow } from '../reconcile/replication-age.ts';
 import { isHeld, runnable, type WaveGate } from '../reconcile/waves.ts';
 import type { Logger } from '../report/logger.ts';
-import type { SmsApi } from '../sms/api.ts';
+import { serviceNowMs, type SmsApi } from '../sms/api.ts';
 import { isSmsApiError } from '../sms/errors.ts';
 import type { StateDocument } from '../state/codec.ts';
 import type { StateStore } from '../state/store.ts';
@@ -69,6 +74,8 @@ export interface CycleOutcome {
   readonly pending: readonly PendingChange[];
   readonly jobs: readonly JobSummary[];
   readonly jobStates: Readonly<Record<string, number>>;
+  /** Managed jobs SMS terminates within 15 and within 7 days (the 90-day clock). */
+  readonly jobsExpiring: Readonly<Record<`${ExpiryWindow}d`, number>>;
   /** The dashboard's view of the estate (absent when the cycle could not read the live world). */
   readonly estate?: Estate;
   /** The declared waves and their gates at the end of the cycle (empty without waves, or when it could not plan). */
@@ -96,28 +103,35 @@ export interface CycleDeps {
   readonly revision?: string;
 }
 
-/** A CommandContext whose terminal output is captured instead of printed. */
-function capturing(ctx: CommandContext): { ctx: CommandContext; text: () => string } {
+/** A CommandContext whose host keeps the text of what the CLI would show (diagnostics, plan problems) and logs the rest. */
+function capturing(ctx: CommandContext, logger: Logger): { ctx: CommandContext; text: () => string } {
   let text = '';
-  const sink = new Writable({
-    write(chunk: Buffer | string, _enc, done) {
-      text += chunk.toString();
-      done();
+  const host = {
+    notify(m: IoMessage<MessageCode, unknown>): void {
+      if (isOutputCode(m.code)) text += m.message;
+      else logMessage(logger, m);
     },
-  });
-  const io = { ...ctx.io, stdout: sink, stderr: sink };
-  return { ctx: { io, globals: () => ({ ...ctx.globals(), color: false }), setExit: () => undefined }, text: () => text };
+    logger: () => logger,
+    setProgressInterval: () => undefined,
+  };
+  return { ctx: { io: ctx.io, globals: () => ({ ...ctx.globals(), color: false }), setExit: () => undefined, host }, text: () => text };
 }
 
 function errorOf(err: unknown): CycleError {
   if (isSmsApiError(err)) return { code: err.apiCode, message: err.message, operation: err.action };
   if (isSmsReconcileError(err)) return { code: err.code, message: err.message };
-  return { code: 'internal', message: err instanceof Error ? err.message : String(err) };
+  return { code: 'internal' satisfies ErrorCode, message: err instanceof Error ? err.message : String(err) };
 }
 
-/** Whether the controller may carry out a change: deletes and replaces only with --allow-destroy. */
+/** Whether the controller may carry out a change: deletes and replaces only with --allow-destroy; a blocked retire waits. */
 function allowed(c: Change, allowDestroy: boolean): boolean {
-  return allowDestroy || !ACTION_INFO[c.action].destructive || isStateOnlyDelete(c);
+  return !isBlockedRetire(c) && (allowDestroy || !ACTION_INFO[c.action].destructive || isStateOnlyDelete(c));
+}
+
+/** Why the controller holds back a change it may not carry out. */
+function withheldWhy(c: Change): PendingChange['why'] {
+  if (isHeld(c)) return 'held';
+  return isBlockedRetire(c) ? 'retire-blocked' : 'destroy-not-allowed';
 }
 
 /** The changes a plan holds (reconcile/waves.ts: a wave's gate, --max-wave), as pending. */
@@ -141,7 +155,9 @@ function allowedPlan(plan: Plan, allowDestroy: boolean): { plan: Plan; withheld:
   return { plan: { ...plan, changes: keep }, withheld };
 }
 
-function jobSummaries(prior: StateDocument | undefined, observed: ObservedSet): { jobs: JobSummary[]; jobStates: Record<string, number> } {
+type Summaries = Pick<CycleOutcome, 'jobs' | 'jobStates' | 'jobsExpiring'>;
+
+function jobSummaries(prior: StateDocument | undefined, observed: ObservedSet, nowSeconds: number): Summaries {
   const jobs: JobSummary[] = [];
   const jobStates: Record<string, number> = {};
   for (const r of Object.values(prior?.resources ?? {})) {
@@ -160,32 +176,41 @@ function jobSummaries(prior: StateDocument | undefined, observed: ObservedSet): 
     });
   }
   jobs.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-  return { jobs, jobStates };
+  const jobsExpiring = expiringCounts(expiringJobs(Object.values(prior?.resources ?? {}), observed.jobs, nowSeconds), nowSeconds);
+  return { jobs, jobStates, jobsExpiring };
 }
 
-/** Logs executor events (never prints) and keeps each failure, naming the VM and the SMS code. */
-class CycleEvents implements EventSink {
+/**
+ * The cycle's subscriber to the executor's messages: keeps each failure, naming the VM and the SMS
+ * code, and logs the operations as `controller.*` events (the rest of the apply's messages at debug,
+ * with their own codes).
+ */
+class CycleEvents implements IoHost {
   readonly failures: CycleError[] = [];
-  constructor(private readonly logger: Logger) {}
+  private readonly log: IoHost;
+  constructor(private readonly logger: Logger) {
+    this.log = logHost(logger);
+  }
 
-  emit(e: ApplyEvent): void {
-    switch (e.type) {
-      case 'failed': {
-        const code = isSmsApiError(e.error) ? e.error.apiCode : isSmsReconcileError(e.error) ? e.error.code : 'internal';
-        const { serverName, serverId } = membersOf(e.change);
-        const failure: CycleError = { code, message: e.error.message, address: e.change.address, vmName: serverName, operation: e.operation };
-        this.failures.push(failure);
-        this.logger.warn({ event: 'controller.operation-failed', address: e.change.address, vmName: serverName, serverId, operation: e.operation, code }, `${e.operation} failed for VM ${serverName ?? serverId ?? '?'}: ${code}`);
+  notify(m: IoMessage<MessageCode, unknown>): void {
+    if (!isApplyMessage(m)) return this.log.notify(m);
+    switch (m.code) {
+      case 'apply.failed': {
+        const { address, vmName, serverId, operation, code, error } = m.data;
+        this.failures.push({ code, message: error, address, vmName, operation });
+        this.log.notify(ioMessage('controller.operation-failed', 'warn', `${operation} failed for VM ${vmName ?? serverId ?? '?'}: ${code}`, { address, vmName, serverId, operation, code }, m.time));
         return;
       }
-      case 'done':
-        this.logger.info({ event: 'controller.operation-done', address: e.change.address, operation: e.operation, replicationJobId: e.replicationJobId, ms: e.ms }, 'done');
+      case 'apply.done': {
+        const { address, operation, replicationJobId, ms } = m.data;
+        this.log.notify(ioMessage('controller.operation-done', 'info', 'done', { address, operation, replicationJobId, ms }, m.time));
         return;
-      case 'recovered':
-        this.logger.info({ event: 'controller.recovered', address: e.intent.address, operation: e.intent.operation, happened: e.happened }, e.note);
+      }
+      case 'apply.recovered':
+        this.log.notify(ioMessage('controller.recovered', 'info', m.message, { address: m.data.address, operation: m.data.operation, happened: m.data.happened }, m.time));
         return;
       default:
-        this.logger.debug({ event: `controller.apply-${e.type}` }, e.type);
+        logMessage(this.logger, { ...m, level: 'debug' });
     }
   }
 }
@@ -201,7 +226,7 @@ interface CycleWorld {
 
 type OutcomeBody = Omit<CycleOutcome, 'startedAt' | 'durationMs' | 'revision'>;
 
-const EMPTY = { changes: { planned: 0, applied: 0, pending: 0 }, drift: [], driftOpen: 0, pending: [], jobs: [], jobStates: {}, waves: [] } as const;
+const EMPTY = { changes: { planned: 0, applied: 0, pending: 0 }, drift: [], driftOpen: 0, pending: [], jobs: [], jobStates: {}, jobsExpiring: { '15d': 0, '7d': 0 }, waves: [] } as const;
 
 function driftOpen(drift: readonly Drift[], done: ReadonlySet<string> = new Set()): number {
   return new Set(drift.filter((d) => !done.has(d.address)).map((d) => d.address)).size;
@@ -214,11 +239,16 @@ class CycleRun {
 
   constructor(readonly deps: CycleDeps) {
     this.started = deps.clock.now();
-    this.out = capturing(deps.ctx);
+    this.out = capturing(deps.ctx, deps.logger);
   }
 
   finish(rest: OutcomeBody): CycleOutcome {
     return { startedAt: new Date(this.started).toISOString(), durationMs: this.deps.clock.now() - this.started, revision: this.deps.revision, ...rest };
+  }
+
+  /** The service's time, epoch seconds (the 90-day clock runs on it). */
+  nowSeconds(): number {
+    return serviceNowMs(this.deps.api, this.deps.clock.now()) / 1000;
   }
 
   makePlan(desired: DesiredSet, prior: StateDocument | undefined, observed: ObservedSet): Plan {
@@ -230,7 +260,7 @@ class CycleRun {
       target: deps.target,
       options: { targets: [], replace: [], refreshOnly: false, ...(deps.maxWave === undefined ? {} : { maxWave: deps.maxWave }) },
       maxConcurrentJobs: deps.maxConcurrentJobs,
-      now: new Date(deps.clock.now()),
+      now: new Date(serviceNowMs(deps.api, deps.clock.now())),
       apiCalls: deps.api.calls(),
     });
   }
@@ -261,8 +291,8 @@ class CycleRun {
   }
 
   /** A cycle that changed nothing: what it found, and what it left pending and why. */
-  changedNothing(w: CycleWorld, left: readonly Change[], why: PendingChange['why']): CycleOutcome {
-    const pending = left.map((c): PendingChange => ({ address: c.address, action: c.action, why: why === 'observe-mode' || !isHeld(c) ? why : 'held' }));
+  changedNothing(w: CycleWorld, left: readonly Change[], why: PendingChange['why'] | typeof withheldWhy): CycleOutcome {
+    const pending = left.map((c): PendingChange => ({ address: c.address, action: c.action, why: typeof why === 'function' ? why(c) : why }));
     return this.finish({
       estate: buildEstate({ plan: w.plan, observed: w.observed, pending, errors: [] }),
       result: 'success',
@@ -271,7 +301,7 @@ class CycleRun {
       drift: w.plan.drift,
       driftOpen: driftOpen(w.plan.drift),
       pending,
-      ...jobSummaries(w.prior, w.observed),
+      ...jobSummaries(w.prior, w.observed, this.nowSeconds()),
       waves: w.plan.waves ?? [],
     });
   }
@@ -287,10 +317,10 @@ class CycleRun {
     } catch (err) {
       const errors = [errorOf(err)];
       const pending = w.planned.map((c): PendingChange => ({ address: c.address, action: c.action, why: 'not-started' }));
-      return this.finish({ ...EMPTY, result: 'failed', errors, drift, driftOpen: driftOpen(drift), ...jobSummaries(w.prior, w.observed), estate: buildEstate({ plan: w.plan, observed: w.observed, pending, errors }) });
+      return this.finish({ ...EMPTY, result: 'failed', errors, drift, driftOpen: driftOpen(drift), ...jobSummaries(w.prior, w.observed, this.nowSeconds()), estate: buildEstate({ plan: w.plan, observed: w.observed, pending, errors }) });
     }
     try {
-      const ports: ApplyPorts = { api: deps.api, store: deps.store, lock, clock: deps.clock, events };
+      const ports: ApplyPorts = { api: deps.api, store: deps.store, lock, clock: deps.clock, events: applyEventsTo(events, deps.clock) };
       const now = await readAfterRecovery(ports, deps.target);
       const cut = allowedPlan(this.makePlan(w.desired, now.prior, now.observed), deps.allowDestroy);
       if (!now.prior) await deps.store.initialize(lock, deps.target.identity);
@@ -301,6 +331,7 @@ class CycleRun {
         stop: deps.stop,
         replan: async () => allowedPlan(this.makePlan(w.desired, await readPrior(deps.store, deps.target), await observeAll(deps.api)), deps.allowDestroy).plan,
       });
+      await recordReplicationStarts(ports, now.observed);
       return await this.applied(w, cut, result, events, now);
     } catch (err) {
       return this.finish({ ...EMPTY, result: 'failed', errors: [...events.failures, errorOf(err)], drift, driftOpen: driftOpen(drift) });
@@ -314,7 +345,7 @@ class CycleRun {
     const { deps } = this;
     const failedAddresses = new Set(result.failed.map((f) => f.address));
     const pending: PendingChange[] = [
-      ...cut.withheld.map((c): PendingChange => ({ address: c.address, action: c.action, why: 'destroy-not-allowed' })),
+      ...cut.withheld.map((c): PendingChange => ({ address: c.address, action: c.action, why: withheldWhy(c) })),
       ...effectiveChanges(cut.plan)
         .filter((c) => failedAddresses.has(c.address))
         .map((c): PendingChange => ({ address: c.address, action: c.action, why: 'failed' })),
@@ -324,7 +355,7 @@ class CycleRun {
     const done = new Set(result.completed.map((c) => c.address));
     const after = result.completed.length > 0 ? { prior: await readPrior(deps.store, deps.target), observed: await observeAll(deps.api) } : before;
     const errors: CycleError[] = [...events.failures];
-    for (const f of result.failed) if (!errors.some((e) => e.address === f.address)) errors.push({ code: 'operation-failed', message: f.error ?? 'failed', address: f.address, operation: f.operation });
+    for (const f of result.failed) if (!errors.some((e) => e.address === f.address)) errors.push({ code: 'operation-failed' satisfies ErrorCode, message: f.error ?? 'failed', address: f.address, operation: f.operation });
     const failedSome = result.failed.length > 0 || result.stopped;
     const end = this.makePlan(w.desired, after.prior, after.observed);
     return this.finish({
@@ -334,7 +365,7 @@ class CycleRun {
       drift: w.plan.drift,
       driftOpen: driftOpen(w.plan.drift, done),
       pending,
-      ...jobSummaries(after.prior, after.observed),
+      ...jobSummaries(after.prior, after.observed, this.nowSeconds()),
       estate: buildEstate({ plan: end, observed: after.observed, pending, errors }),
       waves: end.waves ?? [],
     });
@@ -349,6 +380,6 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
   if (deps.mode === 'observe') return run.changedNothing(w, w.planned, 'observe-mode');
   const firstCut = allowedPlan(w.plan, deps.allowDestroy);
   // Nothing runnable (held changes wait for a gate: the cycle that finds it open creates them).
-  if (runnable(firstCut.plan.changes).length === 0 && (w.prior?.pending.length ?? 0) === 0) return run.changedNothing(w, [...firstCut.withheld, ...firstCut.plan.changes.filter(isHeld)], 'destroy-not-allowed');
+  if (runnable(firstCut.plan.changes).length === 0 && (w.prior?.pending.length ?? 0) === 0) return run.changedNothing(w, [...firstCut.withheld, ...firstCut.plan.changes.filter(isHeld)], withheldWhy);
   return run.applyLocked(w);
 }

@@ -15,7 +15,7 @@ import type { ReplicationRunInfo } from '../sms/api.ts';
 export interface PendingChange {
   readonly address: string;
   readonly action: Action;
-  readonly why: 'observe-mode' | 'destroy-not-allowed' | 'failed' | 'not-started' | 'held';
+  readonly why: 'observe-mode' | 'destroy-not-allowed' | 'retire-blocked' | 'failed' | 'not-started' | 'held';
 }
 
 /** What the estate needs of a cycle's error (cycle.ts's AddressedError). */

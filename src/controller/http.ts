@@ -16,6 +16,8 @@ import type { AddressInfo } from 'node:net';
 import { userError } from '../model/errors.ts';
 import type { Logger } from '../report/logger.ts';
 import { authorized, etagMatches, PUBLIC_PATHS, SECURITY_HEADERS, sameSecret, sessionCookie, type WebAssets } from './ui.ts';
+import { ioMessage } from '../model/messages.ts';
+import { logMessage } from '../report/log-message.ts';
 
 export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 
@@ -110,13 +112,13 @@ async function handleWebhook(req: IncomingMessage, res: ServerResponse, h: HttpH
   if (opts.webhookSecret !== undefined) {
     const header = req.headers['x-hub-signature-256'];
     if (!validSignature(opts.webhookSecret, body, Array.isArray(header) ? header[0] : header)) {
-      opts.logger.warn({ event: 'controller.webhook-refused', remote: req.socket.remoteAddress }, 'webhook refused: missing or wrong X-Hub-Signature-256');
+      logMessage(opts.logger, ioMessage('controller.webhook-refused', 'warn', 'webhook refused: missing or wrong X-Hub-Signature-256', { remote: req.socket.remoteAddress }));
       send(res, 401, { error: 'missing or wrong X-Hub-Signature-256' });
       return;
     }
   }
   const delivery = req.headers['x-github-delivery'];
-  opts.logger.info({ event: 'controller.webhook', delivery: typeof delivery === 'string' ? delivery : undefined }, 'webhook: cycle triggered');
+  logMessage(opts.logger, ioMessage('controller.webhook', 'info', 'webhook: cycle triggered', { delivery: typeof delivery === 'string' ? delivery : undefined }));
   h.trigger('webhook');
   send(res, 202, { triggered: true });
 }
@@ -149,7 +151,7 @@ async function handleLogin(req: IncomingMessage, res: ServerResponse, opts: Http
   const body = await readBody(req, 8192);
   const token = body === 'too-large' ? undefined : new URLSearchParams(body.toString('utf8')).get('token');
   if (opts.uiToken === undefined || token === null || token === undefined || !sameSecret(token.trim(), opts.uiToken.toString('utf8'))) {
-    opts.logger.warn({ event: 'controller.ui-signin-refused', remote: req.socket.remoteAddress }, 'dashboard sign-in refused: wrong token');
+    logMessage(opts.logger, ioMessage('controller.ui-signin-refused', 'warn', 'dashboard sign-in refused: wrong token', { remote: req.socket.remoteAddress }));
     sendAsset(req, res, '/login', opts, 401);
     return;
   }
@@ -217,7 +219,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: HttpHandlers
 export async function startControllerHttp(h: HttpHandlers, opts: HttpOptions): Promise<ControllerHttp> {
   const server: Server = createServer((req, res) => {
     handle(req, res, h, opts).catch((err: unknown) => {
-      opts.logger.error({ event: 'controller.http-error', err: (err as Error).message }, 'HTTP handler failed');
+      logMessage(opts.logger, ioMessage('controller.http-error', 'error', 'HTTP handler failed', { err: (err as Error).message }));
       if (!res.headersSent) send(res, 500, { error: 'internal error' });
       else res.destroy();
     });

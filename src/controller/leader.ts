@@ -19,6 +19,8 @@ import { tryFileLock, type FileLockHandle } from '../state/lock.ts';
 import { advisoryKeys } from '../state/pg-migrations.ts';
 import { parsePgLocation } from '../state/pg-store.ts';
 import type { LockInfo, StateTimers } from '../state/store.ts';
+import { ioMessage } from '../model/messages.ts';
+import { logMessage } from '../report/log-message.ts';
 
 export interface LeaseView {
   readonly leader: boolean;
@@ -189,17 +191,15 @@ export class LeaderElector {
         next = await this.backend.acquireOrRenew();
         if (next.leader) this.#renewedAt = this.opts.timers.now();
       } catch (err) {
-        this.opts.logger.warn({ event: 'controller.lease-error', backend: this.backend.kind, err: (err as Error).message }, 'could not reach the lease');
+        logMessage(this.opts.logger, ioMessage('controller.lease-error', 'warn', 'could not reach the lease', { backend: this.backend.kind, err: (err as Error).message }));
         // Still the leader until our lease would have run out.
         next = before.leader && this.opts.timers.now() - this.#renewedAt < this.opts.ttlMs ? before : { leader: false, holder: before.leader ? undefined : before.holder };
       }
       if (this.#stopped) return;
       this.#view = next;
       if (next.leader !== before.leader || next.holder !== before.holder) {
-        this.opts.logger.info(
-          { event: 'controller.leadership', leader: next.leader, previousHolder: before.holder ?? null, holder: next.holder ?? null, self: this.opts.identity },
-          next.leader ? `this controller leads now (previous holder: ${before.holder ?? 'none'})` : `${next.holder ?? 'nobody known'} leads (previous holder: ${before.holder ?? 'none'})`,
-        );
+        const text = next.leader ? `this controller leads now (previous holder: ${before.holder ?? 'none'})` : `${next.holder ?? 'nobody known'} leads (previous holder: ${before.holder ?? 'none'})`;
+        logMessage(this.opts.logger, ioMessage('controller.leadership', 'info', text, { leader: next.leader, previousHolder: before.holder ?? null, holder: next.holder ?? null, self: this.opts.identity }));
       }
       if (next.leader !== before.leader) this.opts.onChange(next);
     })();

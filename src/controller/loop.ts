@@ -7,6 +7,8 @@
 import type { Logger } from '../report/logger.ts';
 import type { StateTimers } from '../state/store.ts';
 import type { CycleOutcome } from './cycle.ts';
+import { ioMessage } from '../model/messages.ts';
+import { logMessage } from '../report/log-message.ts';
 
 export const JITTER = 0.1;
 
@@ -86,7 +88,7 @@ export class ControllerLoop {
   /** Runs a cycle now (or, during one, once more after it). */
   trigger(reason: string): void {
     if (this.#stopped) return;
-    this.opts.logger.debug({ event: 'controller.trigger', reason }, 'cycle triggered');
+    logMessage(this.opts.logger, ioMessage('controller.trigger', 'debug', 'cycle triggered', { reason }));
     if (this.#running) {
       this.#again = true;
       return;
@@ -114,7 +116,7 @@ export class ControllerLoop {
   async #run(): Promise<void> {
     this.#stop = { requested: false };
     this.#runningSince = this.opts.timers.now();
-    this.opts.logger.debug({ event: 'controller.cycle-start' }, 'cycle started');
+    logMessage(this.opts.logger, ioMessage('controller.cycle-start', 'debug', 'cycle started', {}));
     let outcome: CycleOutcome;
     try {
       outcome = await this.opts.runCycle(this.#stop);

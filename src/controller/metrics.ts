@@ -5,7 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ACTIONS } from '../reconcile/action.ts';
-import type { SmsApi } from '../sms/api.ts';
+import { serviceNowMs, type SmsApi } from '../sms/api.ts';
 import { isSmsApiError } from '../sms/errors.ts';
 import { VERSION } from '../cli/version.ts';
 import type { CycleOutcome } from './cycle.ts';
@@ -16,6 +16,28 @@ export type CycleResult = (typeof CYCLE_RESULTS)[number];
 /** The `state` label of sms_reconcile_wave_jobs: the counts of reconcile/waves.ts WaveGate. */
 const WAVE_JOB_STATES = ['declared', 'created', 'replicated', 'failed'] as const;
 
+/**
+ * The process's memory, read at each scrape: what an operator who leaves the controller running
+ * watches first, and what bench/controller.ts reads. (Not prom-client's default metrics: some of
+ * their names fail `promtool check metrics`, e.g. a gauge named `nodejs_active_handles_total`.)
+ */
+function processMemoryGauges(registers: Registry[]): void {
+  const gauge = (name: string, help: string, pick: (m: NodeJS.MemoryUsage) => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(pick(process.memoryUsage()));
+      },
+    });
+  };
+  gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', (m) => m.rss);
+  gauge('nodejs_heap_size_total_bytes', 'V8 heap capacity in bytes.', (m) => m.heapTotal);
+  gauge('nodejs_heap_size_used_bytes', 'V8 heap in use in bytes.', (m) => m.heapUsed);
+  gauge('nodejs_external_memory_bytes', 'Memory of C++ objects bound to JavaScript objects, in bytes.', (m) => m.external);
+}
+
 export class ControllerMetrics {
   readonly registry = new Registry();
   readonly #leader: Gauge;
@@ -25,6 +47,7 @@ export class ControllerMetrics {
   readonly #drift: Gauge;
   readonly #pending: Gauge<'action'>;
   readonly #jobs: Gauge<'state'>;
+  readonly #expiring: Gauge<'within'>;
   readonly #api: Counter<'operation' | 'outcome'>;
   readonly #revision: Gauge<'revision'>;
   readonly #waveJobs: Gauge<'wave' | 'state'>;
@@ -32,6 +55,7 @@ export class ControllerMetrics {
 
   constructor() {
     const registers = [this.registry];
+    processMemoryGauges(registers);
     new Gauge({ name: 'sms_reconcile_build_info', help: 'Always 1; the version of sms-reconcile as a label.', labelNames: ['version'], registers }).set({ version: VERSION }, 1);
     this.#leader = new Gauge({ name: 'sms_reconcile_leader', help: '1 while this process holds the controller lease, else 0.', registers });
     this.#leader.set(0);
@@ -48,6 +72,13 @@ export class ControllerMetrics {
     this.#drift = new Gauge({ name: 'sms_reconcile_drift_resources', help: 'Managed jobs whose live values differ from what was applied, at the last cycle.', registers });
     this.#pending = new Gauge({ name: 'sms_reconcile_pending_changes', help: 'Changes the last cycle left to do (not allowed, observe mode, or failed), by action.', labelNames: ['action'], registers });
     this.#jobs = new Gauge({ name: 'sms_reconcile_jobs', help: 'Managed replication jobs at the last cycle, by job state.', labelNames: ['state'], registers });
+    this.#expiring = new Gauge({
+      name: 'sms_reconcile_jobs_expiring',
+      help: 'Managed jobs SMS terminates (90 days after their replication began) within 7 or 15 days, at the last cycle.',
+      labelNames: ['within'],
+      registers,
+    });
+    for (const within of ['15d', '7d']) this.#expiring.set({ within }, 0);
     this.#api = new Counter({ name: 'sms_reconcile_api_requests_total', help: 'SMS API calls made by the controller, by operation and outcome.', labelNames: ['operation', 'outcome'], registers });
     // Waves are few (a migration has a handful): one series per wave and count, never per job.
     this.#waveJobs = new Gauge({ name: 'sms_reconcile_wave_jobs', help: 'Jobs of each declared wave at the last cycle, by state: declared, created, replicated (first run completed), failed.', labelNames: ['wave', 'state'], registers });
@@ -77,6 +108,7 @@ export class ControllerMetrics {
       for (const state of WAVE_JOB_STATES) this.#waveJobs.set({ wave, state }, g[state]);
       this.#waveGate.set({ wave }, g.open ? 1 : 0);
     }
+    for (const [within, n] of Object.entries(o.jobsExpiring)) this.#expiring.set({ within }, n);
     if (o.revision !== undefined) {
       this.#revision.reset();
       this.#revision.set({ revision: o.revision }, 1);
@@ -123,5 +155,6 @@ export function countedApi(api: SmsApi, metrics: ControllerMetrics): SmsApi {
     deleteServerCatalog: () => count('DeleteServerCatalog', () => api.deleteServerCatalog()),
     disassociateConnector: (id) => count('DisassociateConnector', () => api.disassociateConnector(id)),
     calls: () => api.calls(),
+    serviceNow: (wallMs) => serviceNowMs(api, wallMs),
   };
 }

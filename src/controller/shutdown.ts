@@ -6,6 +6,8 @@
 import type { Logger } from '../report/logger.ts';
 import type { LeaderElector } from './leader.ts';
 import type { ControllerLoop } from './loop.ts';
+import { ioMessage } from '../model/messages.ts';
+import { logMessage } from '../report/log-message.ts';
 
 /** After the first signal the controller exits within this, whatever the cycle is doing. */
 export const SHUTDOWN_DEADLINE_MS = 25_000;
@@ -29,7 +31,7 @@ export function watchSignals(logger: Logger): SignalWatch {
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;
     if (signals > 1) {
-      logger.warn({ event: 'controller.exit-now', signal }, 'second signal: exiting at once; the journal lets the next run finish the work');
+      logMessage(logger, ioMessage('controller.exit-now', 'warn', 'second signal: exiting at once; the journal lets the next run finish the work', { signal }));
       process.exit(EXIT_NOW);
     }
     resolveFirst(signal);
@@ -49,14 +51,14 @@ export function watchSignals(logger: Logger): SignalWatch {
 
 /** After the first signal: let the loop finish its cycle, then give up the lease; past the deadline, exit 1. */
 export async function stopGracefully(signal: string, loop: ControllerLoop, elector: LeaderElector, logger: Logger): Promise<void> {
-  logger.info({ event: 'controller.stopping', signal }, `${signal}: finishing the running cycle, then exiting`);
+  logMessage(logger, ioMessage('controller.stopping', 'info', `${signal}: finishing the running cycle, then exiting`, { signal }));
   const deadline = setTimeout(() => {
-    logger.error({ event: 'controller.exit-deadline' }, `still stopping after ${SHUTDOWN_DEADLINE_MS / 1000}s: exiting; the journal lets the next run finish the work`);
+    logMessage(logger, ioMessage('controller.exit-deadline', 'error', `still stopping after ${SHUTDOWN_DEADLINE_MS / 1000}s: exiting; the journal lets the next run finish the work`, {}));
     process.exit(EXIT_DEADLINE);
   }, SHUTDOWN_DEADLINE_MS);
   deadline.unref();
   await loop.stop();
   await elector.stop();
   clearTimeout(deadline);
-  logger.info({ event: 'controller.stopped' }, 'controller stopped: lease and lock released');
+  logMessage(logger, ioMessage('controller.stopped', 'info', 'controller stopped: lease and lock released', {}));
 }

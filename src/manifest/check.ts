@@ -13,7 +13,7 @@ import { countDiagnostics, hasErrors, sortDiagnostics, type Diagnostic } from '.
 import { DesiredSetBuilder } from './normalize.ts';
 import { DEFAULT_PARSE_LIMITS, parseManifest, type ManifestSource, type ParseLimits } from './parse.ts';
 import type { LineIndex } from './source.ts';
-import { validateDocument } from './validate.ts';
+import { validateDocument, type ValidDocument } from './validate.ts';
 
 export interface ManifestSummary {
   readonly files: number;
@@ -40,15 +40,94 @@ export interface CheckOptions {
 
 /** Runs the pipeline over `sources` in the order given (load.ts gives a stable order). */
 export function checkManifests(sources: readonly ManifestSource[], options: CheckOptions = {}): ManifestCheckResult {
-  const steps = checkManifestsStepwise(sources, options);
+  return drain(checkManifestsStepwise(sources, options));
+}
+
+/** Documents validated (or normalized) between two steps of a stepwise check (~1 ms of work). */
+const STEP_DOCUMENTS = 50;
+
+function drain<T>(steps: Generator<void, T>): T {
   for (;;) {
     const step = steps.next();
     if (step.done === true) return step.value;
   }
 }
 
-/** Documents validated between two steps of checkManifestsStepwise (~1 ms of work). */
-const STEP_DOCUMENTS = 50;
+/** One file parsed and validated: what the cross-document stage (normalize) needs of it. */
+export interface FileCheck {
+  readonly file: string;
+  readonly lines: LineIndex | undefined;
+  readonly diagnostics: readonly Diagnostic[];
+  /** Non-empty documents that parsed as YAML. */
+  readonly documents: number;
+  readonly composed: number;
+  readonly valid: readonly ValidDocument[];
+}
+
+/** Parses and validates one file, yielding after the parse and every STEP_DOCUMENTS documents. */
+export function* checkSourceStepwise(source: ManifestSource, limits: ParseLimits): Generator<void, FileCheck> {
+  const parsed = parseManifest(source, limits);
+  yield;
+  const diagnostics = [...parsed.diagnostics];
+  const valid: ValidDocument[] = [];
+  let n = 0;
+  for (const doc of parsed.documents) {
+    const v = validateDocument(doc);
+    diagnostics.push(...v.diagnostics);
+    if (v.valid !== undefined) valid.push(v.valid);
+    if (++n % STEP_DOCUMENTS === 0) yield;
+  }
+  return { file: source.file, lines: parsed.lines, diagnostics, documents: parsed.documents.length, composed: parsed.composed, valid };
+}
+
+/** checkSourceStepwise in one go (for a worker thread, where nothing else waits). */
+export function checkSource(source: ManifestSource, limits: ParseLimits): FileCheck {
+  return drain(checkSourceStepwise(source, limits));
+}
+
+/**
+ * The cross-document stage: files are added in their order (each file's documents, and so its YAML
+ * tree, are garbage once added), then `finish` normalizes and sorts the diagnostics.
+ */
+export class ManifestAssembler {
+  readonly #builder = new DesiredSetBuilder();
+  readonly #diagnostics: Diagnostic[];
+  readonly #texts = new Map<string, LineIndex>();
+  #documents = 0;
+  #composed = 0;
+  #files = 0;
+
+  constructor(priorDiagnostics: readonly Diagnostic[] = []) {
+    this.#diagnostics = [...priorDiagnostics];
+  }
+
+  /** Adds one file's documents, yielding every STEP_DOCUMENTS documents. */
+  *add(f: FileCheck): Generator<void, void> {
+    this.#files += 1;
+    this.#composed += f.composed;
+    this.#documents += f.documents;
+    if (f.lines !== undefined) this.#texts.set(f.file, f.lines);
+    this.#diagnostics.push(...f.diagnostics);
+    let n = 0;
+    for (const v of f.valid) {
+      this.#builder.add(v);
+      if (++n % STEP_DOCUMENTS === 0) yield;
+    }
+  }
+
+  finish(): ManifestCheckResult {
+    const normalized = this.#builder.build();
+    const sorted = sortDiagnostics([...this.#diagnostics, ...normalized.diagnostics]);
+    const counts = countDiagnostics(sorted);
+    return {
+      desired: hasErrors(sorted) ? undefined : normalized.desired,
+      diagnostics: sorted,
+      summary: { files: this.#files, documents: this.#documents, errors: counts.errors, warnings: counts.warnings },
+      sources: this.#texts,
+      composed: this.#composed,
+    };
+  }
+}
 
 /**
  * checkManifests as steps: the generator yields after parsing each file and after every
@@ -57,37 +136,10 @@ const STEP_DOCUMENTS = 50;
  */
 export function* checkManifestsStepwise(sources: readonly ManifestSource[], options: CheckOptions = {}): Generator<void, ManifestCheckResult> {
   const limits: ParseLimits = { ...DEFAULT_PARSE_LIMITS, ...options.limits };
-  const diagnostics: Diagnostic[] = [...(options.priorDiagnostics ?? [])];
-  const builder = new DesiredSetBuilder();
-  const texts = new Map<string, LineIndex>();
-  let documents = 0;
-  let composed = 0;
-  // File by file: each file's YAML tree is garbage once its documents are added.
+  const assembler = new ManifestAssembler(options.priorDiagnostics);
   for (const source of sources) {
-    const parsed = parseManifest(source, limits);
-    composed += parsed.composed;
-    if (parsed.lines !== undefined) texts.set(source.file, parsed.lines);
-    diagnostics.push(...parsed.diagnostics);
-    documents += parsed.documents.length;
-    yield;
-    let n = 0;
-    for (const doc of parsed.documents) {
-      const v = validateDocument(doc);
-      diagnostics.push(...v.diagnostics);
-      if (v.valid !== undefined) builder.add(v.valid);
-      if (++n % STEP_DOCUMENTS === 0) yield;
-    }
+    yield* assembler.add(yield* checkSourceStepwise(source, limits));
     yield;
   }
-  const normalized = builder.build();
-  diagnostics.push(...normalized.diagnostics);
-  const sorted = sortDiagnostics(diagnostics);
-  const counts = countDiagnostics(sorted);
-  return {
-    desired: hasErrors(sorted) ? undefined : normalized.desired,
-    diagnostics: sorted,
-    summary: { files: sources.length, documents, errors: counts.errors, warnings: counts.warnings },
-    sources: texts,
-    composed,
-  };
+  return assembler.finish();
 }

@@ -40,11 +40,13 @@ export interface ReplicationJobDocument {
     onDemandRun?: ManifestOnDemandRun;
     lifecycle?: ManifestLifecycle;
     wave?: number;
+    cutover?: boolean;
   };
 }
 
 export interface ManifestServerEntry extends ManifestJobFields {
   server: ManifestServerSelector;
+  cutover?: boolean;
 }
 
 export interface ManifestServerMatch {
@@ -64,6 +66,7 @@ export interface ReplicationJobSetDocument {
     onDemandRun?: ManifestOnDemandRun;
     lifecycle?: ManifestLifecycle;
     wave?: number;
+    cutover?: boolean;
   };
 }
 

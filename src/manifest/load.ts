@@ -21,6 +21,7 @@ import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { checkManifestsStepwise, type ManifestCheckResult } from './check.ts';
 import { diagnostic, type Diagnostic } from './diagnostics.ts';
+import { checkInWorkers, poolSize } from './load-pool.ts';
 import { DEFAULT_PARSE_LIMITS, type ManifestSource, type ParseLimits } from './parse.ts';
 
 export interface LoadOptions {
@@ -29,6 +30,8 @@ export interface LoadOptions {
   readonly limits?: Partial<ParseLimits>;
   /** What `-` reads; without it, `-` is an error. */
   readonly stdin?: StdinStream;
+  /** Worker threads to parse in (load-pool.ts); by default, none for small sets, else one per core (at most 4). */
+  readonly workers?: number;
 }
 
 export type StdinStream = NodeJS.ReadableStream & { readonly isTTY?: boolean };
@@ -237,10 +240,13 @@ export async function readManifestSources(paths: readonly string[], options: Loa
 
 /**
  * Reads `paths` and runs the manifest pipeline over them, letting other work of the process (the
- * SMS listings plan starts first) run between files.
+ * SMS listings plan starts first) run meanwhile: a large set is parsed in worker threads, a small
+ * one here, a step at a time.
  */
 export async function loadManifests(paths: readonly string[], options: LoadOptions): Promise<ManifestCheckResult> {
   const { sources, diagnostics } = await readManifestSources(paths, options);
+  const workers = poolSize(sources, options.workers);
+  if (workers > 0) return checkInWorkers(sources, { ...DEFAULT_PARSE_LIMITS, ...options.limits }, diagnostics, workers);
   const steps = checkManifestsStepwise(sources, { limits: options.limits, priorDiagnostics: diagnostics });
   for (;;) {
     const step = steps.next();

@@ -156,6 +156,7 @@ export class DesiredSetBuilder {
       ...optionalOnDemand(doc.spec.onDemandRun),
       lifecycle: lifecycleOf(doc.spec.lifecycle),
       ...(doc.spec.wave === undefined ? {} : { wave: doc.spec.wave }),
+      ...cutoverOf(doc.spec.cutover),
       source,
       selectorSource: toSource(selectorPos),
     };
@@ -169,7 +170,8 @@ export class DesiredSetBuilder {
       const selector = toSelector(entry.server);
       const selectorPos = loc.locate(['spec', 'servers', i, 'server'], 'key');
       this.claimServer(selector, `${addressKey} (spec.servers[${i}])`, selectorPos, doc.spec.wave);
-      return { selector, overrides: this.jobSpec(entry, ['spec', 'servers', i], loc), source: toSource(selectorPos) };
+      const overrides = this.jobSpec(entry, ['spec', 'servers', i], loc);
+      return { selector, overrides, ...(entry.cutover === undefined ? {} : { cutover: entry.cutover }), source: toSource(selectorPos) };
     });
     const set: DesiredJobSet = {
       name: doc.metadata.name,
@@ -179,6 +181,7 @@ export class DesiredSetBuilder {
       ...optionalOnDemand(doc.spec.onDemandRun),
       lifecycle: lifecycleOf(doc.spec.lifecycle),
       ...(doc.spec.wave === undefined ? {} : { wave: doc.spec.wave }),
+      ...cutoverOf(doc.spec.cutover),
       source,
     };
     this.jobSets.push(set);
@@ -290,6 +293,11 @@ function lifecycleOf(l: ManifestLifecycle | undefined): Lifecycle {
   return { preventDestroy: l?.preventDestroy ?? false };
 }
 
+/** `cutover: true` is kept; false and absent are the same (not migrated). */
+function cutoverOf(c: boolean | undefined): { cutover?: true } {
+  return c === true ? { cutover: true } : {};
+}
+
 function matchOf(m: ServerMatch): ServerMatch {
   const out: { vmManagerName?: string; vmPathPrefix?: string; vmNameGlob?: string } = {};
   if (m.vmManagerName !== undefined) out.vmManagerName = m.vmManagerName;
@@ -340,7 +348,14 @@ export function desiredToDocuments(set: DesiredSet): ManifestDocument[] {
       apiVersion: API_VERSION,
       kind: 'ReplicationJob',
       metadata: { name: j.name },
-      spec: { server: fromSelector(j.selector), ...toManifestFields(j.spec), ...(j.onDemandRun ? { onDemandRun: { ...j.onDemandRun } } : {}), ...lifecycleField(j.lifecycle), ...waveField(j.wave) },
+      spec: {
+        server: fromSelector(j.selector),
+        ...toManifestFields(j.spec),
+        ...(j.onDemandRun ? { onDemandRun: { ...j.onDemandRun } } : {}),
+        ...lifecycleField(j.lifecycle),
+        ...cutoverOf(j.cutover),
+        ...waveField(j.wave),
+      },
     });
   }
   for (const s of set.jobSets.values()) {
@@ -351,11 +366,14 @@ export function desiredToDocuments(set: DesiredSet): ManifestDocument[] {
       metadata: { name: s.name },
       spec: {
         ...(Object.keys(template).length > 0 ? { template } : {}),
-        ...(s.servers.length > 0 ? { servers: s.servers.map((e) => ({ server: fromSelector(e.selector), ...toManifestFields(e.overrides) })) } : {}),
+        ...(s.servers.length > 0
+          ? { servers: s.servers.map((e) => ({ server: fromSelector(e.selector), ...toManifestFields(e.overrides), ...(e.cutover === undefined ? {} : { cutover: e.cutover }) })) }
+          : {}),
         ...(s.match ? { match: { ...s.match } } : {}),
         ...(s.onDemandRun ? { onDemandRun: { ...s.onDemandRun } } : {}),
         ...lifecycleField(s.lifecycle),
         ...waveField(s.wave),
+        ...cutoverOf(s.cutover),
       },
     });
   }

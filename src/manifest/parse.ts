@@ -77,7 +77,8 @@ export interface ManifestLocator {
 export class DocumentLocator implements ManifestLocator {
   constructor(
     readonly file: string,
-    private readonly doc: Document.Parsed,
+    /** The syntax tree (position-table.ts walks it for a document parsed in a worker thread). */
+    readonly doc: Document.Parsed,
     private readonly lines: LineIndex,
   ) {}
 

@@ -41,6 +41,8 @@ export interface DesiredJob {
   readonly lifecycle: Lifecycle;
   /** `spec.wave` (>= 1): the job's migration wave (reconcile/waves.ts); absent: in no wave, never held. */
   readonly wave?: number;
+  /** `spec.cutover`: the server is migrated (its job is retired). Absent when false. */
+  readonly cutover?: true;
   /** The document. */
   readonly source: SourcePosition;
   /** The `spec.server` key. */
@@ -52,6 +54,8 @@ export interface DesiredJobSetServer {
   readonly selector: ServerSelector;
   /** The entry's own job fields; they override the template (see effectiveSpec). */
   readonly overrides: Readonly<JobSpec>;
+  /** The entry's own `cutover` (it overrides the set's); absent when not given. */
+  readonly cutover?: boolean;
   /** The entry's `server` key. */
   readonly source: SourcePosition;
 }
@@ -67,6 +71,8 @@ export interface DesiredJobSet {
   readonly lifecycle: Lifecycle;
   /** `spec.wave`: the wave of every job of the set (see DesiredJob.wave). */
   readonly wave?: number;
+  /** `spec.cutover`: every server of the set is migrated, unless its entry says otherwise. Absent when false. */
+  readonly cutover?: true;
   readonly source: SourcePosition;
   readonly matchSource?: SourcePosition;
 }
@@ -111,6 +117,11 @@ export interface DesiredParts {
 /** The job fields of one server of a set: the template, overridden field by field by the entry. */
 export function effectiveSpec(set: Pick<DesiredJobSet, 'template'>, server: Pick<DesiredJobSetServer, 'overrides'>): JobSpec {
   return { ...set.template, ...server.overrides };
+}
+
+/** Whether a set's server is cut over: its entry's own `cutover`, else the set's. */
+export function entryCutover(set: Pick<DesiredJobSet, 'cutover'>, server: Pick<DesiredJobSetServer, 'cutover'> | undefined): boolean {
+  return server?.cutover ?? set.cutover === true;
 }
 
 /** The address of the job a set manages for one catalog server. */

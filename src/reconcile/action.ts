@@ -3,7 +3,7 @@
  * it are `Record<Action, ...>`, so a new action does not compile until every table handles it.
  */
 export const ACTIONS = [
-  'delete', 'replace', 'import-catalog', 'disassociate-connector', 'create', 'update', 'adopt', 'move', 'start-run', 'record', 'no-op',
+  'delete', 'replace', 'import-catalog', 'disassociate-connector', 'retire', 'create', 'update', 'adopt', 'move', 'start-run', 'record', 'no-op',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -45,6 +45,8 @@ export const ACTION_INFO: Record<Action, ActionInfo> = {
   replace: { glyph: '-/+', verb: 'will be replaced', summary: 'to replace', destructive: true, callsApi: true, steps: [{ phase: 'delete', waitsFor: 'job-deleted' }, { phase: 'create' }] },
   'import-catalog': { glyph: '+', verb: 'will be imported', summary: 'catalog import', destructive: false, callsApi: true, steps: [{ phase: 'catalog', waitsFor: 'catalog-available' }] },
   'disassociate-connector': { glyph: '-', verb: 'will be disassociated', summary: 'to disassociate', destructive: false, callsApi: true, steps: [{ phase: 'disassociate' }] },
+  // Not destructive: the job's AMIs stay, and the server is recorded as migrated (lifecycle.preventDestroy still blocks it).
+  retire: { glyph: '=>', verb: 'will be retired (job deleted, AMIs kept, server recorded as migrated)', summary: 'to retire', destructive: false, callsApi: true, steps: [{ phase: 'delete', waitsFor: 'job-deleted' }] },
   create: { glyph: '+', verb: 'will be created', summary: 'to create', destructive: false, callsApi: true, steps: CREATE_PHASE },
   update: { glyph: '~', verb: 'will be updated in place', summary: 'to update', destructive: false, callsApi: true, steps: CREATE_PHASE },
   adopt: { glyph: '<=', verb: 'will be adopted', summary: 'to adopt', destructive: false, callsApi: false, steps: CREATE_PHASE },

@@ -2,19 +2,21 @@ import type { Address } from '../model/address.ts';
 import { SmsReconcileError } from '../model/errors.ts';
 import type { JobSpec } from '../model/job.ts';
 import { withoutUndefined } from '../model/objects.ts';
-import type { CreateJobInput, UpdateJobInput } from '../sms/api.ts';
+import { serviceNowMs, type CreateJobInput, type UpdateJobInput } from '../sms/api.ts';
 import { isDefiniteRefusal, isSmsApiError, SmsApiError } from '../sms/errors.ts';
 import type { IntentInput, IntentOperation, ResourceRecord, ResourceWrite } from '../state/codec.ts';
 import { APPLY_PHASES, type ApplyStage } from './action.ts';
 import {
   isDeferred, membersOf, unhandledChange, type AdoptChange, type Change, type DeleteChange, type DisassociateConnectorChange, type ImportCatalogChange, type MoveChange,
-  type RecordChange, type ReplaceChange, type ResolvedCreateChange, type StartRunChange, type UpdateChange,
+  type RecordChange, type ReplaceChange, type ResolvedCreateChange, type RetireChange, type StartRunChange, type UpdateChange,
 } from './change.ts';
+import { migratedRecord, retireRefusal } from './cutover.ts';
 import { liveSpec } from './live-spec.ts';
 import type { ObservedSet } from './observed.ts';
 import { chainsOf, Dependencies, stepsByPhase, type Step } from './order.ts';
 import type { Plan } from './plan.ts';
 import type { ApplyPorts, OperationFailure, SkippedChange } from './ports.ts';
+import { startOfCreated } from './replication-age.ts';
 import { waitForCatalog, waitForDeleted, type WaitOptions } from './wait.ts';
 
 /**
@@ -104,7 +106,7 @@ export async function recover(ports: ApplyPorts, observed: ObservedSet): Promise
         const live = intent.replicationJobId === undefined ? undefined : observed.jobs.get(intent.replicationJobId);
         happened = live === undefined || live.state === 'DELETING';
         note = happened ? `job ${intent.replicationJobId ?? ''} is deleted` : `job ${intent.replicationJobId ?? ''} still exists: the next plan deletes it`;
-        if (happened && prior?.replicationJobId === intent.replicationJobId) writes.push({ address: intent.address, record: null });
+        if (happened && prior !== undefined && prior.replicationJobId === intent.replicationJobId) writes.push({ address: intent.address, record: retiredOrNone(ports, intent, prior) });
         break;
       }
       case 'UpdateReplicationJob': {
@@ -138,6 +140,13 @@ export async function recover(ports: ApplyPorts, observed: ObservedSet): Promise
     ports.events.emit({ type: 'recovered', intent, happened, note });
   }
   return pending.length;
+}
+
+/** After a delete that happened: nothing, or for a retire (it names the final AMI) the migrated server's record. */
+function retiredOrNone(ports: ApplyPorts, intent: IntentInput, prior: ResourceRecord): ResourceRecord | null {
+  if (intent.finalAmiId === undefined || intent.replicationJobId === undefined || prior.serverId === undefined || prior.kind === 'ServerCatalog' || prior.kind === 'Connector') return null;
+  const retired = { serverId: prior.serverId, replicationJobId: intent.replicationJobId, amiId: intent.finalAmiId, preventDestroy: prior.preventDestroy, at: nowIso(ports) };
+  return migratedRecord(intent.address, prior.kind, prior, retired);
 }
 
 /** Text put in an on-demand run's description so a later run can find it after a crash. */
@@ -303,7 +312,8 @@ async function runStep(run: Run, step: Step): Promise<void> {
   await performStep(run, step);
   try {
     if (step.waitsFor === 'catalog-available') await waitForCatalog(run.ports, run.opts);
-    if (step.waitsFor === 'job-deleted' && step.change.action === 'replace') await waitForDeleted(run.ports, run.opts, step.change.replicationJobId);
+    const deleted = step.change.action === 'replace' || step.change.action === 'retire' ? step.change.replicationJobId : undefined;
+    if (step.waitsFor === 'job-deleted' && deleted !== undefined) await waitForDeleted(run.ports, run.opts, deleted);
   } catch (e) {
     throw new OperationFailed(step.waitsFor === 'catalog-available' ? 'wait for the catalog' : 'wait for DELETED', e instanceof Error ? e : new Error(String(e)), 'incomplete');
   }
@@ -323,6 +333,8 @@ async function performStep(run: Run, step: Step): Promise<void> {
       return disassociateConnector(run, change);
     case 'delete':
       return deleteOrForget(run, change);
+    case 'retire':
+      return retireJob(run, change);
     case 'replace':
       return step.index > 0 ? createJob(run, change) : deleteJob(run, change, change.replicationJobId, true);
     case 'create':
@@ -410,6 +422,7 @@ async function createJob(run: Run, change: ResolvedCreateChange | ReplaceChange)
   const serverId = change.serverId;
   const input: CreateJobInput = { ...stripNext(spec), serverId, seedReplicationTime: seed };
   const applied: JobSpec = { ...spec, seedReplicationTime: seed };
+  const replicationStartedAt = startOfCreated(seed, serviceNowMs(ports.api, ports.clock.now()) / 1000);
   const id = await mutate(
     run,
     change,
@@ -419,7 +432,12 @@ async function createJob(run: Run, change: ResolvedCreateChange | ReplaceChange)
     (jobId) => [
       // A replace of a renamed job also retires the old address (unless it holds another job by now).
       ...retire(run, change),
-      { address: change.address, record: record(ports, change.address, run.records.get(change.address), { replicationJobId: jobId, serverId, appliedSpec: applied, preventDestroy: change.preventDestroy, onDemandRunToken: change.onDemandRun?.token }) },
+      {
+        address: change.address,
+        record: record(ports, change.address, run.records.get(change.address), {
+          replicationJobId: jobId, serverId, appliedSpec: applied, preventDestroy: change.preventDestroy, onDemandRunToken: change.onDemandRun?.token, replicationStartedAt, migrated: undefined,
+        }),
+      },
     ],
     (jobId) => jobId,
   );
@@ -468,6 +486,46 @@ async function deleteJob(run: Run, change: DeleteChange | ReplaceChange, replica
     },
     () => (keepRecordUntilCreate ? [] : [{ address: change.address, record: null }]),
   );
+}
+
+/**
+ * Retires a migrated server's job: checks it again as it is now (its latest run COMPLETED with an
+ * AMI, none in progress), deletes it, and records the server as migrated with that AMI. The step
+ * then waits for DELETED (ACTION_INFO), when its slot is free. A blocked retire is refused:
+ * nothing is deleted.
+ */
+async function retireJob(run: Run, change: RetireChange): Promise<void> {
+  const { api } = run.ports;
+  const name = change.serverName ?? change.serverId;
+  const id = change.replicationJobId;
+  const job = change.blocked !== undefined || id === undefined ? undefined : await api.getReplicationJob(id);
+  const refusal = change.blocked ?? retireRefusal(job, name);
+  if (refusal !== undefined || id === undefined) {
+    const err = new SmsReconcileError('retire-blocked', `${change.address}: ${refusal ?? 'no job'}; nothing was deleted`, {
+      source: 'user',
+      hint: 'apply again once a replication run has completed, or remove cutover: true',
+    });
+    throw new OperationFailed('retire', err, 'refused');
+  }
+  const amiId = job?.latestAmiId ?? change.amiId ?? '?';
+  const at = nowIso(run.ports);
+  await mutate(
+    run,
+    change,
+    'DeleteReplicationJob',
+    { serverId: change.serverId, replicationJobId: id, finalAmiId: amiId },
+    () => api.deleteReplicationJob(id),
+    () => [
+      ...retireRecordOf(run, change, id),
+      { address: change.address, record: migratedRecord(change.address, change.kind, run.records.get(change.address), { serverId: change.serverId, replicationJobId: id, amiId, preventDestroy: change.preventDestroy, at }) },
+    ],
+  );
+}
+
+/** A retire of a job another address recorded (renamed in the same change): that record goes. */
+function retireRecordOf(run: Run, change: RetireChange, id: string): ResourceWrite[] {
+  const other = [...run.records.values()].find((r) => r.replicationJobId === id && r.address !== change.address);
+  return other === undefined ? [] : [{ address: other.address, record: null }];
 }
 
 async function deleteOrForget(run: Run, change: DeleteChange): Promise<void> {

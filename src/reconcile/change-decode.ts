@@ -23,6 +23,7 @@ const VARIANT_OK: Record<Action, (c: Json) => boolean> = {
   replace: (c) =>
     withAfter(c) && Array.isArray(c['replaceBecause']) && c['replaceBecause'].length > 0 && c['replaceBecause'].every(isString),
   delete: (c) => isJobKind(c) && noFields(c) && (c['stateOnly'] === true || isString(c['replicationJobId'])),
+  retire: (c) => isJobKind(c) && noFields(c) && isString(c['serverId']) && (isString(c['blocked']) || isString(c['replicationJobId'])),
   update: withAfter,
   adopt: withAfter,
   move: (c) => withAfter(c) && isString(c['previousAddress']),

@@ -1,4 +1,6 @@
+import type { DiagnosticCode } from '../manifest/diagnostics.ts';
 import type { Address, ManifestKind } from '../model/address.ts';
+import { PLAN_WARNING_CODES, type PlanProblemCode, type PlanWarningCode } from '../model/codes.ts';
 import type { SourcePosition } from '../model/errors.ts';
 import type { FieldPolicy, PolicyField } from '../model/field-policy.ts';
 import type { JobSpec, JobSpecField } from '../model/job.ts';
@@ -168,6 +170,26 @@ export interface RecordChange extends ChangeBase<JobKind>, OfLiveJob, WithDesire
   readonly recordedPreventDestroy: boolean;
 }
 
+/**
+ * Retires the job of a migrated server (`cutover: true`): deletes it (its AMIs stay), waits for
+ * DELETED so its slot frees, and records the server as migrated with its final AMI. A retire the
+ * plan cannot carry out (no job, a run in progress, no completed run) holds `blocked`, the reason:
+ * apply refuses it and nothing is deleted.
+ */
+export interface RetireChange extends ChangeBase<JobKind, NoFields> {
+  readonly action: 'retire';
+  readonly serverId: string;
+  readonly serverName?: string;
+  /** The job to delete; absent when the server has none. */
+  readonly replicationJobId?: string;
+  readonly before?: JobSpec;
+  readonly observedFingerprint?: string;
+  /** The AMI of the job's latest completed run, when the plan was made. */
+  readonly amiId?: string;
+  /** Why the retire cannot be carried out now. */
+  readonly blocked?: string;
+}
+
 /** Imports the server catalog (ImportServerCatalog), then waits for AVAILABLE. */
 export interface ImportCatalogChange extends ChangeBase<'ServerCatalog', NoFields> {
   readonly action: 'import-catalog';
@@ -212,6 +234,7 @@ export type Change =
   | ReplaceChange
   | ImportCatalogChange
   | DisassociateConnectorChange
+  | RetireChange
   | CreateChange
   | UpdateChange
   | AdoptChange
@@ -245,6 +268,11 @@ export function isDeferred(c: Change): c is DeferredCreateChange {
   return c.action === 'create' && c.deferredUntilCatalog === true;
 }
 
+/** Whether the change is a retire that apply refuses (see RetireChange). */
+export function isBlockedRetire(c: Change): c is RetireChange & { readonly blocked: string } {
+  return c.action === 'retire' && c.blocked !== undefined;
+}
+
 /** Whether the change is a delete of a job that is already gone. */
 export function isStateOnlyDelete(c: Change): c is StateOnlyDeleteChange {
   return c.action === 'delete' && c.stateOnly === true;
@@ -259,11 +287,9 @@ export interface Drift {
   readonly live: unknown;
 }
 
-export const WARNING_CODES = [
-  'no-healthy-connector', 'server-busy', 'catalog-not-imported', 'on-demand-limit', 'on-demand-not-ready', 'concurrent-job-limit',
-  'create-only-change', 'match-empty', 'job-terminated', 'next-run-in-past', 'create-drops-next-run', 'foreign-root-delete',
-] as const;
-export type WarningCode = (typeof WARNING_CODES)[number];
+/** The plan warnings' codes, from the registry (model/codes.ts), in the plan schema's order. */
+export const WARNING_CODES = Object.keys(PLAN_WARNING_CODES) as readonly PlanWarningCode[];
+export type WarningCode = PlanWarningCode;
 
 export interface PlanWarning {
   readonly code: WarningCode;
@@ -274,7 +300,8 @@ export interface PlanWarning {
 
 /** A reason the plan cannot be made (a selector matching nothing, a protected job to destroy). */
 export interface PlanProblem {
-  readonly code: string;
+  /** A plan problem code; `export`'s check also reports the exported manifests' diagnostics. */
+  readonly code: PlanProblemCode | DiagnosticCode;
   readonly message: string;
   readonly hint?: string;
   readonly address?: Address;

@@ -6,10 +6,12 @@ import type { ReplicationJobInfo } from '../sms/api.ts';
 import type { ResourceRecord } from '../state/codec.ts';
 import { isNonEmpty, type Change, type Drift, type FieldChange, type PlanWarning } from './change.ts';
 import { base, made, type LiveCommon } from './change-make.ts';
+import { planCutover } from './cutover.ts';
 import { driftOf } from './drift.ts';
 import { comparable, fingerprintOf, fmt, iso, liveSpec, NOT_DRIFT } from './live-spec.ts';
 import { isTerminated, type ObservedSet } from './observed.ts';
 import type { Ownership } from './ownership.ts';
+import { expiredMessage, isExpired } from './replication-age.ts';
 import { describeServer, hasServer, type ResolvedWanted, type WantedJob } from './resolve.ts';
 
 /**
@@ -32,14 +34,21 @@ export interface JobDiffContext {
 /** The changes of one wanted job (it adds to `ctx.warnings`, `ctx.drift` and `ctx.owners.moved`). */
 export function diffWanted(ctx: JobDiffContext, w: WantedJob): Change[] {
   if (w.deferred) {
+    // A migrated server gets no job: the plan made after the import retires or keeps it.
+    if (w.cutover && w.kind === 'ReplicationJob') return [];
     const deferred = { after: w.spec, deferredUntilCatalog: true, preventDestroy: w.lifecycle.preventDestroy, onDemandRun: w.onDemandRun, source: w.source, wave: w.wave } as const;
     return [made({ ...base(w.address, w.kind, 'create', 'the server is resolved after the catalog import'), ...deferred })];
   }
   if (!hasServer(w)) return [];
   const rec = ctx.resources[w.address];
+  if (w.cutover) return planCutover(ctx, w, rec);
   const live = ctx.observed.jobByServer.get(w.serverId);
   const usable = live !== undefined && live.state !== 'DELETING' ? live : undefined;
   const forcedReplace = ctx.replace.includes(w.address);
+  if (usable === undefined && !forcedReplace && rec !== undefined && rec.serverId === w.serverId) {
+    const expired = expiredNoop(ctx, w, rec);
+    if (expired !== undefined) return [expired];
+  }
 
   // The address is tracked on this server and its job is alive: compare.
   if (rec !== undefined && rec.serverId === w.serverId && usable !== undefined && usable.replicationJobId === rec.replicationJobId) {
@@ -68,6 +77,20 @@ export function diffWanted(ctx: JobDiffContext, w: WantedJob): Change[] {
   ];
 }
 
+/**
+ * As for a FAILED job, a job SMS terminated at its 90-day limit is not re-created by itself: the
+ * plan says what happened (a warning), and `--replace ADDRESS` creates a new one.
+ */
+function expiredNoop(ctx: JobDiffContext, w: ResolvedWanted, rec: ResourceRecord): Change | undefined {
+  const id = rec.replicationJobId;
+  if (id === undefined) return undefined;
+  const job = ctx.observed.jobs.get(id) ?? (rec.replicationStartedAt === undefined ? ctx.observed.allJobs.find((j) => j.replicationJobId === id) : undefined);
+  if (!isExpired(rec, job, ctx.now)) return undefined;
+  const message = expiredMessage(w.server?.vmServer.vmName ?? w.serverId, w.address, rec, job);
+  ctx.warnings.push({ code: 'job-expired', message, address: w.address });
+  return made({ ...base(w.address, w.kind, 'no-op', message), serverId: w.serverId, serverName: w.server?.vmServer.vmName, replicationJobId: id, preventDestroy: w.lifecycle.preventDestroy, source: w.source });
+}
+
 /** The job the address had before, when it is not tracked on this server with its job alive. */
 interface OldJob {
   /** The live job the address had on another server (its selector now picks this one): it goes. */
@@ -87,7 +110,9 @@ function oldJobOf(ctx: JobDiffContext, w: ResolvedWanted, rec: ResourceRecord | 
       ? undefined
       : rec.serverId !== w.serverId
         ? `the selector now picks ${w.server ? describeServer(w.server) : w.serverId} instead of ${rec.serverId ?? '?'}`
-        : `the recorded job ${rec.replicationJobId ?? '?'} no longer exists`;
+        : rec.migrated !== undefined
+          ? `the server was migrated (its job ${rec.migrated.replicationJobId} retired on ${rec.migrated.at.slice(0, 10)}), and cutover is no longer set`
+          : `the recorded job ${rec.replicationJobId ?? '?'} no longer exists`;
   return { live: oldLive, whyNew };
 }
 

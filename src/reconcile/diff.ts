@@ -6,12 +6,14 @@ import { ACTIONS, type Action } from './action.ts';
 import { isDeferred, type Change, type Drift, type PlanProblem, type PlanWarning } from './change.ts';
 import { diffCatalog } from './diff-catalog.ts';
 import { diffConnectors } from './diff-connectors.ts';
+import { migratedEntries, type MigratedEntry } from './cutover.ts';
 import { diffWanted, type JobDiffContext } from './diff-jobs.ts';
 import { sortDrift } from './drift.ts';
 import type { ObservedSet } from './observed.ts';
 import { deletesOfReleased, foreignRootWarnings, ownershipOf, preventDestroyProblems, withManifestRoots } from './ownership.ts';
 import { preflight } from './preflight.ts';
-import { resolveWanted, serverClaimProblems } from './resolve.ts';
+import { expiringJobs, expiringWarnings } from './replication-age.ts';
+import { hasServer, resolveWanted, serverClaimProblems } from './resolve.ts';
 import { gateWaves, type WaveGate } from './waves.ts';
 
 export type { PlanProblem } from './change.ts';
@@ -63,6 +65,8 @@ export interface DiffResult {
   readonly problems: PlanProblem[];
   /** The declared waves and their gates (reconcile/waves.ts); empty when no manifest declares a wave. */
   readonly waves: WaveGate[];
+  /** Servers the state records as migrated that the manifests still mark cutover. */
+  readonly migrated: MigratedEntry[];
 }
 
 /** The order changes are listed in: destructive first, then as the executor runs them. */
@@ -91,6 +95,8 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
   // 5. Waves: the creates of a wave whose gate is closed are held (and --max-wave holds later waves).
   const gated = gateWaves(wanted, changes, observed, options.maxWave);
   preflight(gated.changes, observed, options.maxConcurrentJobs, warnings);
+  // 6. The 90-day clock: jobs SMS terminates within 15 days.
+  warnings.push(...expiringWarnings(expiringJobs(Object.values(resources), observed.jobs, options.now)));
 
   let result = gated.changes;
   if (options.targets.length > 0) {
@@ -104,10 +110,10 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
     result = withManifestRoots(result, options.manifestRoots);
     warnings.push(...foreignRootWarnings(result, resources, options.manifestRoots));
   }
-  // 6. preventDestroy blocks the deletes and replaces this plan holds, whatever the flags.
+  // 7. preventDestroy blocks the deletes and replaces this plan holds, whatever the flags.
   problems.push(...preventDestroyProblems(result));
 
   result.sort((a, b) => ACTION_ORDER[a.action] - ACTION_ORDER[b.action] || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   sortDrift(drift);
-  return { changes: result, drift, warnings, problems, waves: gated.waves };
+  return { changes: result, drift, warnings, problems, waves: gated.waves, migrated: migratedEntries(wanted.filter(hasServer), resources) };
 }

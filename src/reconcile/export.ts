@@ -10,6 +10,9 @@
  *   fields stay managed, none is added), with their live values; `lifecycle.preventDestroy` and
  *   `onDemandRun.token` as the state records them. Members of a ReplicationJobSet become that set,
  *   with each server listed (`spec.servers`), the fields all members share in `spec.template`.
+ * - A server the state records as migrated (its job retired by cutover): under its address, the
+ *   fields the state says were applied, and `cutover: true` (a set's `servers[].cutover`), so the
+ *   plan keeps it migrated instead of creating a job.
  * - The schedule (seedReplicationTime, nextReplicationRunStartTime) moves by itself or is fixed at
  *   creation; it is never written. Nothing the state does not record is written either (labels,
  *   `match`, an on-demand run's description, `maxAgeHours`, connectors).
@@ -73,7 +76,7 @@ function manifestValue(field: JobSpecField, value: JobSpec[JobSpecField]): unkno
 }
 
 /** A selector that picks exactly this server: by VM name and manager when unique, else by VM address, else by id. */
-function selectorOf(job: ReplicationJobInfo, server: ServerInfo | undefined, servers: readonly ServerInfo[]): Record<string, string> {
+function selectorOf(job: Pick<ReplicationJobInfo, 'serverId' | 'vmServer'>, server: ServerInfo | undefined, servers: readonly ServerInfo[]): Record<string, string> {
   const v = server?.vmServer ?? job.vmServer;
   const sameName = servers.filter((s) => s.vmServer.vmName === v?.vmName && s.vmServer.vmManagerName === v?.vmManagerName);
   if (v?.vmName && v.vmManagerName && sameName.length === 1) return { vmName: v.vmName, vmManagerName: v.vmManagerName };
@@ -93,9 +96,9 @@ function unmanagedSpec(job: ReplicationJobInfo): JobSpec {
   return out;
 }
 
-/** The fields the state says were applied (no schedule), with their live values where the job reports them. */
-function managedSpec(job: ReplicationJobInfo, rec: ResourceRecord): JobSpec {
-  const live = liveSpec(job);
+/** The fields the state says were applied (no schedule), with their live values where the job reports them (a migrated server has none). */
+function managedSpec(job: ReplicationJobInfo | undefined, rec: ResourceRecord): JobSpec {
+  const live = job === undefined ? {} : liveSpec(job);
   const out: JobSpec = {};
   for (const f of JOB_SPEC_FIELDS) {
     if (SCHEDULE.has(f) || rec.appliedSpec[f] === undefined) continue;
@@ -118,9 +121,16 @@ function doc(kind: string, name: string, spec: Record<string, unknown>): Record<
   return { apiVersion: 'sms-reconcile/v1', kind, metadata: { name }, spec };
 }
 
+/** A managed job of a set, or a migrated server of it (no job: cut over, its job retired). */
 interface SetMember {
-  readonly job: ReplicationJobInfo;
+  readonly job: ReplicationJobInfo | undefined;
   readonly rec: ResourceRecord;
+  readonly serverId: string;
+}
+
+/** `cutover: true` for a migrated server (so the export round trip plans nothing for it). */
+function cutoverField(rec: ResourceRecord | undefined): Record<string, unknown> {
+  return rec?.migrated !== undefined ? { cutover: true } : {};
 }
 
 /** A ReplicationJobSet that lists each member's server; the fields every member has alike form its template. */
@@ -134,7 +144,7 @@ function setDocument(name: string, members: readonly SetMember[], observed: Obse
   const servers = members.map((m, i) => {
     const own: JobSpec = {};
     for (const f of JOB_SPEC_FIELDS) if (template[f] === undefined && specs[i]?.[f] !== undefined) Object.assign(own, { [f]: specs[i]?.[f] });
-    return { server: selectorOf(m.job, observed.servers.get(m.job.serverId), observed.catalog.servers), ...specFields(own) };
+    return { server: selectorOf(m.job ?? { serverId: m.serverId }, observed.servers.get(m.serverId), observed.catalog.servers), ...specFields(own), ...cutoverField(m.rec) };
   });
   // Protection is per set in a manifest: kept when any member has it (never dropped).
   const preventDestroy = members.some((m) => m.rec.preventDestroy);
@@ -153,25 +163,30 @@ export function exportDocuments(observed: ObservedSet, prior: StateDocument | un
   const records = Object.values(prior?.resources ?? {});
   const byJob = new Map(records.filter((r) => r.replicationJobId !== undefined).map((r) => [r.replicationJobId, r]));
   const usedAddresses = new Set(records.map((r) => r.address));
-  const jobs: { name: string; job: ReplicationJobInfo; rec: ResourceRecord | undefined }[] = [];
+  const jobs: { name: string; job: ReplicationJobInfo | undefined; rec: ResourceRecord | undefined; serverId: string }[] = [];
   const sets = new Map<string, SetMember[]>();
+  for (const rec of records) {
+    const parsed = rec.migrated !== undefined && rec.serverId !== undefined ? parseAddress(rec.address) : undefined;
+    if (parsed?.kind === 'ReplicationJobSet') sets.set(parsed.name, [...(sets.get(parsed.name) ?? []), { job: undefined, rec, serverId: rec.serverId ?? '' }]);
+    else if (parsed?.kind === 'ReplicationJob') jobs.push({ name: parsed.name, job: undefined, rec, serverId: rec.serverId ?? '' });
+  }
   for (const job of observed.jobs.values()) {
     if (!exportable(job)) continue;
     const rec = byJob.get(job.replicationJobId);
     const parsed = rec ? parseAddress(rec.address) : undefined;
     if (rec && parsed?.kind === 'ReplicationJobSet') {
-      sets.set(parsed.name, [...(sets.get(parsed.name) ?? []), { job, rec }]);
+      sets.set(parsed.name, [...(sets.get(parsed.name) ?? []), { job, rec, serverId: job.serverId }]);
       continue;
     }
     if (rec && parsed?.kind === 'ReplicationJob') {
-      jobs.push({ name: parsed.name, job, rec });
+      jobs.push({ name: parsed.name, job, rec, serverId: job.serverId });
       continue;
     }
     const stem = safeName(job.vmServer?.vmName ?? job.serverId);
     let name = stem;
     for (let i = 2; usedAddresses.has(`ReplicationJob/${name}`); i++) name = `${stem.slice(0, NAME_MAX_LENGTH - String(i).length - 1)}-${i}`;
     usedAddresses.add(`ReplicationJob/${name}`);
-    jobs.push({ name, job, rec: undefined });
+    jobs.push({ name, job, rec: undefined, serverId: job.serverId });
   }
 
   const files = new Set<string>();
@@ -187,14 +202,14 @@ export function exportDocuments(observed: ObservedSet, prior: StateDocument | un
   }
   const adopt: ResourceWrite[] = [];
   const described: ExportedDocument[] = [];
-  for (const { name, job, rec } of jobs) {
-    const spec = rec ? managedSpec(job, rec) : unmanagedSpec(job);
-    const selector = selectorOf(job, observed.servers.get(job.serverId), observed.catalog.servers);
+  for (const { name, job, rec, serverId } of jobs) {
+    const spec = rec ? managedSpec(job, rec) : job ? unmanagedSpec(job) : {};
+    const selector = selectorOf(job ?? { serverId }, observed.servers.get(serverId), observed.catalog.servers);
     described.push({
       file: name,
-      document: doc('ReplicationJob', name, { server: selector, ...specFields(spec), ...lifecycleAndRun(rec?.preventDestroy ?? false, rec?.onDemandRunToken) }),
+      document: doc('ReplicationJob', name, { server: selector, ...specFields(spec), ...lifecycleAndRun(rec?.preventDestroy ?? false, rec?.onDemandRunToken), ...cutoverField(rec) }),
     });
-    if (!rec) {
+    if (!rec && job) {
       const address: Address = `ReplicationJob/${name}`;
       const seed = liveSpec(job).seedReplicationTime;
       const record: ResourceRecord = {
@@ -210,15 +225,17 @@ export function exportDocuments(observed: ObservedSet, prior: StateDocument | un
       adopt.push({ address, record });
     }
   }
+  const vmNameOf = (m: SetMember): string => m.job?.vmServer?.vmName ?? observed.servers.get(m.serverId)?.vmServer.vmName ?? '';
   const byVmName = (a: SetMember, b: SetMember): number => {
-    const ka = `${a.job.vmServer?.vmName ?? ''}\u0000${a.job.serverId}`;
-    const kb = `${b.job.vmServer?.vmName ?? ''}\u0000${b.job.serverId}`;
+    const ka = `${vmNameOf(a)}\u0000${a.serverId}`;
+    const kb = `${vmNameOf(b)}\u0000${b.serverId}`;
     return ka < kb ? -1 : ka > kb ? 1 : 0;
   };
   for (const [name, members] of sets) described.push({ file: name, document: setDocument(name, [...members].sort(byVmName), observed) });
   described.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.document['kind'] === 'ReplicationJob' ? -1 : 1));
   for (const d of described) documents.push({ file: fileFor(d.file, d.document['kind'] === 'ReplicationJobSet' ? '-set' : '-job'), document: d.document });
-  return { documents, jobs: jobs.length + [...sets.values()].reduce((n, m) => n + m.length, 0), adopt };
+  const live = (m: { job: ReplicationJobInfo | undefined }) => m.job !== undefined;
+  return { documents, jobs: jobs.filter(live).length + [...sets.values()].reduce((n, m) => n + m.filter(live).length, 0), adopt };
 }
 
 /** The documents as YAML, one file's text each. */

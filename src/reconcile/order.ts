@@ -41,6 +41,7 @@ export function stepKey(change: Change): string {
       return change.address;
     case 'create':
       return change.deferredUntilCatalog === true ? 'catalog' : `server ${change.serverId}`;
+    case 'retire':
     case 'replace':
     case 'update':
     case 'adopt':

@@ -73,7 +73,8 @@ export function deletesOfReleased(
     if (deferAll && isDeferredSetMember(rec.address, desired)) continue;
     const live = rec.replicationJobId ? observed.jobs.get(rec.replicationJobId) : undefined;
     const gone = live === undefined || live.state === 'DELETING';
-    const head = { ...base(rec.address, rec.kind, 'delete', gone ? 'removed from the manifests; the job is already gone' : 'removed from the manifests'), serverId: rec.serverId, serverName: live?.vmServer?.vmName };
+    const why = rec.migrated !== undefined ? 'removed from the manifests; the server was migrated (its job retired): the state forgets it' : gone ? 'removed from the manifests; the job is already gone' : 'removed from the manifests';
+    const head = { ...base(rec.address, rec.kind, 'delete', why), serverId: rec.serverId, serverName: live?.vmServer?.vmName };
     const [before, preventDestroy, observedFingerprint] = [live ? liveSpec(live) : rec.appliedSpec, rec.preventDestroy, fingerprintOf(live)];
     changes.push(
       made(
@@ -118,19 +119,22 @@ export function foreignRootWarnings(changes: readonly Change[], resources: Reado
     }));
 }
 
-/** preventDestroy blocks the deletes and replaces a plan holds, whatever the flags. */
+const PREVENT_DESTROY_HINT = {
+  delete: 'restore its document; to really delete it, first apply it with lifecycle.preventDestroy: false, then remove it',
+  replace: 'set lifecycle.preventDestroy: false and apply, or undo the change that forces the replacement',
+  retire: 'set lifecycle.preventDestroy: false beside cutover: true to retire the job, or remove cutover',
+} as const;
+
+/** preventDestroy blocks the deletes, replaces and retires a plan holds, whatever the flags. */
 export function preventDestroyProblems(changes: readonly Change[]): PlanProblem[] {
   const problems: PlanProblem[] = [];
   for (const c of changes) {
-    if ((c.action === 'delete' && !isStateOnlyDelete(c)) || c.action === 'replace') {
+    if ((c.action === 'delete' && !isStateOnlyDelete(c)) || c.action === 'replace' || (c.action === 'retire' && c.blocked === undefined)) {
       if (c.preventDestroy) {
         problems.push({
           code: 'prevent-destroy',
-          message: `${c.address} has lifecycle.preventDestroy, but this plan would ${c.action === 'delete' ? 'delete' : 'replace'} its job ${c.replicationJobId ?? ''} (${c.reason})`.replace('  ', ' '),
-          hint:
-            c.action === 'delete'
-              ? 'restore its document; to really delete it, first apply it with lifecycle.preventDestroy: false, then remove it'
-              : 'set lifecycle.preventDestroy: false and apply, or undo the change that forces the replacement',
+          message: `${c.address} has lifecycle.preventDestroy, but this plan would ${c.action} its job ${c.replicationJobId ?? ''} (${c.reason})`.replace('  ', ' '),
+          hint: PREVENT_DESTROY_HINT[c.action],
           address: c.address,
           source: c.source,
         });

@@ -4,6 +4,7 @@ import type { Address } from '../model/address.ts';
 import { ACTION_INFO, ACTIONS, type Action } from './action.ts';
 import { isStateOnlyDelete, type Change, type Drift, type PlanWarning } from './change.ts';
 import type { WaveGate } from './waves.ts';
+import type { MigratedEntry } from './cutover.ts';
 
 export const PLAN_FORMAT_VERSION = 1 as const;
 
@@ -32,6 +33,8 @@ export interface Plan {
    * when no manifest declares a wave. A saved plan is stale when a gate opened or closed since.
    */
   readonly waves?: readonly WaveGate[];
+  /** Servers the state records as migrated (cutover) that the manifests still declare so; absent in older saved plans. */
+  readonly migrated?: readonly MigratedEntry[];
 }
 
 export interface PlanOptions {

@@ -53,7 +53,7 @@ export interface OperationFailure {
   readonly operation: string;
   readonly vmName?: string;
   readonly serverId?: string;
-  /** The SMS error code (ServerCannotBeReplicatedException, ...), or ours (wait-timeout, ...). */
+  /** The SMS error code (ServerCannotBeReplicatedException, ...), or a registered one of ours (wait-timeout, internal, ...: model/codes.ts). */
   readonly code: string;
   readonly message: string;
   readonly outcome: 'refused' | 'unknown' | 'incomplete';

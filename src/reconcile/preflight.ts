@@ -1,5 +1,6 @@
 import { isDeferred, type Change, type PlanWarning } from './change.ts';
-import { isTerminated, type ObservedSet } from './observed.ts';
+import type { ObservedSet } from './observed.ts';
+import { liveJobCount } from './quota.ts';
 import { isHeld } from './waves.ts';
 
 /** Preflight: what a plan's changes would run into at apply time (connectors, the concurrent-job limit). Pure. */
@@ -24,7 +25,7 @@ export function preflight(changes: readonly Change[], observed: ObservedSet, max
       });
     }
   }
-  const live = [...observed.jobs.values()].filter((j) => !isTerminated(j)).length;
+  const live = liveJobCount(observed.allJobs);
   // Held creates (reconcile/waves.ts) are not made by this apply: they do not count.
   const creates = changes.filter((c) => c.action === 'create' && !isHeld(c)).length;
   const deletes = changes.filter((c) => c.action === 'delete' && !c.stateOnly).length;

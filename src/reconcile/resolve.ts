@@ -1,5 +1,5 @@
 import type { Address } from '../model/address.ts';
-import { effectiveSpec, jobSetAddress, type DesiredJob, type DesiredJobSet, type DesiredSet, type Lifecycle, type OnDemandRunRequest } from '../model/desired.ts';
+import { effectiveSpec, entryCutover, jobSetAddress, type DesiredJob, type DesiredJobSet, type DesiredSet, type Lifecycle, type OnDemandRunRequest } from '../model/desired.ts';
 import type { SourcePosition } from '../model/errors.ts';
 import type { JobSpec } from '../model/job.ts';
 import type { ServerInfo } from '../sms/api.ts';
@@ -153,6 +153,8 @@ export interface WantedJob {
   readonly lifecycle: Lifecycle;
   /** The document's `spec.wave` (reconcile/waves.ts); undefined: in no wave. */
   readonly wave: number | undefined;
+  /** The manifest says the server is migrated (`cutover: true`). */
+  readonly cutover: boolean;
   readonly source: SourcePosition;
   readonly deferred: boolean;
 }
@@ -190,6 +192,7 @@ function wantedJob(job: DesiredJob, server: ServerInfo | undefined, serverId: st
     onDemandRun: job.onDemandRun,
     lifecycle: job.lifecycle,
     wave: job.wave,
+    cutover: job.cutover === true,
     source: job.source,
     server,
     serverId,
@@ -230,12 +233,13 @@ function resolveJobSet(set: DesiredJobSet, servers: CatalogIndex, deferAll: bool
         onDemandRun: set.onDemandRun,
         lifecycle: set.lifecycle,
         wave: set.wave,
+        cutover: set.cutover === true,
         source: set.source,
         deferred: true,
       },
     ];
   }
-  const picked = new Map<string, { server: ServerInfo; spec: JobSpec; source: SourcePosition }>();
+  const picked = new Map<string, { server: ServerInfo; spec: JobSpec; cutover: boolean; source: SourcePosition }>();
   for (const entry of set.servers) {
     const r = resolveSelector(entry.selector, servers);
     if (!r.ok) {
@@ -247,14 +251,16 @@ function resolveJobSet(set: DesiredJobSet, servers: CatalogIndex, deferAll: bool
       });
       continue;
     }
-    picked.set(r.server.serverId, { server: r.server, spec: effectiveSpec(set, entry), source: entry.source });
+    picked.set(r.server.serverId, { server: r.server, spec: effectiveSpec(set, entry), cutover: entryCutover(set, entry), source: entry.source });
   }
   if (set.match) {
     const matched = matchServers(set.match, servers.servers);
     if (matched.length === 0) {
       warnings.push({ code: 'match-empty', message: `ReplicationJobSet/${set.name}: spec.match selects no server in the catalog`, source: set.matchSource ?? set.source });
     }
-    for (const s of matched) if (!picked.has(s.serverId)) picked.set(s.serverId, { server: s, spec: { ...set.template }, source: set.matchSource ?? set.source });
+    for (const s of matched) {
+      if (!picked.has(s.serverId)) picked.set(s.serverId, { server: s, spec: { ...set.template }, cutover: entryCutover(set, undefined), source: set.matchSource ?? set.source });
+    }
   }
   return [...picked.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
@@ -267,6 +273,7 @@ function resolveJobSet(set: DesiredJobSet, servers: CatalogIndex, deferAll: bool
       onDemandRun: set.onDemandRun,
       lifecycle: set.lifecycle,
       wave: set.wave,
+      cutover: p.cutover,
       source: p.source,
       deferred: false,
     }));

@@ -17,7 +17,7 @@
  *   reach the output except the renderer's own colours.
  */
 import { ACTION_INFO, ACTIONS, type Action } from '../reconcile/action.ts';
-import { isStateOnlyDelete, membersOf, type Change, type Drift, type PlanWarning } from '../reconcile/change.ts';
+import { isBlockedRetire, isStateOnlyDelete, membersOf, type Change, type Drift, type PlanWarning } from '../reconcile/change.ts';
 import { summarize, type Plan, type PlanSummary } from '../reconcile/plan.ts';
 import type { SourcePosition } from '../model/errors.ts';
 import { FIELD_POLICY, POLICY_FIELDS, type PolicyField } from '../model/field-policy.ts';
@@ -99,9 +99,16 @@ export function replaceNote(plan: Plan): string | undefined {
   return `Replacement requested (--replace): ${plan.options.replace.map(sanitize).join(', ')}.`;
 }
 
-/** The notes every rendering shows under its header: targeted plan, requested replacements. */
+/** The note for the servers the state records as migrated, or undefined when there are none. */
+export function migratedNote(plan: Plan): string | undefined {
+  const n = plan.migrated?.length ?? 0;
+  if (n === 0) return undefined;
+  return `Migrated: ${n} server${n === 1 ? '' : 's'} cut over (${n === 1 ? 'its job' : 'their jobs'} retired, AMIs kept; \`sms-reconcile status\` lists the final AMIs).`;
+}
+
+/** The notes every rendering shows under its header: targeted plan, requested replacements, migrated servers. */
 export function planNotes(plan: Plan): string[] {
-  return [targetedNote(plan), replaceNote(plan)].filter((n): n is string => n !== undefined);
+  return [targetedNote(plan), replaceNote(plan), migratedNote(plan)].filter((n): n is string => n !== undefined);
 }
 
 /** Where a warning points: `ReplicationJob/web (manifests/web.yaml:7:3)`, or undefined when nowhere. */
@@ -168,6 +175,8 @@ export interface PlanCounts {
   readonly destructive: { readonly delete: number; readonly replace: number };
   /** Deletes that only remove a state record (counted in byAction.delete too). */
   readonly stateOnlyDeletes: number;
+  /** Retires apply refuses (counted in byAction.retire too). */
+  readonly blockedRetires: number;
 }
 
 export function countChanges(changes: readonly Change[]): PlanCounts {
@@ -175,12 +184,14 @@ export function countChanges(changes: readonly Change[]): PlanCounts {
   let del = 0;
   let replace = 0;
   let stateOnlyDeletes = 0;
+  let blockedRetires = 0;
   for (const c of changes) {
+    if (isBlockedRetire(c)) blockedRetires += 1;
     if (isStateOnlyDelete(c)) stateOnlyDeletes += 1;
     else if (c.action === 'delete') del += 1;
     else if (c.action === 'replace') replace += 1;
   }
-  return { byAction, destructive: { delete: del, replace }, stateOnlyDeletes };
+  return { byAction, destructive: { delete: del, replace }, stateOnlyDeletes, blockedRetires };
 }
 
 /** `2 to create`; a leading plural noun agrees with a count of one (`1 run to start`). */
@@ -204,6 +215,7 @@ export function countsPhrase(counts: PlanCounts): string {
     if (action === 'delete' && counts.stateOnlyDeletes > 0) {
       part += counts.stateOnlyDeletes === n ? ' (state only)' : ` (${counts.stateOnlyDeletes} state only)`;
     }
+    if (action === 'retire' && counts.blockedRetires > 0) part += ` (${counts.blockedRetires} blocked)`;
     parts.push(part);
   }
   const unchanged = counts.byAction['no-op'] > 0 ? ` (${actionCount('no-op', counts.byAction['no-op'])})` : '';
@@ -334,6 +346,14 @@ export function viewChange(c: Change): ChangeView {
       break;
     case 'delete':
       if (isStateOnlyDelete(c)) verb = 'will be removed from state only';
+      break;
+    case 'retire':
+      if (c.blocked !== undefined) {
+        verb = 'is blocked: apply refuses to retire it, and deletes nothing';
+        notes[0] = `blocked: ${c.blocked}`;
+      } else if (c.amiId !== undefined) {
+        notes.push(`final AMI: ${c.amiId}`);
+      }
       break;
     case 'start-run':
       notes.push(`token: ${JSON.stringify(c.onDemandRun.token)}`);

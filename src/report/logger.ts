@@ -29,3 +29,4 @@ export function createLogger(opts: LoggerOptions): Logger {
 }
 
 export const silentLogger: Logger = pino({ level: 'silent' });
+

@@ -13,6 +13,8 @@ export interface ApplyCounts {
   readonly updated: number;
   readonly replaced: number;
   readonly deleted: number;
+  /** Jobs retired by cutover (deleted, their servers recorded as migrated). */
+  readonly retired: number;
   readonly adopted: number;
   readonly moved: number;
   readonly runsStarted: number;
@@ -24,11 +26,13 @@ export interface ApplyCounts {
 export function applyCounts(r: ApplyResult): ApplyCounts {
   const count = (op: string) => r.completed.filter((c) => c.operation === op).length;
   const replaceOf = (op: string) => r.completed.filter((c) => c.action === 'replace' && c.operation === op).length;
+  const retired = r.completed.filter((c) => c.action === 'retire').length;
   return {
     created: count('CreateReplicationJob'),
     updated: count('UpdateReplicationJob'),
     replaced: replaceOf('CreateReplicationJob'),
-    deleted: count('DeleteReplicationJob') - replaceOf('DeleteReplicationJob') + count('forget'),
+    deleted: count('DeleteReplicationJob') - replaceOf('DeleteReplicationJob') - retired + count('forget'),
+    retired,
     adopted: count('adopt'),
     moved: count('move'),
     runsStarted: count('StartOnDemandReplicationRun'),
@@ -60,6 +64,7 @@ export function renderApplyReport(r: ApplyResult, color: boolean): string {
   const parts = [
     `${c.created} created`, `${c.updated} updated`, `${c.replaced} replaced`, `${c.deleted} deleted`, `${c.adopted} adopted`, `${c.moved} moved`,
     `${c.runsStarted} runs started`,
+    ...(c.retired > 0 ? [`${c.retired} retired`] : []),
   ];
   const secs = (r.durationMs / 1000).toFixed(1);
   const outcome = applyOutcome(r);

@@ -23,6 +23,7 @@ import type { Action } from '../reconcile/action.ts';
 import { membersOf, type Change, type ChangeMember, type Drift, type FieldChange, type PlanWarning, type WarningCode } from '../reconcile/change.ts';
 import type { Plan, PlanSummary } from '../reconcile/plan.ts';
 import type { Hold, WaveGate, WaveMember } from '../reconcile/waves.ts';
+import type { MigratedEntry } from '../reconcile/cutover.ts';
 import type { SmsAction } from '../sms/api.ts';
 import type { TargetIdentity } from '../state/codec.ts';
 import { countChanges, displayOrder, isDestructiveChange } from './format.ts';
@@ -68,6 +69,10 @@ export interface ChangeJson {
   readonly stateOnly: boolean;
   readonly recordedPreventDestroy: boolean | null;
   readonly waitForDeletion: string | null;
+  /** A retire: the AMI of the job's latest completed run. */
+  readonly amiId: string | null;
+  /** A retire apply refuses: why. */
+  readonly blocked: string | null;
   readonly observedFingerprint: string | null;
   readonly source: SourceJson | null;
   /** The -f root of the change's document (recorded in state by apply), or null. */
@@ -136,6 +141,21 @@ export interface PlanJson {
   readonly planFile: string | null;
   /** The declared waves and their gates; [] when no manifest declares a wave. */
   readonly waves: readonly WaveGateJson[];
+  /** Servers the state records as migrated (cut over), by address. */
+  readonly migrated: readonly MigratedJson[];
+}
+
+export interface MigratedJson {
+  readonly address: string;
+  readonly serverId: string;
+  readonly serverName: string | null;
+  readonly amiId: string;
+  readonly at: string;
+  readonly replicationJobId: string;
+}
+
+function migratedJson(m: MigratedEntry): MigratedJson {
+  return { address: m.address, serverId: m.serverId, serverName: m.serverName ?? null, amiId: m.amiId, at: m.at, replicationJobId: m.replicationJobId } satisfies Record<keyof MigratedEntry, unknown>;
 }
 
 /** What the caller knows beyond the plan itself. */
@@ -206,6 +226,8 @@ function changeJson(change: Change): ChangeJson {
     stateOnly: c.stateOnly === true,
     recordedPreventDestroy: c.recordedPreventDestroy ?? null,
     waitForDeletion: c.waitForDeletion ?? null,
+    amiId: c.amiId ?? null,
+    blocked: c.blocked ?? null,
     observedFingerprint: c.observedFingerprint ?? null,
     source: sourceJson(c.source),
     manifestRoot: c.manifestRoot ?? null,
@@ -277,6 +299,7 @@ export function renderPlanJson(plan: Plan, extras: PlanJsonExtras = {}): PlanJso
     apiCalls: { ...plan.apiCalls },
     planFile: extras.planFile ?? null,
     waves: (plan.waves ?? []).map(waveGateJson),
+    migrated: (plan.migrated ?? []).map(migratedJson),
   } satisfies Record<keyof Plan | 'summary' | 'destructive' | 'planFile', unknown>;
 }
 

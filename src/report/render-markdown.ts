@@ -74,6 +74,8 @@ function whatChanges(change: Change, view: ChangeView): string {
       return escapeMarkdown(`from ${change.previousAddress ?? '?'}`) + (fields === '' ? '' : `, then ${fields}`);
     case 'delete':
       return change.stateOnly === true ? 'remove from state (job already gone)' : 'delete the job';
+    case 'retire':
+      return change.blocked === undefined ? escapeMarkdown(`retire: delete the job, keep ${change.amiId ?? 'its AMIs'}, record as migrated`) : escapeMarkdown(`blocked: ${change.blocked}`);
     case 'start-run':
       return escapeMarkdown(`on-demand run, token ${JSON.stringify(change.onDemandRun?.token ?? '')}`);
     case 'import-catalog':

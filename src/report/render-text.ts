@@ -49,6 +49,7 @@ const GLYPH_STYLE: Record<Action, Style> = {
   replace: 'red',
   'import-catalog': 'green',
   'disassociate-connector': 'red',
+  retire: 'cyan',
   create: 'green',
   update: 'yellow',
   adopt: 'cyan',

@@ -61,6 +61,7 @@ const NOUN: Record<Action, readonly [string, string]> = {
   adopt: ['adoption', 'adoptions'],
   move: ['move', 'moves'],
   'start-run': ['on-demand run', 'on-demand runs'],
+  retire: ['retire', 'retires'],
   record: ['state record', 'state records'],
   'no-op': ['unchanged', 'unchanged'],
 };

@@ -8,6 +8,8 @@ import { ApiError } from './errors.ts';
 import type { Faults } from './faults.ts';
 import { ACTION_SPECS, isAction } from './handlers/index.ts';
 import type { Input } from './handlers/input.ts';
+import { ioMessage } from '../model/messages.ts';
+import { logMessage } from '../report/log-message.ts';
 
 /**
  * AWS JSON 1.1 over HTTP: `POST /`, `X-Amz-Target: <prefix>.<Action>`, a JSON object body, SigV4.
@@ -37,11 +39,10 @@ export function createRequestListener(opts: ProtocolOptions): (req: IncomingMess
     const requestId = randomUUID();
     const started = performance.now();
     const finish = (result: Result): void => {
-      send(res, requestId, result);
-      if (opts.logger.isLevelEnabled('debug')) opts.logger.debug(
-        { requestId, action: result.action, status: result.status, ms: Math.round(performance.now() - started), error: result.errorCode },
-        'request',
-      );
+      send(res, requestId, result, opts.app.clock.mode === 'manual' ? opts.app.clock.now() : undefined);
+      if (opts.logger.isLevelEnabled('debug')) {
+        logMessage(opts.logger, ioMessage('server.request', 'debug', 'request', { requestId, action: result.action, status: result.status, ms: Math.round(performance.now() - started), error: result.errorCode }));
+      }
     };
     let head: Head;
     try {
@@ -62,7 +63,7 @@ export function createRequestListener(opts: ProtocolOptions): (req: IncomingMess
         finish(result);
       })
       .catch((err: unknown) => {
-        opts.logger.error({ requestId, err }, 'failed to write a response');
+        logMessage(opts.logger, ioMessage('server.response-failed', 'error', 'failed to write a response', { requestId, err }));
         res.destroy();
       });
   };
@@ -82,7 +83,7 @@ function errorResult(e: ApiError, action?: string, latencyMs = 0): Result {
 
 function toErrorResult(err: unknown, logger: Logger, requestId: string): Result {
   if (err instanceof ApiError) return errorResult(err);
-  logger.error({ requestId, err }, 'unexpected error');
+  logMessage(logger, ioMessage('server.unexpected-error', 'error', 'unexpected error', { requestId, err }));
   return errorResult(new ApiError('InternalError'));
 }
 
@@ -156,12 +157,16 @@ function respond(opts: ProtocolOptions, req: IncomingMessage, head: Head, body: 
   }
 }
 
-function send(res: ServerResponse, requestId: string, result: Result): void {
+/** The response header that carries a manual lifecycle clock's time (epoch seconds): see BEHAVIOR.md. */
+export const CLOCK_HEADER = 'x-sms-reconcile-clock';
+
+function send(res: ServerResponse, requestId: string, result: Result, manualNow: number | undefined): void {
   const headers: Record<string, string | number> = {
     'content-type': CONTENT_TYPE,
     'content-length': typeof result.body === 'string' ? Buffer.byteLength(result.body) : result.body.length,
     'x-amzn-requestid': requestId,
   };
+  if (manualNow !== undefined) headers[CLOCK_HEADER] = String(manualNow);
   if (result.errorCode) headers['x-amzn-errortype'] = result.errorCode;
   res.writeHead(result.status, headers);
   res.end(result.body);

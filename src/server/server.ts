@@ -15,6 +15,8 @@ import { loadInventoryFile, type Inventory, type ServerSettings } from './invent
 import { CONTROL_PREFIX, createRequestListener, type ControlHandler } from './protocol.ts';
 import { Rng, seedRng } from './random.ts';
 import { DEFAULT_PORT, DEFAULT_REGION } from './defaults.ts';
+import { ioMessage } from '../model/messages.ts';
+import { logMessage } from '../report/log-message.ts';
 
 export interface ServerOptions {
   readonly host?: string;
@@ -80,7 +82,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await listen(server, opts.port ?? DEFAULT_PORT, host);
   const port = (server.address() as AddressInfo).port;
   if (!isLoopback(host)) {
-    logger.warn({ host }, `listening on ${host}, which is not a loopback address: other machines can reach this server, which is meant for tests and demos only`);
+    logMessage(logger, ioMessage('server.non-loopback', 'warn', `listening on ${host}, which is not a loopback address: other machines can reach this server, which is meant for tests and demos only`, { host }));
   }
   const urlHost = host.includes(':') ? `[${host}]` : host;
   let closed = false;

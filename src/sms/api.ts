@@ -103,4 +103,15 @@ export interface SmsApi {
   disassociateConnector(connectorId: string): Promise<void>;
   /** API calls made so far (each HTTP request, retries included), by action. */
   calls(): Readonly<Record<SmsAction, number>>;
+  /**
+   * The service's time (epoch ms) at wall time `wallMs`, when the service says it differs (the
+   * embedded server with a manual clock sends its time with each answer: BEHAVIOR.md); absent or
+   * `wallMs` otherwise.
+   */
+  serviceNow?(wallMs: number): number;
+}
+
+/** The time the service's lifecycle runs on (see SmsApi.serviceNow), epoch ms. */
+export function serviceNowMs(api: Pick<SmsApi, 'serviceNow'>, wallMs: number): number {
+  return api.serviceNow?.(wallMs) ?? wallMs;
 }

@@ -5,6 +5,7 @@ import {
   type Server, type VmServer as SdkVmServer,
 } from '@aws-sdk/client-sms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { HttpResponse } from '@smithy/protocol-http';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type {
   ConnectorInfo, CreateJobInput, ReplicationJobInfo, ReplicationRunInfo, ServerCatalog, ServerInfo, SmsAction, SmsApi, UpdateJobInput, VmServer,
@@ -30,6 +31,9 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETU
 /** Network failures mid-request that a retry may fix. */
 const TRANSIENT = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'TimeoutError', 'RequestTimeout', 'ECONNABORTED']);
 
+/** The embedded server's manual clock, sent with each answer (src/server/BEHAVIOR.md); real SMS sends none. */
+const SERVICE_CLOCK_HEADER = 'x-sms-reconcile-clock';
+
 /** Page size: the largest the target accepts (our server: 100); falls back to the API default of 50. */
 const PAGE_SIZES = [100, 50] as const;
 
@@ -48,6 +52,8 @@ export class SdkSmsApi implements SmsApi {
   private readonly limiter: AdaptiveRateLimiter;
   private readonly endpointLabel: string;
   private pageSizeIndex = 0;
+  /** Service time minus wall time, from the last answer that carried the service's clock (CLOCK_HEADER). */
+  private clockOffsetMs = 0;
 
   constructor(opts: SdkSmsApiOptions) {
     this.client = new SMSClient({
@@ -64,6 +70,19 @@ export class SdkSmsApi implements SmsApi {
     this.timing = opts.timing ?? realTiming;
     this.limiter = opts.limiter ?? new AdaptiveRateLimiter(this.timing);
     this.endpointLabel = opts.endpoint ?? `the AWS endpoint for ${opts.region}`;
+    this.client.middlewareStack.add(
+      (next) => async (args) => {
+        const out = await next(args);
+        const told = HttpResponse.isInstance(out.response) ? Number(out.response.headers[SERVICE_CLOCK_HEADER]) : NaN;
+        if (Number.isFinite(told) && told > 0) this.clockOffsetMs = told * 1000 - Date.now();
+        return out;
+      },
+      { step: 'deserialize', name: 'smsReconcileServiceClock' },
+    );
+  }
+
+  serviceNow(wallMs: number): number {
+    return wallMs + this.clockOffsetMs;
   }
 
   calls(): Readonly<Record<SmsAction, number>> {

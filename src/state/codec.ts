@@ -67,8 +67,25 @@ export interface ResourceRecord {
    * a plan from other roots that deletes it warns. Absent in states written before it was recorded.
    */
   readonly manifestRoot?: string;
+  /**
+   * When the job's replication began (its first run's start, RFC 3339): SMS terminates a job 90
+   * days after it. Absent until known (a job whose first run has not started, an older state).
+   */
+  readonly replicationStartedAt?: string;
+  /** The server is migrated: its job was retired (cutover). Such a record has no `replicationJobId`. */
+  readonly migrated?: MigratedServer;
   /** RFC 3339. */
   readonly updatedAt: string;
+}
+
+/** A migrated server, as the state records it once its job is retired. */
+export interface MigratedServer {
+  /** The AMI of the job's last completed run. */
+  readonly amiId: string;
+  /** When the job was retired (RFC 3339). */
+  readonly at: string;
+  /** The job that was retired. */
+  readonly replicationJobId: string;
 }
 
 /** The SMS API mutations an intent may announce. */
@@ -91,6 +108,8 @@ export interface IntentInput {
   /** The job fields sent with the call (create/update). */
   readonly spec?: JobSpec;
   readonly onDemandRunToken?: string;
+  /** A retire (DeleteReplicationJob of a migrated server's job): the final AMI it records. */
+  readonly finalAmiId?: string;
 }
 
 /** An intent as recorded: the store gives it an id, the serial it committed and the time. */

@@ -18,6 +18,7 @@ function table(caption: string, head: readonly string[], rows: readonly (readonl
 const WHY: Record<string, string> = {
   'observe-mode': 'observe mode (--mode observe): reported, never applied',
   'destroy-not-allowed': 'destructive: waits for --allow-destroy',
+  'retire-blocked': 'cutover: the retire waits (no job, a run in progress, or no completed run yet)',
   failed: 'failed last cycle: retried next cycle',
   'not-started': 'not started (stopped, or waiting for another change)',
   held: "held: its wave's gate is closed (an earlier wave has not replicated) or --max-wave holds it",

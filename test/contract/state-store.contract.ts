@@ -179,6 +179,19 @@ export function describeStateStoreContract(name: string, factory: StateStoreFact
         expect((await store.read())?.resources).toEqual({});
       });
 
+      it('a retire: its intent names the final AMI; the result records the server as migrated, read back as written by another instance', async () => {
+        const { store, lock } = await initialized();
+        const job = { ...jobRecord(2), replicationStartedAt: '2026-09-01T00:00:00Z' };
+        await store.writeResources(lock, [{ address: job.address, record: job }]);
+        const intent = await store.appendIntent(lock, { address: job.address, operation: 'DeleteReplicationJob', serverId: job.serverId, replicationJobId: job.replicationJobId, finalAmiId: 'ami-0123456789abcdef0' });
+        expect((await store.pendingIntents())[0]?.finalAmiId).toBe('ami-0123456789abcdef0');
+        const { replicationJobId: _retired, ...rest } = job;
+        const migrated: ResourceRecord = { ...rest, migrated: { amiId: 'ami-0123456789abcdef0', at: '2026-11-30T12:00:00Z', replicationJobId: job.replicationJobId ?? '' }, updatedAt: '2026-11-30T12:00:00Z' };
+        await store.appendResult(lock, intent.id, { status: 'succeeded' }, [{ address: job.address, record: migrated }]);
+        const other = await open();
+        expect((await other.read())?.resources[job.address]).toEqual(migrated);
+      });
+
       it('keeps pending intents across a reopen, whether or not the holder released its lock', async () => {
         const { store, lock } = await initialized();
         const i1 = await store.appendIntent(lock, { address: 'ReplicationJob/web', operation: 'CreateReplicationJob', serverId: 's-0000abcd', spec: { frequency: 24 } });

@@ -206,7 +206,7 @@ describe('controller: signals during an apply', { timeout: 180_000 }, () => {
     const m = await ws.writeManifests(jobsFor(1, 8, { frequency: 12 }));
     const c = await startController(ws, m, ['--log-level', 'debug']);
     // Creates are in flight (each takes 5 s): the first signal waits for them.
-    await expect.poll(() => logEvents(c.proc.stderr(), 'controller.apply-start').length, { timeout: 60_000, interval: 50 }).toBeGreaterThan(0);
+    await expect.poll(() => logEvents(c.proc.stderr(), 'apply.start').length, { timeout: 60_000, interval: 50 }).toBeGreaterThan(0);
     c.proc.kill('SIGTERM');
     await expect.poll(() => logEvents(c.proc.stderr(), 'controller.stopping').length, { timeout: 30_000, interval: 50 }).toBe(1);
     c.proc.kill('SIGTERM');
@@ -297,9 +297,15 @@ describe('controller: /metrics', { timeout: 120_000 }, () => {
     for (const name of [
       'sms_reconcile_build_info', 'sms_reconcile_leader', 'sms_reconcile_reconcile_total', 'sms_reconcile_reconcile_duration_seconds_bucket',
       'sms_reconcile_last_success_timestamp_seconds', 'sms_reconcile_drift_resources', 'sms_reconcile_pending_changes', 'sms_reconcile_jobs',
-      'sms_reconcile_api_requests_total',
+      'sms_reconcile_api_requests_total', 'sms_reconcile_jobs_expiring{within="7d"}', 'sms_reconcile_jobs_expiring{within="15d"}',
     ]) expect(text).toContain(name);
     expect(text).not.toMatch(/address=|replicationJobId=|serverId=/);
+    // The process's memory, read at the scrape: a resident size of some megabytes, more than the heap in use.
+    const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('process_resident_memory_bytes')).toBeGreaterThan(10 * 1048576);
+    expect(value('process_resident_memory_bytes')).toBeGreaterThan(value('nodejs_heap_size_used_bytes'));
+    expect(value('nodejs_heap_size_total_bytes')).toBeGreaterThanOrEqual(value('nodejs_heap_size_used_bytes'));
+    expect(value('nodejs_external_memory_bytes')).toBeGreaterThan(0);
     const checked = await new Promise<{ code: number | null; out: string }>((resolve) => {
       const p = execFile(tool ?? 'promtool', ['check', 'metrics'], (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr }));
       p.stdin?.end(text);

@@ -98,6 +98,21 @@ afterAll(async () => {
 });
 
 describe.concurrent('plan: bad input is exit 1 with a clear error and nothing written', () => {
+  it('an invalid --inventory for the embedded server: the file and line, the schema, no stack', async () => {
+    const dir = mkdtempSync(join(root, 'case-'));
+    mkdirSync(join(dir, 'm'));
+    writeFileSync(join(dir, 'm/web.yaml'), MANIFEST);
+    writeFileSync(join(dir, 'inventory.yaml'), 'apiVersion: sms-reconcile/v1\nkind: Inventory\nvmManagers: 3\n');
+    const r = await runCli(['plan', '-f', 'm', '--inventory', 'inventory.yaml', '--state', join(dir, 'state.json')], { cwd: dir });
+    expect(r.code, show(r)).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('Error [bad-inventory]: invalid inventory');
+    expect(r.stderr).toMatch(/inventory\.yaml:3:13: \/vmManagers must be array/);
+    expect(r.stderr).toContain('hint: fix the inventory file; its schema is schemas/inventory.v1.schema.json');
+    expect(r.stderr).not.toMatch(/Internal error|\bat \S+ \(/);
+    expect(tree(dir)).not.toContain('state.json');
+  });
+
   it('an unreachable endpoint (a closed port)', SLOW, async () => {
     const port = await closedPort();
     const r = await planAgainst(`http://127.0.0.1:${port}`, t.server.credentials);

@@ -11,6 +11,7 @@ import {
   CreateReplicationJobCommand, DeleteReplicationJobCommand, DeleteServerCatalogCommand, DisassociateConnectorCommand, GetConnectorsCommand, GetReplicationJobsCommand,
   GetServersCommand, ImportServerCatalogCommand, StartOnDemandReplicationRunCommand, UpdateReplicationJobCommand, type Server,
 } from '@aws-sdk/client-sms';
+import { SdkSmsApi } from '../../src/sms/client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import {
   advanceTo, alignClock, allJobs, allServers, date, DAY, DEMO, epoch, expectSmsError, generatedInventory, HOUR, importCatalog, jobOf,
@@ -273,6 +274,26 @@ describe('the 90-day limit', () => {
       expect(runs.filter((r) => r.state === 'COMPLETED')).toHaveLength(90);
       expect(runs[0]).toMatchObject({ state: 'DELETED', scheduledStartTime: date(first + 90 * DAY) });
     } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('the manual clock on the wire', () => {
+  it('each answer carries the lifecycle time (x-sms-reconcile-clock); the SDK adapter judges time on it', async () => {
+    const t = await startTestServer();
+    const api = new SdkSmsApi({ endpoint: t.server.url, region: t.server.region, credentials: t.server.credentials });
+    try {
+      const now = await alignClock(t);
+      await api.getConnectors();
+      expect(Math.abs(api.serviceNow(Date.now()) / 1000 - now)).toBeLessThan(60);
+      await t.advance(80 * DAY);
+      await api.getConnectors();
+      expect(Math.abs(api.serviceNow(Date.now()) / 1000 - (now + 80 * DAY))).toBeLessThan(60);
+      const res = await fetch(t.server.url, { method: 'POST' }); // refused (unsigned), and still told the time
+      expect(Number(res.headers.get('x-sms-reconcile-clock'))).toBeCloseTo(now + 80 * DAY, -2);
+    } finally {
+      api.destroy();
       await t.close();
     }
   });

@@ -465,6 +465,41 @@ describe('recover', () => {
     expect(await hh.store.pendingIntents()).toEqual([]);
   });
 
+  it('a pending retire that happened: the server is recorded as migrated with the final AMI its intent names; the next plan with cutover has nothing to do', async () => {
+    const { hh, serverId, jobId } = await withJob();
+    hh.events.length = 0;
+    await hh.store.appendIntent(hh.lock, { address: addressOf(1), operation: 'DeleteReplicationJob', serverId, replicationJobId: jobId, finalAmiId: 'ami-0000000000000000a' });
+    await hh.api.deleteReplicationJob(jobId);
+    await hh.recover();
+    expect(recovered(hh)).toEqual([{ op: 'DeleteReplicationJob', happened: true }]);
+    const rec = (await hh.store.read())?.resources[addressOf(1)];
+    expect(rec).not.toHaveProperty('replicationJobId');
+    expect(rec?.migrated).toMatchObject({ amiId: 'ami-0000000000000000a', replicationJobId: jobId });
+    await hh.advance(5);
+    expect((await hh.plan(jobsFor(1, 1, { description: 'v1', cutover: true }))).changes.map((c) => c.action)).toEqual(['no-op']);
+  });
+
+  it('a retire: deletes the job, waits for DELETED, records the final AMI; a blocked one deletes nothing and fails as retire-blocked', async () => {
+    const hh = await harness({ vms: 3 });
+    await importCatalog(hh);
+    await hh.apply(jobsFor(1, 2, { frequency: 12 }));
+    const cut = jobsFor(1, 2, { frequency: 12 }).map((d, i) => (i === 0 ? { ...d, spec: { ...(d['spec'] as object), cutover: true } } : d));
+    // Both runs are ACTIVE: the retire is blocked, and fails without a delete.
+    await hh.advance(5);
+    const blocked = await hh.apply(cut);
+    expect(blocked.plan.changes.find((c) => c.action === 'retire')).toHaveProperty('blocked');
+    expect(blocked.result.failed.map((f) => [f.address, f.code, f.outcome])).toEqual([[addressOf(1), 'retire-blocked', 'refused']]);
+    expect((await hh.liveJobs()).length).toBe(2);
+    await hh.advance(30);
+    const jobId = (await hh.store.read())?.resources[addressOf(1)]?.replicationJobId ?? '';
+    const ami = (await hh.api.getReplicationJob(jobId))?.latestAmiId;
+    const { result } = await hh.apply(cut);
+    expect(result.failed).toEqual([]);
+    expect(result.completed.map((c) => [c.address, c.action, c.operation])).toEqual([[addressOf(1), 'retire', 'DeleteReplicationJob']]);
+    expect((await hh.api.getReplicationJob(jobId))?.state).toBe('DELETED');
+    expect((await hh.store.read())?.resources[addressOf(1)]?.migrated).toMatchObject({ amiId: ami, replicationJobId: jobId });
+  });
+
   it('a pending update: live values match -> recorded as applied; they do not -> state unchanged', async () => {
     const { hh, serverId, jobId, docs } = await withJob();
     hh.events.length = 0;

@@ -27,6 +27,8 @@ const change = (action: Action, address: string, extra: { serverId?: string; def
       return { ...job, action, previousAddress: `${address}-old` };
     case 'delete':
       return { ...job, action };
+    case 'retire':
+      return { ...job, action };
     case 'update':
       return { ...job, action };
     case 'adopt':

@@ -15,7 +15,7 @@ import { ManualTimers } from '../helpers/state-timers.ts';
 
 const outcome = (result: CycleOutcome['result']): CycleOutcome => ({
   result, startedAt: new Date(0).toISOString(), durationMs: 0, revision: undefined,
-  changes: { planned: 0, applied: 0, pending: 0 }, errors: [], drift: [], driftOpen: 0, pending: [], jobs: [], jobStates: {}, waves: [],
+  changes: { planned: 0, applied: 0, pending: 0 }, errors: [], drift: [], driftOpen: 0, pending: [], jobs: [], jobStates: {}, jobsExpiring: { "15d": 0, "7d": 0 }, waves: [],
 });
 
 const MIN = 60_000;

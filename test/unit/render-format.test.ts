@@ -45,7 +45,7 @@ describe('format', () => {
     const g = groupChanges([...kitchenSinkPlan.changes].reverse());
     expect(g.destructive.map((c) => c.address)).toEqual(['ReplicationJob/db', 'ReplicationJob/old']);
     expect(g.stateOnly.map((c) => c.address)).toEqual(['ReplicationJob/gone']);
-    expect(g.other.map((c) => c.action)).toEqual(['record', 'start-run', 'move', 'adopt', 'update', 'create', 'create', 'disassociate-connector', 'import-catalog']);
+    expect(g.other.map((c) => c.action)).toEqual(['record', 'start-run', 'move', 'adopt', 'update', 'create', 'create', 'retire', 'retire', 'disassociate-connector', 'import-catalog']);
     expect(g.unchanged).toBe(3);
   });
 

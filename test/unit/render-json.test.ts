@@ -82,7 +82,7 @@ describe('renderPlanJson', () => {
   it('counts every action and the destructive ones apart', () => {
     const json = renderPlanJson(kitchenSinkPlan);
     expect(json.summary).toEqual({
-      delete: 2, replace: 1, 'import-catalog': 1, 'disassociate-connector': 1, create: 2, update: 1, adopt: 1, move: 1, 'start-run': 1, record: 1, 'no-op': 3,
+      delete: 2, replace: 1, 'import-catalog': 1, 'disassociate-connector': 1, retire: 2, create: 2, update: 1, adopt: 1, move: 1, 'start-run': 1, record: 1, 'no-op': 3,
     });
     expect(json.destructive).toEqual({ delete: 1, replace: 1 });
   });

@@ -42,7 +42,7 @@ function diffBody(text: string): string[] {
 describe('renderPlanMarkdown', () => {
   it('starts with a heading that names the target and gives the summary', () => {
     expect(lines(md(kitchenSinkPlan))[0]).toBe(
-      '### Plan for embedded SMS server (us-east-1, .sms-reconcile/embedded): 2 to delete (1 state only), 1 to replace, 1 catalog import, 1 to disassociate, 2 to create, 1 to update, 1 to adopt, 1 to move, 1 run to start, 1 to record in state (3 unchanged). Destructive: 1 delete, 1 replace.',
+      '### Plan for embedded SMS server (us-east-1, .sms-reconcile/embedded): 2 to delete (1 state only), 1 to replace, 1 catalog import, 1 to disassociate, 2 to retire (1 blocked), 2 to create, 1 to update, 1 to adopt, 1 to move, 1 run to start, 1 to record in state (3 unchanged). Destructive: 1 delete, 1 replace.',
     );
     expect(lines(md(emptyPlan))[0]).toBe('### Plan for embedded SMS server (us-east-1, .sms-reconcile/embedded): No changes. The live jobs match the manifests.');
     expect(lines(md(firstRunPlan))[2]).toBe(
@@ -68,11 +68,13 @@ describe('renderPlanMarkdown', () => {
   it('has a table of the changes, destructive first, without no-op rows', () => {
     const shuffled = { ...kitchenSinkPlan, changes: [...kitchenSinkPlan.changes].reverse() };
     const rows = lines(md(shuffled)).filter((l) => l.startsWith('| `'));
-    expect(rows).toHaveLength(12);
+    expect(rows).toHaveLength(14);
     expect(rows.map((r) => cells(r)[0])).toEqual([
       '`-/+` replace', '`-` delete', '`-` delete', '`~` record', '`>` start-run', '`->` move', '`<=` adopt', '`~` update', '`+` create', '`+` create',
-      '`-` disassociate-connector', '`+` import-catalog',
+      '`=>` retire', '`=>` retire', '`-` disassociate-connector', '`+` import-catalog',
     ]);
+    expect(cells(rows[10] ?? '')[3]).toBe('blocked: cutover requested, but dc-08 has no completed replication');
+    expect(cells(rows[11] ?? '')[3]).toBe('retire: delete the job, keep ami-0123456789abcdef0, record as migrated');
     for (const r of rows) expect(cells(r)).toHaveLength(5);
     const update = rows.find((r) => r.startsWith('| `~` update'))!;
     expect(cells(update)).toEqual([

@@ -16,6 +16,8 @@ const KITCHEN_SINK = `Target: embedded SMS server (us-east-1, .sms-reconcile/emb
 State: lineage 1a2b3c4d… serial 7
 Read: GetServers ×1, GetReplicationJobs ×1, GetConnectors ×1
 
+Note: Migrated: 1 server cut over (its job retired, AMIs kept; \`sms-reconcile status\` lists the final AMIs).
+
 Destructive changes (2): these delete live jobs; a non-interactive apply needs --allow-destroy
   - ReplicationJob/old  (sms-job-12345678, server s-1a2b3c4d web-09) will be deleted
       reason: removed from the manifests
@@ -28,11 +30,16 @@ Removed from state only (1): the live job is already gone
   - ReplicationJob/gone  (sms-job-33333333, server s-3c4d5e6f) will be removed from state only
       reason: removed from the manifests; the job is already gone
 
-Changes (9):
+Changes (11):
   + ServerCatalog/main  will be imported
       reason: the server catalog is NOT_IMPORTED
   - Connector/old-dc  (connector c-0123456789abcdef0) will be disassociated
       reason: the manifest says associated: false
+  => ReplicationJob/dc-07  (sms-job-abababab, server s-abababab dc-07) will be retired (job deleted, AMIs kept, server recorded as migrated)
+      reason: cutover: the latest run completed with ami-0123456789abcdef0
+      final AMI: ami-0123456789abcdef0
+  => ReplicationJob/dc-08  (sms-job-cdcdcdcd, server s-cdcdcdcd dc-08) is blocked: apply refuses to retire it, and deletes nothing
+      blocked: cutover requested, but dc-08 has no completed replication
   + ReplicationJob/web-01  (server s-4d5e6f70 web-01) will be created
       reason: no job exists for this server
       + frequency: 12
@@ -73,7 +80,7 @@ Changed outside sms-reconcile (applied -> live):
       ~ frequency: 12 -> 24
       ~ nextReplicationRunStartTime: 2026-11-26T20:00:00Z -> 2026-11-26T22:00:00Z
 
-Plan: 2 to delete (1 state only), 1 to replace, 1 catalog import, 1 to disassociate, 2 to create, 1 to update, 1 to adopt, 1 to move, 1 run to start, 1 to record in state (3 unchanged). Destructive: 1 delete, 1 replace.
+Plan: 2 to delete (1 state only), 1 to replace, 1 catalog import, 1 to disassociate, 2 to retire (1 blocked), 2 to create, 1 to update, 1 to adopt, 1 to move, 1 run to start, 1 to record in state (3 unchanged). Destructive: 1 delete, 1 replace.
 `;
 
 describe('renderPlanText', () => {

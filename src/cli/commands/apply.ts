@@ -6,6 +6,7 @@ import { checkManifests } from '../../manifest/check.ts';
 import { loadManifests, STDIN_PATH } from '../../manifest/load.ts';
 import type { DesiredSet } from '../../model/desired.ts';
 import { isSmsReconcileError, SmsReconcileError, userError } from '../../model/errors.ts';
+import { ioMessage, output, type IoMessage } from '../../model/messages.ts';
 import { ACTION_INFO } from '../../reconcile/action.ts';
 import { applyPlan, type ApplyResult } from '../../reconcile/apply.ts';
 import { isStateOnlyDelete } from '../../reconcile/change.ts';
@@ -13,21 +14,22 @@ import type { ObservedSet } from '../../reconcile/observed.ts';
 import type { ManifestRoots } from '../../model/manifest-roots.ts';
 import { decodePlanFile, staleReasons } from '../../reconcile/plan-file.ts';
 import { effectiveChanges, hasDestructive, type Plan, type PlanOptions } from '../../reconcile/plan.ts';
+import { applyEventsTo, applyMessage } from '../../reconcile/apply-messages.ts';
 import { systemClock, type ApplyPorts } from '../../reconcile/ports.ts';
 import { waitForFirstRuns, type WaitOptions } from '../../reconcile/wait.ts';
 import { blockingWave, runnable, waveJobs } from '../../reconcile/waves.ts';
-import { createLogger, type Logger } from '../../report/logger.ts';
+import { serviceNowMs } from '../../sms/api.ts';
 import { applyCounts, applyOutcome, renderApplyReport } from '../../report/render-apply.ts';
 import { renderPlanText } from '../../report/render-text.ts';
 import { renderHeld, renderWaitingForWave, renderWaveOpened, renderWaveStopped, renderWaveTimeout } from '../../report/render-waves.ts';
 import { openStateStore } from '../../state/open.ts';
 import type { StateStore } from '../../state/store.ts';
-import type { CommandContext, RegisterCommand } from '../context.ts';
+import type { CommandContext, GlobalOptions, RegisterCommand } from '../context.ts';
 import { parseDuration } from '../duration.ts';
 import { ExitCode } from '../io.ts';
-import { ApplyReporter } from '../reporter.ts';
+import { maxConcurrentJobs } from '../job-limit.ts';
 import { openTarget, type Target } from '../target.ts';
-import { buildPlan, loadDesired, observeAll, parseMaxWave, readAfterRecovery, readPrior } from '../workflow.ts';
+import { buildPlan, loadDesired, observeAll, parseMaxWave, readAfterRecovery, readPrior, recordReplicationStarts } from '../workflow.ts';
 
 interface ApplyFlags {
   filename?: string[];
@@ -40,7 +42,6 @@ interface ApplyFlags {
   failFast?: boolean;
   lockTimeout: string;
   inventory?: string;
-  maxConcurrentJobs: string;
   maxWave?: string;
 }
 
@@ -76,7 +77,6 @@ export const registerApply: RegisterCommand = (program, ctx) => {
     .option('--fail-fast', 'start no new operation after the first failure (default: keep going with what does not depend on it)')
     .option('--lock-timeout <duration>', 'how long to wait for a state lock held by another run (e.g. 30s, 5m)', '0s')
     .option('--inventory <file>', 'inventory of the embedded server (default: examples/inventory.yaml)')
-    .option('--max-concurrent-jobs <n>', "the account's concurrent-job limit, for the preflight check", '50')
     .option('--max-wave <n>', 'hold every change of the jobs of waves after N (spec.wave): an approval step')
     .addHelpText('after', EXAMPLES)
     .action(async (planfile: string | undefined, flags: ApplyFlags) => {
@@ -97,10 +97,11 @@ interface ApplySettings {
   readonly lockTimeoutMs: number;
   readonly waitTimeoutMs: number;
   readonly progressIntervalMs: number;
+  readonly maxConcurrentJobs: number;
   readonly maxWave: number | undefined;
 }
 
-function checkApplyFlags(planfile: string | undefined, flags: ApplyFlags): ApplySettings {
+function checkApplyFlags(planfile: string | undefined, flags: ApplyFlags, globals: GlobalOptions): ApplySettings {
   if ((planfile === undefined) === (flags.filename === undefined)) {
     throw userError('apply-args', 'apply takes either -f PATH... or a PLANFILE', 'e.g. `sms-reconcile apply -f examples/quickstart` or `sms-reconcile apply plan.json`');
   }
@@ -114,6 +115,7 @@ function checkApplyFlags(planfile: string | undefined, flags: ApplyFlags): Apply
     lockTimeoutMs: parseDuration(flags.lockTimeout, '--lock-timeout'),
     waitTimeoutMs: parseDuration(flags.waitTimeout, '--wait-timeout'),
     progressIntervalMs: parseDuration(flags.progressInterval, '--progress-interval'),
+    maxConcurrentJobs: maxConcurrentJobs(globals),
     maxWave: parseMaxWave(flags.maxWave),
   };
 }
@@ -142,16 +144,16 @@ async function readApplyInput(ctx: CommandContext, planfile: string | undefined,
 }
 
 /** SIGINT/SIGTERM: the first asks the apply to stop starting work; a second exits at once. Returns the handler to remove. */
-function onStopSignals(ctx: CommandContext, stop: { requested: boolean }, reporter: ApplyReporter): () => void {
+function onStopSignals(ctx: CommandContext, stop: { requested: boolean }): () => void {
   let signals = 0;
   const onSignal = () => {
     signals += 1;
     if (signals > 1) {
-      ctx.io.stderr.write('Stopping now. The journal lets the next apply finish the work.\n');
+      ctx.host.notify(output('apply.stop-now', 'Stopping now. The journal lets the next apply finish the work.\n', 'warn'));
       process.exit(130);
     }
     stop.requested = true;
-    reporter.emit({ type: 'stopping', reason: 'Stopping: no new operation starts; running ones finish (Ctrl-C again to stop at once).' });
+    ctx.host.notify(applyMessage({ type: 'stopping', reason: 'Stopping: no new operation starts; running ones finish (Ctrl-C again to stop at once).' }, systemClock.now()));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -162,20 +164,20 @@ function onStopSignals(ctx: CommandContext, stop: { requested: boolean }, report
 }
 
 async function runApply(ctx: CommandContext, planfile: string | undefined, flags: ApplyFlags): Promise<number> {
-  const settings = checkApplyFlags(planfile, flags);
   const g = ctx.globals();
+  const settings = checkApplyFlags(planfile, flags, g);
   const color = g.color && ctx.io.stdout.isTTY === true;
-  const logger = createLogger({ level: g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
+  const logger = ctx.host.logger();
   const input = await readApplyInput(ctx, planfile, flags);
   const store = openStateStore(g.state, ctx.io.cwd);
   const target = await openTarget(g, ctx.io, { inventory: flags.inventory, logger });
   const stop = { requested: false };
-  const reporter = new ApplyReporter(ctx.io.stdout, color, logger, { progressIntervalMs: settings.progressIntervalMs });
-  const offSignals = onStopSignals(ctx, stop, reporter);
+  ctx.host.setProgressInterval(settings.progressIntervalMs);
+  const offSignals = onStopSignals(ctx, stop);
   let lock;
   try {
     lock = await store.lock({ operation: 'apply', timeoutMs: settings.lockTimeoutMs });
-    const run: ApplyRun = { ctx, flags, settings, input, color, logger, stop, store, target, ports: { api: target.api, store, lock, clock: systemClock, events: reporter } };
+    const run: ApplyRun = { ctx, flags, settings, input, color, stop, store, target, ports: { api: target.api, store, lock, clock: systemClock, events: applyEventsTo(ctx.host, systemClock) } };
     return await planAndApply(run, planfile);
   } finally {
     offSignals();
@@ -192,7 +194,6 @@ interface ApplyRun {
   readonly settings: ApplySettings;
   readonly input: ApplyInput;
   readonly color: boolean;
-  readonly logger: Logger;
   readonly stop: { requested: boolean };
   readonly store: StateStore;
   readonly target: Target;
@@ -205,32 +206,40 @@ async function planAndApply(run: ApplyRun, planfile: string | undefined): Promis
   const maxWave = run.settings.maxWave;
   const options: PlanOptions = input.saved?.plan.options ?? { targets: [], replace: [], refreshOnly: false, ...(maxWave === undefined ? {} : { maxWave }) };
   const makePlan = (p: typeof prior, o: ObservedSet): Plan =>
-    buildPlan(ctx, { desired: input.desired, observed: o, prior: p, target, options, maxConcurrentJobs: Number(flags.maxConcurrentJobs) || 50, now: new Date(), apiCalls: target.api.calls(), manifestRoots: input.roots });
+    buildPlan(ctx, { desired: input.desired, observed: o, prior: p, target, options, maxConcurrentJobs: run.settings.maxConcurrentJobs, now: new Date(serviceNowMs(target.api, Date.now())), apiCalls: target.api.calls(), manifestRoots: input.roots });
   const plan = input.saved ? await checkSavedPlan(ctx, input.saved, planfile, { target, prior, observed, fresh: () => makePlan(prior, observed) }) : makePlan(prior, observed);
-  ctx.io.stdout.write(renderPlanText(plan, { color }));
-  if (effectiveChanges(plan).length === 0) return ExitCode.ok;
-  // Only held changes (reconcile/waves.ts): nothing to carry out now, nothing to approve.
-  if (runnable(plan.changes).length === 0 && flags.wait !== true) {
-    ctx.io.stdout.write(renderHeld(plan));
+  ctx.host.notify(output('apply.plan', renderPlanText(plan, { color })));
+  // Nothing to do, or only held changes (reconcile/waves.ts) without --wait: nothing to approve.
+  if (effectiveChanges(plan).length === 0 || (runnable(plan.changes).length === 0 && flags.wait !== true)) {
+    await recordReplicationStarts(ports, observed);
+    sayHeld(ctx, plan);
     return ExitCode.ok;
   }
   if (!(await approved(ctx, plan, flags))) return ExitCode.error;
   if (!prior) await store.initialize(ports.lock, target.identity);
   const catalogReplan = async () => {
     const next = makePlan(await readPrior(store, target), await observeAll(target.api));
-    ctx.io.stdout.write(`\nThe catalog is imported; the jobs that waited for it:\n${renderPlanText(next, { color })}\n`);
+    ctx.host.notify(output('apply.plan', `\nThe catalog is imported; the jobs that waited for it:\n${renderPlanText(next, { color })}\n`));
     return next;
   };
   const fresh = async () => {
     const now = await readAfterRecovery(ports, target);
     return makePlan(now.prior, now.observed);
   };
-  return applyByWaves(run, plan, catalogReplan, fresh);
+  const code = await applyByWaves(run, plan, catalogReplan, fresh);
+  await recordReplicationStarts(ports, observed);
+  return code;
+}
+
+/** Which waves wait and for what, when the plan holds changes. */
+function sayHeld(ctx: CommandContext, plan: Plan): void {
+  const text = renderHeld(plan);
+  if (text !== '') ctx.host.notify(output('apply.waves', text));
 }
 
 /** Carries out the plan's runnable changes (held ones have no step: reconcile/order.ts). */
 function applyNow(run: ApplyRun, plan: Plan, replan: () => Promise<Plan>): Promise<ApplyResult> {
-  run.ctx.io.stdout.write('\n');
+  run.ctx.host.notify(output('apply.begin', '\n', 'info'));
   const { settings, flags } = run;
   return applyPlan(run.ports, plan, { parallelism: settings.parallelism, pollMs: 1000, timeoutMs: settings.waitTimeoutMs, stop: run.stop, failFast: flags.failFast === true, replan });
 }
@@ -255,38 +264,38 @@ async function applyByWaves(run: ApplyRun, first: Plan, catalogReplan: () => Pro
     const result = runnable(plan.changes).length > 0 ? await applyNow(run, plan, replan) : undefined;
     if (wave === undefined || (result !== undefined && (applyOutcome(result) !== 'complete' || result.stopped))) {
       const code = result === undefined ? ExitCode.ok : await reportAndWait(run, result);
-      if (code === ExitCode.ok) ctx.io.stdout.write(renderHeld(ran));
+      if (code === ExitCode.ok) sayHeld(ctx, ran);
       return code;
     }
     if (result !== undefined) {
-      logApplySummary(run.logger, result);
-      ctx.io.stdout.write(renderApplyReport(result, color));
+      ctx.host.notify(summaryMessage(result));
+      ctx.host.notify(output('apply.report', renderApplyReport(result, color)));
     }
     if (!(await waitForWave(run, wave, await fresh(), deadline))) return ExitCode.error;
     plan = await fresh();
-    ctx.io.stdout.write(`\n${renderPlanText(plan, { color })}`);
+    ctx.host.notify(output('apply.plan', `\n${renderPlanText(plan, { color })}`));
   }
 }
 
 /** Waits until every job of `wave` has its first AMI; false (having said why) when one failed or has no job. */
 async function waitForWave(run: ApplyRun, wave: number, plan: Plan, deadline: number): Promise<boolean> {
-  const out = run.ctx.io.stdout;
+  const say = (text: string, level: 'result' | 'error' = 'result') => run.ctx.host.notify(output('apply.waves', text, level));
   const { jobs, withoutJob } = waveJobs(plan.changes, wave);
   if (withoutJob.length > 0) {
-    out.write(renderWaveStopped(wave, [], withoutJob));
+    say(renderWaveStopped(wave, [], withoutJob), 'error');
     return false;
   }
-  out.write(renderWaitingForWave(wave, jobs.length));
+  say(renderWaitingForWave(wave, jobs.length));
   let progress;
   try {
     progress = await waitForFirstRuns(run.ports, { pollMs: 2000, timeoutMs: Math.max(0, deadline - run.ports.clock.now()), stop: run.stop }, jobs);
   } catch (err) {
-    if (isSmsReconcileError(err) && err.code === 'wait-timeout') out.write(renderWaveTimeout(wave, plan.waves ?? [], run.flags.waitTimeout));
+    if (isSmsReconcileError(err) && err.code === 'wait-timeout') say(renderWaveTimeout(wave, plan.waves ?? [], run.flags.waitTimeout), 'error');
     throw err;
   }
   const failed = progress.filter((p) => p.latestAmiId === undefined);
-  run.logger.info({ event: 'apply.wave', wave, jobs: jobs.length, failed: failed.length }, failed.length === 0 ? `wave ${wave} replicated` : `wave ${wave} did not replicate`);
-  out.write(failed.length === 0 ? renderWaveOpened(wave, jobs.length) : renderWaveStopped(wave, failed, []));
+  run.ctx.host.notify(ioMessage('apply.wave', failed.length === 0 ? 'info' : 'warn', failed.length === 0 ? `wave ${wave} replicated` : `wave ${wave} did not replicate`, { wave, jobs: jobs.length, failed: failed.length }));
+  say(failed.length === 0 ? renderWaveOpened(wave, jobs.length) : renderWaveStopped(wave, failed, []), failed.length === 0 ? 'result' : 'error');
   return failed.length === 0;
 }
 
@@ -306,7 +315,7 @@ async function checkSavedPlan(
     ...((saved.plan.waves?.length ?? 0) > 0 ? { waves: now.fresh().waves ?? [] } : {}),
   });
   if (reasons.length > 0) {
-    ctx.io.stderr.write(`The saved plan ${planfile ?? ''} is stale:\n${reasons.map((r) => `  - ${r}`).join('\n')}\n`);
+    ctx.host.notify(output('apply.stale', `The saved plan ${planfile ?? ''} is stale:\n${reasons.map((r) => `  - ${r}`).join('\n')}\n`, 'error'));
     throw userError('plan-stale', 'refusing to apply a stale plan; nothing was changed', 'run plan again and apply the new plan');
   }
   return saved.plan;
@@ -322,11 +331,12 @@ async function approved(ctx: CommandContext, plan: Plan, flags: ApplyFlags): Pro
   if (ctx.io.stdin.isTTY !== true) {
     throw userError('approval-needed', 'apply asks for confirmation, but stdin is not a terminal', 'review the plan, then pass --auto-approve');
   }
-  const rl = createInterface({ input: ctx.io.stdin, output: ctx.io.stdout });
-  const answer = await rl.question('\nDo you want to perform these actions? Only "yes" will be accepted: ');
+  ctx.host.notify(output('apply.confirm', '\nDo you want to perform these actions? Only "yes" will be accepted: '));
+  const rl = createInterface({ input: ctx.io.stdin });
+  const answer = await rl.question('');
   rl.close();
   if (answer.trim() === 'yes') return true;
-  ctx.io.stdout.write('Apply cancelled; nothing was changed.\n');
+  ctx.host.notify(output('apply.cancelled', 'Apply cancelled; nothing was changed.\n'));
   return false;
 }
 
@@ -334,15 +344,15 @@ async function approved(ctx: CommandContext, plan: Plan, flags: ApplyFlags): Pro
 async function reportAndWait(run: ApplyRun, result: ApplyResult): Promise<number> {
   const { ctx, color } = run;
   const outcome = applyOutcome(result);
-  logApplySummary(run.logger, result);
-  if (outcome === 'complete') ctx.io.stdout.write(renderApplyReport(result, color));
+  ctx.host.notify(summaryMessage(result));
+  if (outcome === 'complete') ctx.host.notify(output('apply.report', renderApplyReport(result, color)));
   let waited: number = ExitCode.ok;
   try {
     if (run.flags.wait && !result.stopped && result.created.length > 0) {
       waited = await waitForCreated(ctx, run.ports, result, { pollMs: 2000, timeoutMs: run.settings.waitTimeoutMs, stop: run.stop });
     }
   } finally {
-    if (outcome !== 'complete') ctx.io.stdout.write(renderApplyReport(result, color));
+    if (outcome !== 'complete') ctx.host.notify(output('apply.report', renderApplyReport(result, color)));
   }
   return outcome === 'complete' ? waited : ExitCode.error;
 }
@@ -360,18 +370,16 @@ async function manifestDigestAt(ctx: CommandContext, paths: readonly string[]): 
 async function waitForCreated(ctx: CommandContext, ports: ApplyPorts, result: ApplyResult, opts: WaitOptions): Promise<number> {
   const progress = await waitForFirstRuns(ports, opts, result.created);
   const failedRuns = progress.filter((p) => p.latestAmiId === undefined);
-  ctx.io.stdout.write(
+  const text =
     failedRuns.length === 0
       ? `All ${progress.length} new job(s) completed their first replication run.\n`
-      : `${failedRuns.length} job(s) ended without an AMI: ${failedRuns.map((p) => `${p.address} (${p.jobState}${p.failureReason ? `: ${p.failureReason}` : ''})`).join(', ')}\n`,
-  );
+      : `${failedRuns.length} job(s) ended without an AMI: ${failedRuns.map((p) => `${p.address} (${p.jobState}${p.failureReason ? `: ${p.failureReason}` : ''})`).join(', ')}\n`;
+  ctx.host.notify(output('apply.waited', text, failedRuns.length === 0 ? 'result' : 'error'));
   return failedRuns.length === 0 ? ExitCode.ok : ExitCode.error;
 }
 
-/** The `apply.summary` event: the counts, with a stable code, at warn when the apply did not complete. */
-function logApplySummary(logger: Logger, r: ApplyResult): void {
+/** The `apply.summary` message: the counts, at warn when the apply did not complete. */
+function summaryMessage(r: ApplyResult): IoMessage<'apply.summary'> {
   const outcome = applyOutcome(r);
-  const fields = { event: 'apply.summary', outcome, ...applyCounts(r), durationMs: r.durationMs };
-  if (outcome === 'complete') logger.info(fields, 'apply complete');
-  else logger.warn(fields, `apply ${outcome}`);
+  return ioMessage('apply.summary', outcome === 'complete' ? 'info' : 'warn', outcome === 'complete' ? 'apply complete' : `apply ${outcome}`, { outcome, ...applyCounts(r), durationMs: r.durationMs });
 }

@@ -1,3 +1,4 @@
+import { fullCollector } from '../../controller/memory.ts';
 import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -14,14 +15,17 @@ import { GitSource } from '../../controller/source.ts';
 import { readTheWorld, type ControllerParts } from '../../controller/status.ts';
 import { isLoopbackHost, WebAssets } from '../../controller/ui.ts';
 import { isSmsReconcileError, userError } from '../../model/errors.ts';
+import { ioMessage } from '../../model/messages.ts';
 import { systemClock } from '../../reconcile/ports.ts';
-import { createLogger, type Logger } from '../../report/logger.ts';
+import type { Logger } from '../../report/logger.ts';
 import { systemTimers } from '../../state/lease.ts';
 import { isPostgresLocation, openStateStore, stateFilePath } from '../../state/open.ts';
 import type { StateStore } from '../../state/store.ts';
 import type { CommandContext, GlobalOptions, RegisterCommand } from '../context.ts';
 import { parseDuration } from '../duration.ts';
 import { ExitCode, type CliIo } from '../io.ts';
+import { errorMessage, type CommandHost } from '../io-host.ts';
+import { maxConcurrentJobs } from '../job-limit.ts';
 import { openTarget, type Target } from '../target.ts';
 import { parseMaxWave } from '../workflow.ts';
 
@@ -39,7 +43,6 @@ interface ControllerFlags {
   gitRef: string;
   gitDir?: string;
   parallelism: string;
-  maxConcurrentJobs: string;
   inventory?: string;
   maxWave?: string;
 }
@@ -93,7 +96,7 @@ export function readSecretFile(path: string, flag: string): Buffer {
   return Buffer.from(secret, 'utf8');
 }
 
-function settingsOf(flags: ControllerFlags, cwd: string): Settings {
+function settingsOf(flags: ControllerFlags, cwd: string, globals: GlobalOptions): Settings {
   const mode = flags.mode;
   if (mode !== 'apply' && mode !== 'observe') throw userError('bad-mode', `--mode ${mode} is not apply or observe`, 'observe only reports drift and pending changes; apply (the default) also applies');
   const parallelism = Number(flags.parallelism);
@@ -113,7 +116,7 @@ function settingsOf(flags: ControllerFlags, cwd: string): Settings {
     webhookSecret: flags.webhookSecretFile !== undefined ? readSecretFile(resolve(cwd, flags.webhookSecretFile), '--webhook-secret-file') : undefined,
     uiToken,
     parallelism,
-    maxConcurrentJobs: Number(flags.maxConcurrentJobs) || 50,
+    maxConcurrentJobs: maxConcurrentJobs(globals),
     maxWave: parseMaxWave(flags.maxWave),
   };
 }
@@ -151,7 +154,6 @@ export const registerController: RegisterCommand = (program, ctx) => {
     .option('--git-ref <ref>', 'the branch or tag to follow with --git-url', 'main')
     .option('--git-dir <dir>', 'where to keep the checkout (default .sms-reconcile/controller/checkout)')
     .option('--parallelism <n>', 'operations at once in an apply (at most one per server)', '4')
-    .option('--max-concurrent-jobs <n>', "the account's concurrent-job limit, for the preflight check", '50')
     .option('--max-wave <n>', 'hold every change of the jobs of waves after N (spec.wave); the waves up to N advance by themselves as their gates open')
     .option('--inventory <file>', 'inventory of the embedded server')
     .addHelpText('after', CONTROLLER_EXAMPLES)
@@ -162,8 +164,7 @@ export const registerController: RegisterCommand = (program, ctx) => {
 
 function startError(ctx: CommandContext, err: unknown): number {
   if (!isSmsReconcileError(err) || err.source !== 'user') throw err;
-  ctx.io.stderr.write(`Error [${err.code}]: ${err.message}\n`);
-  if (err.hint) ctx.io.stderr.write(`  hint: ${err.hint}\n`);
+  ctx.host.notify(errorMessage(err));
   return BAD_FLAGS_EXIT;
 }
 
@@ -171,9 +172,8 @@ function identityOf(listenUrl: string): string {
   return `${hostname()}:${process.pid} (${listenUrl})`;
 }
 
-function logCycle(logger: Logger, o: CycleOutcome): void {
+function logCycle(host: CommandHost, o: CycleOutcome): void {
   const fields = {
-    event: 'controller.cycle',
     result: o.result,
     revision: o.revision ?? null,
     durationMs: o.durationMs,
@@ -182,11 +182,10 @@ function logCycle(logger: Logger, o: CycleOutcome): void {
     driftOpen: o.driftOpen,
     errors: o.errors.length,
   };
-  if (o.result === 'success') logger.info(fields, `cycle ${o.result}`);
-  else logger.warn(fields, `cycle ${o.result}`);
+  host.notify(ioMessage('controller.cycle', o.result === 'success' ? 'info' : 'warn', `cycle ${o.result}`, fields));
   for (const e of o.errors) {
     if (e.address !== undefined) continue; // operation failures were logged as they happened
-    logger.warn({ event: 'controller.cycle-error', code: e.code, message: e.message, detail: e.detail }, e.message);
+    host.notify(ioMessage('controller.cycle-error', 'warn', e.message, { code: e.code, message: e.message, detail: e.detail }));
   }
 }
 
@@ -232,6 +231,7 @@ interface Running {
 /** The loop (runs cycles while leader) and the elector (tells it when it leads), wired to the metrics and the dashboard. */
 function makeLoopAndElector(r: Running, backend: LeaseBackend): { loop: ControllerLoop; elector: LeaderElector } {
   const { ctx, flags, settings, logger, identity, git, parts, metrics, history } = r;
+  const collect = fullCollector();
   const loop = new ControllerLoop({
     intervalMs: settings.intervalMs,
     retryIntervalMs: settings.retryIntervalMs,
@@ -257,7 +257,8 @@ function makeLoopAndElector(r: Running, backend: LeaseBackend): { loop: Controll
       if (readTheWorld(o)) parts.lastWorld = o;
       metrics.recordCycle(o, systemClock.now());
       history.recordCycle(o);
-      logCycle(logger, o);
+      logCycle(ctx.host, o);
+      if (collect !== undefined) setImmediate(collect);
     },
   });
   const elector = new LeaderElector(backend, {
@@ -292,10 +293,11 @@ async function serveUntilSignal(r: Running, loop: ControllerLoop, elector: Leade
 
 async function runController(ctx: CommandContext, flags: ControllerFlags): Promise<number> {
   const g = ctx.globals();
-  const logger = createLogger({ level: g.logLevel === 'warn' ? 'info' : g.logLevel, format: g.logFormat ?? 'json', stream: ctx.io.stderr, color: g.color });
+  // The controller logs more by default (info), and JSON lines even at a terminal.
+  const logger = ctx.host.logger({ level: g.logLevel === 'warn' ? 'info' : g.logLevel, format: g.logFormat ?? 'json' });
   let settings: Settings;
   try {
-    settings = settingsOf(flags, ctx.io.cwd);
+    settings = settingsOf(flags, ctx.io.cwd, ctx.globals());
   } catch (err) {
     return startError(ctx, err);
   }
@@ -322,6 +324,6 @@ async function runController(ctx: CommandContext, flags: ControllerFlags): Promi
   parts.elector = elector;
   // From here a signal stops the controller (a test may send one as soon as it reads controller.started).
   const signals = watchSignals(logger);
-  logger.info({ event: 'controller.started', listen: http.url, identity, mode: settings.mode, intervalMs: settings.intervalMs, lease: backend.kind, state: store.location }, `controller listening on ${http.url}`);
+  ctx.host.notify(ioMessage('controller.started', 'info', `controller listening on ${http.url}`, { listen: http.url, identity, mode: settings.mode, intervalMs: settings.intervalMs, lease: backend.kind, state: store.location }));
   return serveUntilSignal(running, loop, elector, signals);
 }

@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
+import { output } from '../../model/messages.ts';
 import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../../atomic-file.ts';
 import { join, relative, resolve } from 'node:path';
 import { userError } from '../../model/errors.ts';
 import { checkExport, exportDocuments, exportText, type ExportCheck } from '../../reconcile/export.ts';
-import { createLogger } from '../../report/logger.ts';
 import { openStateStore } from '../../state/open.ts';
 import type { RegisterCommand } from '../context.ts';
 import { parseDuration } from '../duration.ts';
 import { ExitCode } from '../io.ts';
 import { rootPath } from '../manifest-roots.ts';
 import { packageFile } from '../../paths.ts';
+import { serviceNowMs } from '../../sms/api.ts';
 import { openTarget } from '../target.ts';
 import { observeAll } from '../workflow.ts';
 import { withLockedState } from './import.ts';
@@ -69,7 +70,7 @@ lifecycle.preventDestroy and onDemandRun token the state records. The closing li
 \`plan\` on the exported manifests shows: export plans them before it says so.`)
     .action(async (flags: { out?: string; adopt: boolean; force?: boolean; lockTimeout: string; inventory?: string }) => {
       const g = ctx.globals();
-      const logger = createLogger({ level: g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
+      const logger = ctx.host.logger();
       const store = openStateStore(g.state, ctx.io.cwd);
       const target = await openTarget(g, ctx.io, { inventory: flags.inventory, logger });
       try {
@@ -97,16 +98,16 @@ lifecycle.preventDestroy and onDemandRun token the state records. The closing li
             }
             // Temp file, fsync, rename: never half-written, never written through a symlink.
             for (const [file, text] of files) writeFileAtomic(file, text, 0o644);
-            ctx.io.stdout.write(`Wrote ${manifestsWritten} job manifest(s)${catalog ? ' and catalog.yaml' : ''} to ${flags.out}.\n`);
+            ctx.host.notify(output('export.manifests', `Wrote ${manifestsWritten} job manifest(s)${catalog ? ' and catalog.yaml' : ''} to ${flags.out}.\n`));
           } else {
-            ctx.io.stdout.write(exported.documents.map(exportText).join('---\n'));
+            ctx.host.notify(output('export.manifests', exported.documents.map(exportText).join('---\n')));
           }
           if (flags.adopt) {
             await ensureState();
             if (exported.adopt.length > 0) await store.writeResources(lock, exported.adopt, `export: adopt ${exported.adopt.length} job(s)`);
             // The closing claim is checked: the exported documents, planned against this world and the state now.
-            const check = checkExport(exported.documents, observed, await store.read(), Date.now() / 1000);
-            ctx.io.stderr.write(`Recorded ${exported.adopt.length} job(s) in state ${store.location}; ${describeCheck(check)}\n`);
+            const check = checkExport(exported.documents, observed, await store.read(), serviceNowMs(target.api, Date.now()) / 1000);
+            ctx.host.notify(output('export.adopted', `Recorded ${exported.adopt.length} job(s) in state ${store.location}; ${describeCheck(check)}\n`, 'info'));
           }
           if (exported.jobs === 0 && !catalog) throw userError('export-empty', `${target.description} has no live jobs and no imported catalog`, 'nothing to export');
         });

@@ -1,4 +1,5 @@
 import { describeLock } from '../../state/lease.ts';
+import { output } from '../../model/messages.ts';
 import type { RegisterCommand } from '../context.ts';
 import { withStore } from './state.ts';
 
@@ -22,7 +23,7 @@ export const registerForceUnlock: RegisterCommand = (program, ctx) => {
     .action(async (lockId: string) => {
       await withStore(ctx, async (store) => {
         const removed = await store.forceUnlock(lockId);
-        ctx.io.stdout.write(`Removed ${describeLock(removed, Date.now())}.\n`);
+        ctx.host.notify(output('lock.removed', `Removed ${describeLock(removed, Date.now())}.\n`));
       });
     });
 };

@@ -1,7 +1,7 @@
 import { parseAddress, type Address } from '../../model/address.ts';
+import { output } from '../../model/messages.ts';
 import { userError } from '../../model/errors.ts';
 import { liveSpec } from '../../reconcile/live-spec.ts';
-import { createLogger } from '../../report/logger.ts';
 import type { ReplicationJobInfo } from '../../sms/api.ts';
 import type { ResourceRecord } from '../../state/codec.ts';
 import { openStateStore } from '../../state/open.ts';
@@ -66,7 +66,7 @@ No API mutation: the job is only recorded. The next plan compares it with its ma
         throw userError('bad-address', `${address} is not a job address`, 'use ReplicationJob/<name> or ReplicationJobSet/<name>[<serverId>]');
       }
       const g = ctx.globals();
-      const logger = createLogger({ level: g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
+      const logger = ctx.host.logger();
       const store = openStateStore(g.state, ctx.io.cwd);
       const target = await openTarget(g, ctx.io, { inventory: flags.inventory, logger });
       try {
@@ -85,7 +85,7 @@ No API mutation: the job is only recorded. The next plan compares it with its ma
           if (other) throw userError('import-job-taken', `${jobId} is already managed as ${other.address}`, 'one job, one address');
           await ensureState();
           await store.writeResources(lock, [{ address, record: adoptionRecord(address, job, new Date()) }], `import ${jobId}`);
-          ctx.io.stdout.write(`Imported ${jobId} (server ${job.serverId}${job.vmServer?.vmName ? `, ${job.vmServer.vmName}` : ''}) as ${address}.\n`);
+          ctx.host.notify(output('import.done', `Imported ${jobId} (server ${job.serverId}${job.vmServer?.vmName ? `, ${job.vmServer.vmName}` : ''}) as ${address}.\n`));
         });
       } finally {
         await store.close();

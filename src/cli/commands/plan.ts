@@ -6,13 +6,15 @@ import { desiredToDocuments } from '../../manifest/normalize.ts';
 import { userError } from '../../model/errors.ts';
 import { encodePlanFile } from '../../reconcile/plan-file.ts';
 import { detailedExitCode, type Plan } from '../../reconcile/plan.ts';
-import { createLogger } from '../../report/logger.ts';
+import { output, type IoMessage } from '../../model/messages.ts';
 import { renderPlanJsonString } from '../../report/render-json.ts';
 import { DEFAULT_MARKDOWN_MAX_CHARS, PART_MARKER, renderPlanMarkdownParts, renderPlanMarkdownWithin } from '../../report/render-markdown.ts';
 import { renderPlanText } from '../../report/render-text.ts';
 import { openStateStore } from '../../state/open.ts';
+import { serviceNowMs } from '../../sms/api.ts';
 import type { CommandContext, RegisterCommand } from '../context.ts';
 import { ExitCode } from '../io.ts';
+import { maxConcurrentJobs } from '../job-limit.ts';
 import type { ObservedSet } from '../../reconcile/observed.ts';
 import { isEmbeddedTarget, openTarget, type Target } from '../target.ts';
 import { buildPlan, checkAddresses, loadDesired, observeAll, parseMaxWave, readPrior } from '../workflow.ts';
@@ -28,7 +30,6 @@ interface PlanFlags {
   target: string[];
   replace: string[];
   inventory?: string;
-  maxConcurrentJobs: string;
   maxChars?: string;
   split?: string;
   omitUnchanged?: boolean;
@@ -136,7 +137,6 @@ export const registerPlan: RegisterCommand = (program, ctx) => {
     .option('--target <address>', 'limit the plan to this address (repeatable)', collect, [])
     .option('--replace <address>', 'plan this job to be replaced (repeatable)', collect, [])
     .option('--inventory <file>', 'inventory of the embedded server (default: examples/inventory.yaml)')
-    .option('--max-concurrent-jobs <n>', "the account's concurrent-job limit, for the preflight check", '50')
     .option('--max-chars <n>', `markdown: at most this many characters (code points), cutting what does not fit and saying so (default ${DEFAULT_MARKDOWN_MAX_CHARS}, under GitHub's 65,536; 0: unbounded)`)
     .option('--split <dir>', 'markdown: write the whole plan as <dir>/plan-1.md, plan-2.md, ... each within --max-chars (prints their paths)')
     .option('--omit-unchanged', 'json: leave unchanged (no-op) jobs out of "changes"; "summary" still counts them')
@@ -154,7 +154,8 @@ async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
   checkAddresses('--replace', flags.replace);
   const maxWave = parseMaxWave(flags.maxWave);
   const g = ctx.globals();
-  const logger = createLogger({ level: g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
+  const jobLimit = maxConcurrentJobs(g);
+  const logger = ctx.host.logger();
   // A remote target is read while the manifests and the state are: its listings cost round trips,
   // the manifests CPU (with 20 ms of latency that hides nearly all of the rest, bench/plan.ts).
   // Reading changes nothing, and an error of the manifests or the state is still the one reported
@@ -180,21 +181,21 @@ async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
         prior,
         target,
         options: { targets: flags.target, replace: flags.replace, refreshOnly: flags.refreshOnly === true, ...(maxWave === undefined ? {} : { maxWave }) },
-        maxConcurrentJobs: Number(flags.maxConcurrentJobs) || 50,
-        now: new Date(),
+        maxConcurrentJobs: jobLimit,
+        now: new Date(serviceNowMs(target.api, Date.now())),
         apiCalls: target.api.calls(),
         manifestRoots: roots,
       });
       const color = g.color && ctx.io.stdout.isTTY === true;
       // Rendered before anything is written: a budget too small for this plan writes nothing.
-      let output: string;
+      let rendered: IoMessage<'plan.rendered' | 'plan.parts'>;
       const split = flags.split;
       if (split !== undefined) {
         const r = renderPlanMarkdownParts(plan, { color: false, maxChars: maxChars ?? DEFAULT_MARKDOWN_MAX_CHARS });
         if (!r.ok) throw tooSmall(maxChars ?? DEFAULT_MARKDOWN_MAX_CHARS, r.minimum);
-        output = writeParts(resolve(ctx.io.cwd, split), r.parts).map((f) => `${join(split, basename(f))}\n`).join('');
+        rendered = output('plan.parts', writeParts(resolve(ctx.io.cwd, split), r.parts).map((f) => `${join(split, basename(f))}\n`).join(''));
       } else {
-        output = renderPlan(plan, flags.format, color, { planFile: flags.out, maxChars, omitUnchanged: flags.omitUnchanged });
+        rendered = output('plan.rendered', renderPlan(plan, flags.format, color, { planFile: flags.out, maxChars, omitUnchanged: flags.omitUnchanged }));
       }
       if (flags.out) {
         const saved = resolve(ctx.io.cwd, flags.out);
@@ -205,8 +206,8 @@ async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
           throw userError('plan-out-unwritable', `cannot write the plan to ${flags.out}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'give --out a path in a directory that exists and that you can write');
         }
       }
-      ctx.io.stdout.write(output);
-      if (flags.out && flags.format === 'text') ctx.io.stdout.write(`\nSaved the plan to ${flags.out}. Apply exactly it with: sms-reconcile apply ${flags.out}\n`);
+      ctx.host.notify(rendered);
+      if (flags.out && flags.format === 'text') ctx.host.notify(output('plan.saved', `\nSaved the plan to ${flags.out}. Apply exactly it with: sms-reconcile apply ${flags.out}\n`));
       if (flags.detailedExitcode) return detailedExitCode(plan);
       return ExitCode.ok;
     } finally {

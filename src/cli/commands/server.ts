@@ -1,9 +1,10 @@
 import { Option } from 'commander';
 import { userError } from '../../model/errors.ts';
-import { createLogger } from '../../report/logger.ts';
+import { ioMessage, output } from '../../model/messages.ts';
 import { DEFAULT_PORT, DEFAULT_REGION } from '../../server/defaults.ts';
 import type { RegisterCommand } from '../context.ts';
 import { ExitCode } from '../io.ts';
+import { badInventory } from '../target.ts';
 
 export const DEFAULT_SERVER_DATA_DIR = '.sms-reconcile/server';
 
@@ -49,7 +50,7 @@ Examples:
       // The server says more by default (info: its credentials, each start and stop); a --log-level
       // given is obeyed from the first line. `listening on` is not a log record: it always prints.
       const level = program.getOptionValueSource('logLevel') === 'default' ? 'info' : g.logLevel;
-      const logger = createLogger({ level, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
+      const logger = ctx.host.logger({ level, format: g.logFormat });
       // The server's modules (SQLite, handlers) are loaded by this command only.
       const [{ loadFaultsFile, startServer }, { InventoryError }] = await Promise.all([import('../../server/server.ts'), import('../../server/inventory.ts')]);
       let server;
@@ -68,18 +69,18 @@ Examples:
           logger,
         });
       } catch (err) {
-        if (err instanceof InventoryError) throw userError('bad-inventory', err.message, 'fix the inventory file; its schema is schemas/inventory.v1.schema.json');
+        if (err instanceof InventoryError) throw badInventory(err);
         const e = err as NodeJS.ErrnoException;
         if (e.code === 'EADDRINUSE') throw userError('port-in-use', `port ${port} on ${flags.host} is already in use`, 'pick another with --port, or --port 0 for a free one');
         if (e instanceof Error && e.message.startsWith('invalid faults')) throw userError('bad-faults', e.message, 'see "Faults" in src/server/BEHAVIOR.md');
         throw err;
       }
       const where = server.credentialsOrigin === 'env' ? 'from the environment' : server.credentialsFile ? `in ${server.credentialsFile}` : 'generated for this run';
-      logger.info({ region: server.region, dataDir: flags.data, clock: flags.clock, accessKeyId: server.credentials.accessKeyId }, `credentials ${where}`);
-      ctx.io.stdout.write(`listening on ${server.url}\n`);
+      ctx.host.notify(ioMessage('server.started', 'info', `credentials ${where}`, { region: server.region, dataDir: flags.data, clock: flags.clock, accessKeyId: server.credentials.accessKeyId }));
+      ctx.host.notify(output('server.listening', `listening on ${server.url}\n`));
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
-          logger.info({ signal }, 'shutting down');
+          ctx.host.notify(ioMessage('server.stopping', 'info', 'shutting down', { signal }));
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
           void server.close().then(resolve);

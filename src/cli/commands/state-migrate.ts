@@ -11,6 +11,7 @@
  *   at the same serial is a no-op. Nothing is written when refused.
  * - After the write, the target is read back and compared with the source: a difference is an error.
  */
+import { output } from '../../model/messages.ts';
 import type { Command } from 'commander';
 import type { StateDocument } from '../../state/codec.ts';
 import { stateError } from '../../state/errors.ts';
@@ -97,7 +98,7 @@ async function migrate(ctx: CommandContext, flags: MigrateFlags): Promise<void> 
       await underLock(target, { operation: 'state migrate', timeoutMs }, async (lock) => {
         const current = await target.read();
         if (current && canonical(current) === canonical(doc)) {
-          ctx.io.stdout.write(`${target.location} already holds this state (lineage ${doc.lineage}, serial ${doc.serial}); nothing to do.\n`);
+          ctx.host.notify(output('state.migrated', `${target.location} already holds this state (lineage ${doc.lineage}, serial ${doc.serial}); nothing to do.\n`));
           return;
         }
         const refused = current && flags.force !== true ? refusal(current, doc, target) : undefined;
@@ -111,11 +112,12 @@ async function migrate(ctx: CommandContext, flags: MigrateFlags): Promise<void> 
             hint: `the source at ${source.location} is unchanged; check the target store`,
           });
         }
-        ctx.io.stdout.write(
+        ctx.host.notify(output(
+          'state.migrated',
           `Migrated the state from ${source.location} to ${target.location}: lineage ${doc.lineage}, serial ${serial}, ` +
             `${Object.keys(doc.resources).length} resource(s), ${doc.pending.length} pending intent(s).\n`,
-        );
-        if (serial !== doc.serial) ctx.io.stderr.write(`The serial moved from ${doc.serial} to ${serial}: the target held this lineage at serial ${current?.serial}.\n`);
+        ));
+        if (serial !== doc.serial) ctx.host.notify(output('state.note', `The serial moved from ${doc.serial} to ${serial}: the target held this lineage at serial ${current?.serial}.\n`, 'warn'));
       });
     });
   } finally {

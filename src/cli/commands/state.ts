@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { output } from '../../model/messages.ts';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parseAddress } from '../../model/address.ts';
@@ -96,14 +97,14 @@ function registerStateList(state: Command, ctx: CommandContext): void {
       await withStore(ctx, async (store) => {
         const doc = await store.read();
         if (!doc) {
-          ctx.io.stderr.write(`No state at ${store.location}.\n`);
+          ctx.host.notify(output('state.note', `No state at ${store.location}.\n`, 'info'));
           return;
         }
         const records = Object.values(doc.resources).sort((a, b) => a.address.localeCompare(b.address));
         const width = Math.max(0, ...records.map((r) => r.address.length));
-        for (const r of records) ctx.io.stdout.write(`${r.address.padEnd(width)}  ${r.replicationJobId ?? '-'}\n`);
+        ctx.host.notify(output('state.list', records.map((r) => `${r.address.padEnd(width)}  ${r.replicationJobId ?? (r.migrated === undefined ? '-' : `migrated (${r.migrated.amiId})`)}\n`).join('')));
         if (doc.pending.length > 0) {
-          ctx.io.stderr.write(`${doc.pending.length} operation(s) pending from an interrupted run; the next apply resolves them.\n`);
+          ctx.host.notify(output('state.note', `${doc.pending.length} operation(s) pending from an interrupted run; the next apply resolves them.\n`, 'warn'));
         }
       });
     });
@@ -121,7 +122,7 @@ function registerStateShow(state: Command, ctx: CommandContext): void {
       await withStore(ctx, async (store) => {
         const record = (await readState(store)).resources[address];
         if (!record) throw missingResource(address, store);
-        ctx.io.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
+        ctx.host.notify(output('state.record', `${JSON.stringify(record, null, 2)}\n`));
       });
     });
 }
@@ -143,11 +144,12 @@ function registerStateRm(state: Command, ctx: CommandContext): void {
           const unique = [...new Set(addresses)];
           for (const a of unique) if (!doc.resources[a]) throw missingResource(a, store);
           const { serial } = await store.writeResources(lock, unique.map((address) => ({ address, record: null })), 'state rm');
-          for (const a of unique) {
+          const removed = unique.map((a) => {
             const jobId = doc.resources[a]?.replicationJobId;
-            ctx.io.stdout.write(`Removed ${a}${jobId ? ` (job ${jobId} stays in SMS, no longer managed)` : ''}.\n`);
-          }
-          ctx.io.stderr.write(`State serial ${serial}.\n`);
+            return `Removed ${a}${jobId ? ` (job ${jobId} stays in SMS, no longer managed)` : ''}.\n`;
+          });
+          ctx.host.notify(output('state.removed', removed.join('')));
+          ctx.host.notify(output('state.note', `State serial ${serial}.\n`, 'info'));
         }),
       );
     });
@@ -161,7 +163,7 @@ function registerStatePull(state: Command, ctx: CommandContext): void {
     .addHelpText('after', '\nExamples:\n  $ sms-reconcile state pull > state-copy.json\n')
     .action(async () => {
       await withStore(ctx, async (store) => {
-        ctx.io.stdout.write(encodeState(await readState(store)));
+        ctx.host.notify(output('state.pulled', encodeState(await readState(store))));
       });
     });
 }
@@ -185,7 +187,7 @@ function registerStatePush(state: Command, ctx: CommandContext): void {
       await withStore(ctx, (store) =>
         underLock(store, { operation: 'state push', timeoutMs }, async (lock) => {
           const { serial } = await store.replace(lock, doc, { force: opts.force === true });
-          ctx.io.stdout.write(`Pushed ${source} to ${store.location}: lineage ${doc.lineage}, serial ${serial}.\n`);
+          ctx.host.notify(output('state.pushed', `Pushed ${source} to ${store.location}: lineage ${doc.lineage}, serial ${serial}.\n`));
         }),
       );
     });

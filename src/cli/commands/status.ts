@@ -3,12 +3,15 @@ import { userError } from '../../model/errors.ts';
 import { systemClock } from '../../reconcile/ports.ts';
 import type { JobProgress } from '../../reconcile/ports.ts';
 import { progressOf } from '../../reconcile/wait.ts';
-import { createLogger } from '../../report/logger.ts';
-import { ProgressLog, renderProgressTable, screenRows } from '../../report/progress.ts';
+import { ioMessage, output } from '../../model/messages.ts';
+import { renderProgressTable } from '../../report/progress.ts';
+import { renderStatusExtrasText, statusExtras } from '../../report/render-status.ts';
+import { serviceNowMs } from '../../sms/api.ts';
 import { openStateStore } from '../../state/open.ts';
 import type { RegisterCommand } from '../context.ts';
 import { parseDuration } from '../duration.ts';
 import { ExitCode } from '../io.ts';
+import { maxConcurrentJobs } from '../job-limit.ts';
 import { openTarget } from '../target.ts';
 import { buildPlan, loadDesired, observeAll, readPrior } from '../workflow.ts';
 import type { CommandContext } from '../context.ts';
@@ -20,8 +23,8 @@ import type { Target } from '../target.ts';
 import { renderWaveTable } from '../../report/render-waves.ts';
 
 /** The waves and their gates now: the plan's, made from the same bulk read (nothing is changed). */
-function wavesNow(ctx: CommandContext, w: { desired: DesiredSet; observed: ObservedSet; prior: StateDocument; target: Target }): readonly WaveGate[] {
-  const plan = buildPlan(ctx, { ...w, options: { targets: [], replace: [], refreshOnly: false }, maxConcurrentJobs: 50, now: new Date(), apiCalls: {} });
+function wavesNow(ctx: CommandContext, w: { desired: DesiredSet; observed: ObservedSet; prior: StateDocument; target: Target; maxConcurrentJobs: number }): readonly WaveGate[] {
+  const plan = buildPlan(ctx, { ...w, options: { targets: [], replace: [], refreshOnly: false }, now: new Date(serviceNowMs(w.target.api, Date.now())), apiCalls: {} });
   return plan.waves ?? [];
 }
 
@@ -38,7 +41,7 @@ interface StatusFlags {
 export const registerStatus: RegisterCommand = (program, ctx) => {
   program
     .command('status')
-    .description('show the managed jobs: job state, latest run (state, stage, %), latest AMI, next run')
+    .description('show the managed jobs (job state, latest run, latest AMI, next run), the migrated servers with their final AMIs, and the jobs near their 90-day limit')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('--watch', 'refresh until interrupted (a live table on a terminal; otherwise a line per job event and a summary now and then)')
     .option('--interval <duration>', 'refresh interval with --watch', '2s')
@@ -53,9 +56,11 @@ Examples:
   $ sms-reconcile status --format json | jq '.jobs[] | select(.latestAmiId == null)'`)
     .action(async (flags: StatusFlags) => {
       const g = ctx.globals();
+      const jobLimit = maxConcurrentJobs(g);
       const intervalMs = parseDuration(flags.interval, '--interval');
       const progressIntervalMs = parseDuration(flags.progressInterval, '--progress-interval');
-      const logger = createLogger({ level: g.logLevel, format: g.logFormat, stream: ctx.io.stderr, color: g.color });
+      const logger = ctx.host.logger();
+      ctx.host.setProgressInterval(progressIntervalMs);
       const store = openStateStore(g.state, ctx.io.cwd);
       if ((await store.head()) === undefined) {
         await store.close();
@@ -77,27 +82,21 @@ Examples:
           .map((r) => ({ address: r.address, replicationJobId: r.replicationJobId as string }))
           .sort((a, b) => (a.address < b.address ? -1 : 1));
         const color = g.color && ctx.io.stdout.isTTY === true;
-        const tty = ctx.io.stdout.isTTY === true;
-        let drawn = 0;
-        const plain = new ProgressLog(progressIntervalMs);
         for (;;) {
           // With -f, one bulk read and a plan give the waves (reconcile/waves.ts); else the jobs alone.
           const observed = desired === undefined ? undefined : await observeAll(target.api);
-          const live = new Map((observed?.allJobs ?? (await target.api.getReplicationJobs())).map((j) => [j.replicationJobId, j]));
+          const listing = observed?.allJobs ?? (await target.api.getReplicationJobs());
+          const waves = desired === undefined || observed === undefined ? undefined : wavesNow(ctx, { desired, observed, prior, target, maxConcurrentJobs: jobLimit });
+          const live = new Map(listing.map((j) => [j.replicationJobId, j]));
           const jobs: JobProgress[] = managed.map((m) => progressOf(m.address, live.get(m.replicationJobId), m.replicationJobId));
-          const waves = desired === undefined || observed === undefined ? undefined : wavesNow(ctx, { desired, observed, prior, target });
-          const wavesText = waves === undefined ? '' : `\n${renderWaveTable(waves)}`;
+          const extras = statusExtras(Object.values(prior.resources), listing, serviceNowMs(target.api, Date.now()) / 1000, jobLimit);
           if (flags.format === 'json') {
-            ctx.io.stdout.write(`${JSON.stringify({ target: target.description, at: new Date().toISOString(), jobs, ...(waves === undefined ? {} : { waves }) })}\n`);
-          } else if (flags.watch && tty) {
-            const table = `${target.description} - ${new Date().toISOString()}\n${renderProgressTable(jobs, color)}${wavesText.trimEnd()}`;
-            ctx.io.stdout.write(`${drawn > 0 ? `\u001b[${drawn}A\u001b[J` : ''}${table}\n`);
-            // Screen rows, not text lines: a row wider than the terminal wraps.
-            drawn = screenRows(table, (ctx.io.stdout as { columns?: number }).columns);
+            ctx.host.notify(output('status.jobs', `${JSON.stringify({ target: target.description, at: new Date().toISOString(), jobs, ...extras, ...(waves === undefined ? {} : { waves }) })}\n`));
           } else if (flags.watch) {
-            for (const line of plain.lines(jobs, systemClock.now())) ctx.io.stdout.write(`${line}\n`);
+            // A table redrawn in place on a terminal, else the job events and a summary now and then (cli/io-host.ts).
+            ctx.host.notify(ioMessage('status.progress', 'info', `${jobs.length} job(s)`, { jobs, header: `${target.description} - ${new Date().toISOString()}` }));
           } else {
-            ctx.io.stdout.write(`${target.description}\n${renderProgressTable(jobs, color)}\n${wavesText}`);
+            ctx.host.notify(output('status.jobs', `${target.description}\n${renderProgressTable(jobs, color)}\n${renderStatusExtrasText(extras)}${waves === undefined ? '' : `\n${renderWaveTable(waves)}`}`));
           }
           if (!flags.watch || stopped) break;
           await systemClock.sleep(intervalMs);

@@ -1,5 +1,6 @@
 import { Option } from 'commander';
 import { loadManifests } from '../../manifest/load.ts';
+import { output } from '../../model/messages.ts';
 import { renderDiagnosticsJson, renderDiagnosticsText } from '../../report/render-diagnostics.ts';
 import type { RegisterCommand } from '../context.ts';
 import { ExitCode } from '../io.ts';
@@ -35,15 +36,11 @@ export const registerValidate: RegisterCommand = (program, ctx) => {
       const { summary } = result;
       const failed = summary.errors > 0 || (opts.strict === true && summary.warnings > 0);
       if (opts.format === 'json') {
-        ctx.io.stdout.write(renderDiagnosticsJson(result.diagnostics, summary, !failed));
+        ctx.host.notify(output('validate.result', renderDiagnosticsJson(result.diagnostics, summary, !failed)));
       } else {
         const color = ctx.globals().color && ctx.io.stdout.isTTY === true;
-        ctx.io.stdout.write(
-          renderDiagnosticsText(result.diagnostics, summary, {
-            color,
-            sourceLine: (file, line) => result.sources.get(file)?.lineText(line),
-          }),
-        );
+        const text = renderDiagnosticsText(result.diagnostics, summary, { color, sourceLine: (file, line) => result.sources.get(file)?.lineText(line) });
+        ctx.host.notify(output('validate.result', text));
       }
       ctx.setExit(failed ? ExitCode.error : ExitCode.ok);
     });
