@@ -286,7 +286,7 @@ async function setup() {
       const waveOf = (k: number) => 1 + Math.floor(((f * perFile + k) * 4) / N);
       const name = `jobs-${String(f).padStart(2, '0')}.yaml`;
       writeFileSync(join(wavesManifests, name), docs.map((d, k) => `${d}  wave: ${waveOf(k)}\n`).join('---\n'));
-      writeFileSync(join(labelManifests, name), docs.map((d, k) => d.replace(/^(  name: job-\d+\n)/m, `$1  labels: {wave: "${waveOf(k)}"}\n`)).join('---\n'));
+      writeFileSync(join(labelManifests, name), docs.map((d, k) => d.replace(/^( {2}name: job-\d+\n)/m, `$1  labels: {wave: "${waveOf(k)}"}\n`)).join('---\n'));
     }
   }
 
