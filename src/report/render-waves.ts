@@ -26,7 +26,7 @@ export function renderHeld(plan: Plan): string {
   const byMaxWave = held.some((c) => c.gatedBy?.kind === 'max-wave');
   const next = byMaxWave
     ? 'Raise --max-wave (or leave it out) to let the later waves go.'
-    : 'Apply again once the earlier wave has replicated (`sms-reconcile status` shows the waves), or run apply --wait to go wave by wave.';
+    : 'Apply again once the earlier wave has replicated (`sms-reconcile status -f PATH` shows the waves), or run apply --wait to go wave by wave.';
   return `\nHeld, not carried out by this apply (${held.length}):\n${lines.join('\n')}\n${next}\n`;
 }
 
