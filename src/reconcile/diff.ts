@@ -93,7 +93,9 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
   changes.push(...deletesOfReleased(resources, owners, observed, desired, catalog.deferAll));
 
   // 5. Waves: the creates of a wave whose gate is closed are held (and --max-wave holds later waves).
-  const gated = gateWaves(wanted, changes, observed, options.maxWave);
+  // A retired (migrated) server counts as replicated for the gates of later waves.
+  const migrated = migratedEntries(wanted.filter(hasServer), resources);
+  const gated = gateWaves(wanted, changes, observed, options.maxWave, new Set(migrated.map((m) => m.address)));
   preflight(gated.changes, observed, options.maxConcurrentJobs, warnings);
   // 6. The 90-day clock: jobs SMS terminates within 15 days.
   warnings.push(...expiringWarnings(expiringJobs(Object.values(resources), observed.jobs, options.now)));
@@ -115,5 +117,5 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
 
   result.sort((a, b) => ACTION_ORDER[a.action] - ACTION_ORDER[b.action] || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   sortDrift(drift);
-  return { changes: result, drift, warnings, problems, waves: gated.waves, migrated: migratedEntries(wanted.filter(hasServer), resources) };
+  return { changes: result, drift, warnings, problems, waves: gated.waves, migrated };
 }

@@ -83,10 +83,12 @@ export function isHeld(c: Change): boolean {
 
 /**
  * Whether a member of an earlier wave no longer keeps a gate closed: its job has completed its
- * first replication run (it has an AMI, or it is a one-time job that COMPLETED). The one place
- * this is decided (a retired, migrated server will count too).
+ * first replication run (it has an AMI, or it is a one-time job that COMPLETED), or the server was
+ * retired (`migrated`: cut over, its job deleted, its AMIs kept; issue 25). The one place this is
+ * decided.
  */
-export function hasReplicated(job: ReplicationJobInfo | undefined): boolean {
+export function hasReplicated(job: ReplicationJobInfo | undefined, migrated = false): boolean {
+  if (migrated) return true;
   return job !== undefined && job.state !== 'DELETING' && job.state !== 'DELETED' && (job.latestAmiId !== undefined || job.state === 'COMPLETED');
 }
 
@@ -136,7 +138,7 @@ function liveJobOf(w: WantedJob, observed: ObservedSet): ReplicationJobInfo | un
 }
 
 /** Counts each wave's members (see WaveGate) from the wanted jobs, this plan's changes and the live jobs. */
-function tallyWaves(wanted: readonly WantedJob[], changeOf: ReadonlyMap<Address, Change>, observed: ObservedSet): Map<number, WaveTally> {
+function tallyWaves(wanted: readonly WantedJob[], changeOf: ReadonlyMap<Address, Change>, observed: ObservedSet, migrated: ReadonlySet<Address>): Map<number, WaveTally> {
   const tallies = new Map<number, WaveTally>();
   for (const w of wanted) {
     if (w.wave === undefined) continue;
@@ -148,7 +150,7 @@ function tallyWaves(wanted: readonly WantedJob[], changeOf: ReadonlyMap<Address,
     const job = renewed ? undefined : liveJobOf(w, observed);
     if (job !== undefined && job.state !== 'DELETING') t.created += 1;
     if (job !== undefined && hasFailed(job)) t.failed += 1;
-    if (hasReplicated(job)) t.replicated += 1;
+    if (hasReplicated(job, migrated.has(w.address))) t.replicated += 1;
     else if (t.waiting.length < MEMBERS_SHOWN) t.waiting.push(memberOf(w, change, job));
   }
   return tallies;
@@ -156,13 +158,13 @@ function tallyWaves(wanted: readonly WantedJob[], changeOf: ReadonlyMap<Address,
 
 /**
  * Each wave's gate, and the plan's changes with their waves and holds (see the module doc).
- * `maxWave`: `--max-wave`. O(wanted + changes).
+ * `maxWave`: `--max-wave`; `migrated`: the addresses of retired servers (cutover.ts). O(wanted + changes).
  */
-export function gateWaves(wanted: readonly WantedJob[], changes: readonly Change[], observed: ObservedSet, maxWave: number | undefined): WavePlan {
+export function gateWaves(wanted: readonly WantedJob[], changes: readonly Change[], observed: ObservedSet, maxWave: number | undefined, migrated: ReadonlySet<Address> = new Set()): WavePlan {
   if (!wanted.some((w) => w.wave !== undefined)) return { changes: [...changes], waves: [] };
   const changeOf = new Map<Address, Change>();
   for (const c of changes) if ((c.action === 'create' || c.action === 'replace') && !changeOf.has(c.address)) changeOf.set(c.address, c);
-  const tallies = tallyWaves(wanted, changeOf, observed);
+  const tallies = tallyWaves(wanted, changeOf, observed, migrated);
   const order = [...tallies.keys()].sort((a, b) => a - b);
   const waves: WaveGate[] = [];
   const waits = new Map<number, WaveWait>();

@@ -32,9 +32,10 @@ const S = Array.from({ length: 7 }, (_, i) => server(i + 1, { vmName: `vm-${i + 
 const [A1, A2, B1, B2, C1, C2, FREE] = S as [ServerInfo, ServerInfo, ServerInfo, ServerInfo, ServerInfo, ServerInfo, ServerInfo];
 const SPEC: JobSpec = { frequency: 12 };
 
-const WAVES = desired({
+/** The three waves; with `cutOverA1`, the manifest says a1 is migrated (`cutover: true`). */
+const wavesDesired = (cutOverA1 = false) => desired({
   jobs: [
-    job('a1', byName('vm-1'), SPEC, { wave: 1 }),
+    { ...job('a1', byName('vm-1'), SPEC, { wave: 1 }), ...(cutOverA1 ? { cutover: true as const } : {}) },
     job('a2', byName('vm-2'), SPEC, { wave: 1 }),
     job('b1', byName('vm-3'), SPEC, { wave: 2 }),
     job('b2', byName('vm-4'), SPEC, { wave: 2 }),
@@ -42,6 +43,7 @@ const WAVES = desired({
   ],
   jobSets: [jobSet('apps', { template: SPEC, servers: [{ selector: byId(C1.serverId) }, { selector: byId(C2.serverId) }], wave: 3 })],
 });
+const WAVES = wavesDesired();
 
 const run = (o: Partial<ReplicationRunInfo> & { state: ReplicationRunInfo['state'] }): ReplicationRunInfo => ({ replicationRunId: 'sms-run-00000001', ...o });
 /** A job whose first run completed (an AMI). */
@@ -133,6 +135,25 @@ describe('the gate', () => {
     expect(hasReplicated({ ...replicated(A1, 1), state: 'DELETING' })).toBe(false);
     expect(hasReplicated(running(A1, 1))).toBe(false);
     expect(hasReplicated(undefined)).toBe(false);
+  });
+
+  it('a retired (migrated) wave-1 server counts as replicated: with the other replicated, wave 2 opens (issue 25)', () => {
+    // a1 is cut over: its job was retired, the state records the server as migrated, and no job is live.
+    const cutOver = wavesDesired(true);
+    const { replicationJobId: _gone, ...kept } = record('ReplicationJob/a1', replicated(A1, 1), SPEC);
+    const migrated = { ...kept, migrated: { amiId: 'ami-0123456789abcdef0', at: '2026-11-20T00:00:00.000Z', replicationJobId: 'sms-job-00000001' } };
+    const live = [replicated(A2, 2), replicated(FREE, 7)];
+    const r = diff(cutOver, observed(...live), state([migrated, ...Object.values(managing(...live).resources)]), diffOptions({ now: T0 }));
+    expect(r.problems).toEqual([]);
+    expect(r.migrated.map((m) => m.address)).toEqual(['ReplicationJob/a1']);
+    expect(r.changes.find((c) => c.address === 'ReplicationJob/a1')?.action).toBe('no-op');
+    expect(r.changes.filter((c) => c.action === 'create' && c.gatedBy === undefined).map((c) => c.address)).toEqual(['ReplicationJob/b1', 'ReplicationJob/b2']);
+    expect(r.waves[0]).toMatchObject({ wave: 1, declared: 2, replicated: 2, open: true });
+    expect(r.waves[1]).toMatchObject({ wave: 2, open: true });
+    // Without the migrated record, the same world keeps wave 2 closed, naming vm-1.
+    const without = diff(cutOver, observed(...live), managing(...live), diffOptions({ now: T0 }));
+    expect(without.changes.find((c) => c.address === 'ReplicationJob/b1')?.gatedBy).toMatchObject({ kind: 'wave', waitingFor: { replicated: 1, total: 2 } });
+    expect(hasReplicated(undefined, true)).toBe(true);
   });
 
   it('updates and on-demand runs of existing jobs of a closed wave are not held', () => {
