@@ -13,17 +13,9 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { SdkSmsApi } from '../../src/sms/client.ts';
 import { closeImportedServer, removeWorkspaces, startImportedServer, workspace, type ImportedServer, type Proc, type Workspace } from '../helpers/apply-cli.ts';
-import type { ManifestDoc } from '../helpers/apply-harness.ts';
+import { WAVES, waveDocs } from '../helpers/waves.ts';
 
-const vm = (n: number) => `gen-${String(n).padStart(4, '0')}`;
-/** Wave w (1..3) holds VMs 3w-2 .. 3w, listed in a ReplicationJobSet `wave-w`. */
-const WAVES = [1, 2, 3].map((w) => ({ wave: w, vms: [3 * w - 2, 3 * w - 1, 3 * w].map(vm) }));
-const docs: ManifestDoc[] = WAVES.map(({ wave, vms }) => ({
-  apiVersion: 'sms-reconcile/v1',
-  kind: 'ReplicationJobSet',
-  metadata: { name: `wave-${wave}` },
-  spec: { wave, template: { frequency: 12 }, servers: vms.map((v) => ({ server: { vmName: v } })) },
-}));
+const docs = waveDocs;
 
 let s: ImportedServer | undefined;
 

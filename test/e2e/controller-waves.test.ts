@@ -9,18 +9,11 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { ManifestDoc } from '../helpers/apply-harness.ts';
+import { WAVES, waveDocs } from '../helpers/waves.ts';
 import { closeImportedServer, removeWorkspaces, startImportedServer, workspace, type ImportedServer } from '../helpers/apply-cli.ts';
 import { startController, type ControllerStatus } from '../helpers/controller.ts';
 
-const vm = (n: number) => `gen-${String(n).padStart(4, '0')}`;
-const WAVES = [1, 2, 3].map((w) => ({ wave: w, vms: [3 * w - 2, 3 * w - 1, 3 * w].map(vm) }));
-const docs: ManifestDoc[] = WAVES.map(({ wave, vms }) => ({
-  apiVersion: 'sms-reconcile/v1',
-  kind: 'ReplicationJobSet',
-  metadata: { name: `wave-${wave}` },
-  spec: { wave, template: { frequency: 12 }, servers: vms.map((v) => ({ server: { vmName: v } })) },
-}));
+const docs = waveDocs;
 
 let s: ImportedServer | undefined;
 afterEach(async () => {
