@@ -80,8 +80,11 @@ export function holdForQuota(changes: readonly Change[], observed: ObservedSet, 
     .map((c, i) => ({ c, i }))
     .filter(({ c }) => c.gatedBy === undefined && takesSlot(c, observed))
     .sort((a, b) => (a.c.wave ?? 0) - (b.c.wave ?? 0) || a.i - b.i);
-  const held = new Set(candidates.slice(freeSlots(quota) + freedByRetires).map(({ c }) => c));
-  if (held.size === 0) return { changes: [...changes], quota, freedByRetires };
+  const free = freeSlots(quota);
+  const afterRetire = new Set(candidates.slice(free, free + freedByRetires).map(({ c }) => c));
+  const held = new Set(candidates.slice(free + freedByRetires).map(({ c }) => c));
+  if (held.size === 0 && afterRetire.size === 0) return { changes: [...changes], quota, freedByRetires };
   const gatedBy = { kind: 'quota', inUse: quota.inUse, limit } as const;
-  return { changes: changes.map((c) => (held.has(c) ? { ...c, gatedBy } : c)), quota, freedByRetires };
+  const marked = changes.map((c): Change => (held.has(c) ? { ...c, gatedBy } : afterRetire.has(c) && c.action === 'create' ? { ...c, slotFromRetire: true } : c));
+  return { changes: marked, quota, freedByRetires };
 }

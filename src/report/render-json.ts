@@ -70,6 +70,8 @@ export interface ChangeJson {
   readonly stateOnly: boolean;
   readonly recordedPreventDestroy: boolean | null;
   readonly waitForDeletion: string | null;
+  /** create: it takes a slot this apply's retires free, so it runs once their jobs are DELETED. */
+  readonly slotFromRetire: boolean;
   /** A retire: the AMI of the job's latest completed run. */
   readonly amiId: string | null;
   /** A retire apply refuses: why. */
@@ -230,6 +232,7 @@ function changeJson(change: Change): ChangeJson {
     stateOnly: c.stateOnly === true,
     recordedPreventDestroy: c.recordedPreventDestroy ?? null,
     waitForDeletion: c.waitForDeletion ?? null,
+    slotFromRetire: c.slotFromRetire === true,
     amiId: c.amiId ?? null,
     blocked: c.blocked ?? null,
     observedFingerprint: c.observedFingerprint ?? null,

@@ -99,6 +99,10 @@ describe('the quota as a planning constraint', () => {
     const steps = stepsByPhase(p.changes);
     expect(steps.delete.map((s) => [s.change.action, s.waitsFor])).toEqual([['retire', 'job-deleted'], ['retire', 'job-deleted']]);
     expect(steps.create.map((s) => s.change.address)).toEqual(['ReplicationJob/j3', 'ReplicationJob/j4']);
+    // The plan says those creates run after the retires (runnable, not waiting for quota).
+    expect(p.changes.filter((c) => c.action === 'create' && c.slotFromRetire === true).map((c) => c.address)).toEqual(['ReplicationJob/j3', 'ReplicationJob/j4']);
+    expect(renderPlanText(p, { color: false })).toContain("takes a slot this apply's retires free: runs once their jobs are DELETED");
+    expect(renderPlanJson(p).changes.filter((c) => c.slotFromRetire).map((c) => c.address)).toEqual(['ReplicationJob/j3', 'ReplicationJob/j4']);
   });
 
   it('a replace of a live job needs no new slot; a DELETING job still holds one', () => {
