@@ -114,3 +114,21 @@ describe('an account whose real quota is lower than the flag', () => {
     expect(out).toContain('Waiting for quota, not attempted (4)');
   });
 });
+
+describe('a saved plan and the quota', () => {
+  it('is refused as stale when the free slots changed since the plan, saying how many it expected', { timeout: 60_000 }, async () => {
+    const ws = await workspace(endpoint);
+    const m = await ws.writeManifests(estate().slice(0, 4)); // the catalog and 3 jobs, against a limit of 2
+    const p = await ws.run(['plan', '-f', m, '--max-concurrent-jobs', '2', '--out', 'plan.json']);
+    expect(p.code, p.stdout + p.stderr).toBe(0);
+    expect(p.stdout).toContain('1 waiting for quota.');
+    // Someone else takes a slot (a job made outside sms-reconcile).
+    const other = (await api.getServers()).servers.find((s) => s.vmServer.vmName === genVm(100));
+    await api.createReplicationJob({ serverId: other?.serverId ?? '', seedReplicationTime: Math.floor(Date.now() / 1000) + 3600, frequency: 12 });
+    log.reset();
+    const r = await ws.run(['apply', 'plan.json', '--auto-approve']);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain('the free concurrent-job slots changed since the plan: it expected 2 free (0 of 2 in use), there are 1 (1 of 2 in use)');
+    expect(log.count('CreateReplicationJob')).toBe(0);
+  });
+});
