@@ -346,7 +346,7 @@ const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(2)} MB`;
 
 /** --sizes: what the JSON plan, the JSON plan without no-ops, and the saved plan weigh and take. */
 async function runSizes(w: Awaited<ReturnType<typeof setup>>, env: NodeJS.ProcessEnv): Promise<void> {
-  const planArgs = ['plan', '-f', w.manifests, '--endpoint-url', w.server.url, '--state', w.stateFile];
+  const planArgs = ['plan', '-f', w.manifests, '--endpoint-url', w.server.url, '--state', w.stateFile, '--max-concurrent-jobs', String(2 * N)];
   const out = (name: string) => join(w.dir, name);
   const cases: { name: string; cli: string; args: string[]; size: () => number }[] = [
     { name: 'JSON (--format json)', cli: CLI, args: [...planArgs, '--format', 'json'], size: () => statSync(out('full.json')).size },
@@ -381,7 +381,7 @@ async function runSizes(w: Awaited<ReturnType<typeof setup>>, env: NodeJS.Proces
 
 /** --waves: the plan without and with waves, and the floor, interleaved in each round (see the module doc). */
 async function runWaves(w: Awaited<ReturnType<typeof setup>>, env: NodeJS.ProcessEnv): Promise<void> {
-  const args = (m: string) => [CLI, 'plan', '-f', m, '--endpoint-url', w.server.url, '--state', w.stateFile, '--format', 'json'];
+  const args = (m: string) => [CLI, 'plan', '-f', m, '--endpoint-url', w.server.url, '--state', w.stateFile, '--format', 'json', '--max-concurrent-jobs', String(2 * N)];
   const check = (r: Run, waves: number) => {
     if (r.code !== 0) throw new Error(`plan failed: ${r.stderr}`);
     const p = JSON.parse(r.stdout) as { summary: Record<string, number>; waves: unknown[] };
@@ -461,7 +461,7 @@ async function run(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
     return;
   }
-  const planArgs = ['plan', '-f', manifests, '--endpoint-url', server.url, '--state', stateFile, '--format', 'json'];
+  const planArgs = ['plan', '-f', manifests, '--endpoint-url', server.url, '--state', stateFile, '--format', 'json', '--max-concurrent-jobs', String(2 * N)];
   if (values.serve) {
     // Keep the world up for profiling by hand; Ctrl-C ends it.
     const envLine = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_EC2_METADATA_DISABLED', 'BENCH_URL', 'BENCH_AK', 'BENCH_SK', 'BENCH_IDS'].map((k) => `${k}=${childEnv[k]}`).join(' ');

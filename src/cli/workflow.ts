@@ -120,6 +120,7 @@ export function buildPlan(ctx: CommandContext, input: PlanInputs): Plan {
     warnings: result.warnings,
     apiCalls: nonZero(input.apiCalls),
     migrated: result.migrated,
+    quota: result.quota,
     ...(result.waves.length === 0 ? {} : { waves: result.waves }),
   };
 }

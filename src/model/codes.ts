@@ -218,7 +218,7 @@ export const PLAN_WARNING_CODES = {
   'catalog-not-imported': 'The server catalog is not imported: jobs that need it resolve after the import the plan starts.',
   'on-demand-limit': 'The job has had its on-demand runs for the last 24 hours: the service would refuse another.',
   'on-demand-not-ready': 'The service refuses an on-demand run now (the seed run has not completed, or a run is in progress).',
-  'concurrent-job-limit': 'The plan would take the account past its concurrent-job limit (--max-concurrent-jobs).',
+  'concurrent-job-limit': "Creates wait for the account's concurrent-job limit (--max-concurrent-jobs): they are held until slots free up.",
   'create-only-change': 'A create-only field (seedReplicationTime) differs from the live job: not applied unless planned with --replace ADDRESS.',
   'match-empty': 'A ReplicationJobSet\'s spec.match selects no server in the catalog.',
   'job-terminated': 'The job is FAILED: a new job is created, or --replace is needed for an update.',

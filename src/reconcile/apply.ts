@@ -12,6 +12,7 @@ import {
 } from './change.ts';
 import { migratedRecord, retireRefusal } from './cutover.ts';
 import { liveSpec } from './live-spec.ts';
+import { freeSlots } from './quota.ts';
 import type { ObservedSet } from './observed.ts';
 import { chainsOf, Dependencies, stepsByPhase, type Step } from './order.ts';
 import type { Plan } from './plan.ts';
@@ -72,6 +73,8 @@ export interface ApplyResult {
   readonly stopped: boolean;
   /** Jobs this apply created (for --wait). */
   readonly created: readonly { address: Address; replicationJobId: string }[];
+  /** Creates not attempted because no slot was left (a retire that did not free one, or the account refused a create): a later apply makes them. */
+  readonly waitingForQuota: readonly Change[];
   readonly durationMs: number;
 }
 
@@ -173,6 +176,9 @@ interface Run {
   readonly skipped: SkippedChange[];
   readonly notStarted: Change[];
   readonly created: { address: Address; replicationJobId: string }[];
+  /** The concurrent-job slots this apply may still take (undefined: the plan does not say, as an older saved plan). */
+  slots: Slots | undefined;
+  readonly waitingForQuota: Change[];
   /** The -f root of each change that has one (see withRoots). */
   readonly rootOf: ReadonlyMap<Address, string>;
 }
@@ -188,6 +194,21 @@ function withRoots(writes: ResourceWrite[], rootOf: ReadonlyMap<Address, string>
     const root = w.record === null ? undefined : rootFor(w.address);
     return root === undefined || w.record === null ? w : { address: w.address, record: { ...w.record, manifestRoot: root } };
   });
+}
+
+/**
+ * The account's slots as apply spends them (reconcile/quota.ts): the plan's free ones, plus one per
+ * retire that reached DELETED; each create takes one before its call, so apply never makes a create
+ * the quota would refuse. `refused`: the account refused one anyway (its real limit is lower).
+ */
+interface Slots {
+  readonly limit: number;
+  free: number;
+  refused: boolean;
+}
+
+function slotsOf(plan: Plan): Slots | undefined {
+  return plan.quota === undefined ? undefined : { limit: plan.quota.limit, free: freeSlots(plan.quota), refused: false };
 }
 
 /** An operation of a step failed; `outcome` says what the journal knows of it. */
@@ -215,6 +236,8 @@ export async function applyPlan(ports: ApplyPorts, plan: Plan, opts: ApplyOption
     skipped: [],
     notStarted: [],
     created: [],
+    slots: slotsOf(plan),
+    waitingForQuota: [],
     rootOf: new Map(plan.changes.flatMap((c) => (c.manifestRoot === undefined ? [] : [[c.address, c.manifestRoot] as const]))),
   };
   let steps = stepsByPhase(plan.changes);
@@ -223,8 +246,8 @@ export async function applyPlan(ports: ApplyPorts, plan: Plan, opts: ApplyOption
     if (phase === 'catalog') steps = await replanAfterCatalog(run, steps);
   }
   if (opts.stop.requested) ports.events.emit({ type: 'stopping', reason: 'interrupted: no new operation was started' });
-  const { completed, failed, skipped, notStarted, created } = run;
-  return { completed, failed, skipped, notStarted, stopped: opts.stop.requested, created, durationMs: ports.clock.now() - started };
+  const { completed, failed, skipped, notStarted, created, waitingForQuota } = run;
+  return { completed, failed, skipped, notStarted, stopped: opts.stop.requested, created, waitingForQuota, durationMs: ports.clock.now() - started };
 }
 
 /**
@@ -236,8 +259,10 @@ async function replanAfterCatalog(run: Run, steps: Record<ApplyStage, Step[]>): 
   const deferred = steps.create.filter((s) => isDeferred(s.change));
   if (deferred.length === 0 || run.opts.replan === undefined || run.opts.stop.requested || stopsForFailure(run)) return steps;
   if (deferred.some((s) => run.dependencies.blockerOf(s) !== undefined)) return steps;
-  // The import is done: the fresh plan does not import again.
-  return { ...stepsByPhase((await run.opts.replan()).changes), catalog: [] };
+  // The import is done: the fresh plan does not import again (and its slots are counted afresh).
+  const next = await run.opts.replan();
+  run.slots = slotsOf(next);
+  return { ...stepsByPhase(next.changes), catalog: [] };
 }
 
 /** --fail-fast: after the first failure, nothing new starts. */
@@ -313,7 +338,11 @@ async function runStep(run: Run, step: Step): Promise<void> {
   try {
     if (step.waitsFor === 'catalog-available') await waitForCatalog(run.ports, run.opts);
     const deleted = step.change.action === 'replace' || step.change.action === 'retire' ? step.change.replicationJobId : undefined;
-    if (step.waitsFor === 'job-deleted' && deleted !== undefined) await waitForDeleted(run.ports, run.opts, deleted);
+    if (step.waitsFor === 'job-deleted' && deleted !== undefined) {
+      await waitForDeleted(run.ports, run.opts, deleted);
+      // A retired job's slot is free once it is DELETED: a create waiting for quota may take it.
+      if (step.change.action === 'retire' && run.slots !== undefined) run.slots.free += 1;
+    }
   } catch (e) {
     throw new OperationFailed(step.waitsFor === 'catalog-available' ? 'wait for the catalog' : 'wait for DELETED', e instanceof Error ? e : new Error(String(e)), 'incomplete');
   }
@@ -414,8 +443,35 @@ function stateOnly(run: Run, change: Change, operation: string, replicationJobId
   run.ports.events.emit({ type: 'done', change, operation, replicationJobId, ms: 0 });
 }
 
+/** Takes a slot for a create (a replace frees its own), or says it waits for quota (false): no call is made then. */
+function takeSlot(run: Run, change: ResolvedCreateChange | ReplaceChange): boolean {
+  const slots = run.slots;
+  if (change.action !== 'create' || slots === undefined) return true;
+  if (slots.refused || slots.free <= 0) {
+    listOnce(run.waitingForQuota, change);
+    return false;
+  }
+  slots.free -= 1;
+  return true;
+}
+
+/**
+ * A create the account refused for its concurrent-job limit: the other creates wait (not
+ * attempted), and the first such refusal is said once, with what to do.
+ */
+function noteQuotaRefusal(run: Run, err: unknown): void {
+  const slots = run.slots;
+  if (!isSmsApiError(err) || err.apiCode !== 'OperationNotPermittedException' || !/concurrent/i.test(err.detail) || slots === undefined || slots.refused) return;
+  slots.refused = true;
+  run.ports.events.emit({
+    type: 'stopping',
+    reason: `The account refused a create for its concurrent-job limit (OperationNotPermittedException: ${err.detail}): its real limit is lower than --max-concurrent-jobs ${slots.limit}. The other creates wait, not attempted; lower --max-concurrent-jobs to the account's limit (or ask AWS Support to raise it), then apply again.`,
+  });
+}
+
 async function createJob(run: Run, change: ResolvedCreateChange | ReplaceChange): Promise<void> {
   const { ports } = run;
+  if (!takeSlot(run, change)) return;
   if (change.waitForDeletion !== undefined) await waitForDeleted(ports, run.opts, change.waitForDeletion);
   const spec = change.after;
   const seed = spec.seedReplicationTime ?? Math.floor(ports.clock.now() / 1000);
@@ -428,7 +484,11 @@ async function createJob(run: Run, change: ResolvedCreateChange | ReplaceChange)
     change,
     'CreateReplicationJob',
     { serverId, spec: applied, onDemandRunToken: change.onDemandRun?.token },
-    () => ports.api.createReplicationJob(input),
+    () =>
+      ports.api.createReplicationJob(input).catch((err: unknown) => {
+        noteQuotaRefusal(run, err);
+        throw err;
+      }),
     (jobId) => [
       // A replace of a renamed job also retires the old address (unless it holds another job by now).
       ...retire(run, change),

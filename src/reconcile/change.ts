@@ -81,6 +81,11 @@ interface CreateBase extends ChangeBase<JobKind, NoFields>, WithDesiredSpec {
   readonly onDemandRun?: OnDemandRun;
   /** A job of this server is being deleted; apply waits for DELETED first. */
   readonly waitForDeletion?: string;
+  /**
+   * The create takes a slot that this apply's retires free (reconcile/quota.ts): it runs in the
+   * create phase, once those jobs are DELETED (the executor counts the slots as they free up).
+   */
+  readonly slotFromRetire?: true;
   /** 'absent': the server had no job that would block the create (stale-plan check). */
   readonly observedFingerprint?: string;
 }

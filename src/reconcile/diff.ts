@@ -11,7 +11,8 @@ import { diffWanted, type JobDiffContext } from './diff-jobs.ts';
 import { sortDrift } from './drift.ts';
 import type { ObservedSet } from './observed.ts';
 import { deletesOfReleased, foreignRootWarnings, ownershipOf, preventDestroyProblems, withManifestRoots } from './ownership.ts';
-import { preflight } from './preflight.ts';
+import { preflight, quotaWarning } from './preflight.ts';
+import { holdForQuota, type QuotaView } from './quota.ts';
 import { expiringJobs, expiringWarnings } from './replication-age.ts';
 import { hasServer, resolveWanted, serverClaimProblems } from './resolve.ts';
 import { gateWaves, type WaveGate } from './waves.ts';
@@ -67,6 +68,8 @@ export interface DiffResult {
   readonly waves: WaveGate[];
   /** Servers the state records as migrated that the manifests still mark cutover. */
   readonly migrated: MigratedEntry[];
+  /** The account's slots as this plan saw them (reconcile/quota.ts). */
+  readonly quota: QuotaView;
 }
 
 /** The order changes are listed in: destructive first, then as the executor runs them. */
@@ -96,7 +99,7 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
   // A retired (migrated) server counts as replicated for the gates of later waves.
   const migrated = migratedEntries(wanted.filter(hasServer), resources);
   const gated = gateWaves(wanted, changes, observed, options.maxWave, new Set(migrated.map((m) => m.address)));
-  preflight(gated.changes, observed, options.maxConcurrentJobs, warnings);
+  preflight(gated.changes, observed, warnings);
   // 6. The 90-day clock: jobs SMS terminates within 15 days.
   warnings.push(...expiringWarnings(expiringJobs(Object.values(resources), observed.jobs, options.now)));
 
@@ -108,14 +111,18 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
     result = kept;
   }
   if (options.refreshOnly) result = [];
+  // 8. The quota: the creates past the free slots (and those this apply's retires free) are held.
+  const quota = holdForQuota(result, observed, options.maxConcurrentJobs);
+  result = quota.changes;
+  warnings.push(...quotaWarning(result, quota.quota));
   if (options.manifestRoots !== undefined) {
     result = withManifestRoots(result, options.manifestRoots);
     warnings.push(...foreignRootWarnings(result, resources, options.manifestRoots));
   }
-  // 7. preventDestroy blocks the deletes and replaces this plan holds, whatever the flags.
+  // 9. preventDestroy blocks the deletes and replaces this plan holds, whatever the flags.
   problems.push(...preventDestroyProblems(result));
 
   result.sort((a, b) => ACTION_ORDER[a.action] - ACTION_ORDER[b.action] || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   sortDrift(drift);
-  return { changes: result, drift, warnings, problems, waves: gated.waves, migrated };
+  return { changes: result, drift, warnings, problems, waves: gated.waves, migrated, quota: quota.quota };
 }

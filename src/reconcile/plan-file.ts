@@ -9,6 +9,7 @@ import { isDeferred, membersOf, type Change, type JobNoOpChange } from './change
 import { decodeChange } from './change-decode.ts';
 import { isTerminated, type ObservedSet } from './observed.ts';
 import { PLAN_FORMAT_VERSION, type Plan } from './plan.ts';
+import { freeSlots, liveJobCount } from './quota.ts';
 import type { WaveGate } from './waves.ts';
 
 /**
@@ -188,7 +189,22 @@ export function staleReasons(plan: Plan, now: CurrentWorld): string[] {
     }
   }
   reasons.push(...gateReasons(plan.waves ?? [], now.waves ?? []));
+  const slots = slotReason(plan, now.observed);
+  if (slots !== undefined) reasons.push(slots);
   return reasons;
+}
+
+/**
+ * The free concurrent-job slots changed since a plan that creates jobs or holds some for quota
+ * (reconcile/quota.ts): the creates it planned, or held, no longer match the slots there are.
+ */
+function slotReason(plan: Plan, observed: ObservedSet): string | undefined {
+  if (plan.quota === undefined || !plan.changes.some((c) => c.action === 'create' || c.gatedBy?.kind === 'quota')) return undefined;
+  const expected = freeSlots(plan.quota);
+  const inUse = liveJobCount(observed.allJobs);
+  const free = freeSlots({ limit: plan.quota.limit, inUse });
+  if (free === expected) return undefined;
+  return `the free concurrent-job slots changed since the plan: it expected ${expected} free (${plan.quota.inUse} of ${plan.quota.limit} in use), there are ${free} (${inUse} of ${plan.quota.limit} in use)`;
 }
 
 /** A gate that opened or closed since the plan: the plan's held creates (or its open ones) no longer hold. */

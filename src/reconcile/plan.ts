@@ -5,6 +5,7 @@ import { ACTION_INFO, ACTIONS, type Action } from './action.ts';
 import { isStateOnlyDelete, type Change, type Drift, type PlanWarning } from './change.ts';
 import type { WaveGate } from './waves.ts';
 import type { MigratedEntry } from './cutover.ts';
+import type { QuotaView } from './quota.ts';
 
 export const PLAN_FORMAT_VERSION = 1 as const;
 
@@ -35,6 +36,11 @@ export interface Plan {
   readonly waves?: readonly WaveGate[];
   /** Servers the state records as migrated (cutover) that the manifests still declare so; absent in older saved plans. */
   readonly migrated?: readonly MigratedEntry[];
+  /**
+   * The account's slots as the plan saw them (reconcile/quota.ts): apply creates at most the free
+   * ones (plus those its retires free); a saved plan is stale when the free slots changed. Absent in older saved plans.
+   */
+  readonly quota?: QuotaView;
 }
 
 export interface PlanOptions {

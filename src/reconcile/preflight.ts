@@ -1,12 +1,11 @@
 import { isDeferred, type Change, type PlanWarning } from './change.ts';
 import type { ObservedSet } from './observed.ts';
-import { liveJobCount } from './quota.ts';
-import { isHeld } from './waves.ts';
+import type { QuotaView } from './quota.ts';
 
-/** Preflight: what a plan's changes would run into at apply time (connectors, the concurrent-job limit). Pure. */
+/** Preflight: what a plan's changes would run into at apply time (connectors) and what waits for the concurrent-job limit. Pure. */
 
 /** Warnings for what would fail at apply time. */
-export function preflight(changes: readonly Change[], observed: ObservedSet, maxConcurrentJobs: number, warnings: PlanWarning[]): void {
+export function preflight(changes: readonly Change[], observed: ObservedSet, warnings: PlanWarning[]): void {
   const healthy = new Set(observed.connectors.filter((c) => c.status === 'HEALTHY' && c.vmManagerId).map((c) => c.vmManagerId));
   const disassociating = new Set(changes.filter((c) => c.action === 'disassociate-connector').map((c) => c.connectorId));
   const healthyAfter = new Set(
@@ -25,15 +24,14 @@ export function preflight(changes: readonly Change[], observed: ObservedSet, max
       });
     }
   }
-  const live = liveJobCount(observed.allJobs);
-  // Held creates (reconcile/waves.ts) are not made by this apply: they do not count.
-  const creates = changes.filter((c) => c.action === 'create' && !isHeld(c)).length;
-  const deletes = changes.filter((c) => c.action === 'delete' && !c.stateOnly).length;
-  if (live + creates - deletes > maxConcurrentJobs) {
-    warnings.push({
-      code: 'concurrent-job-limit',
-      message: `${live + creates - deletes} jobs would run at once, more than the account's limit of ${maxConcurrentJobs}: creates past it will fail with OperationNotPermittedException`,
-    });
-  }
 }
 
+/** The warning for a plan whose creates wait for the account's concurrent-job limit (reconcile/quota.ts), or none. */
+export function quotaWarning(changes: readonly Change[], quota: QuotaView): PlanWarning[] {
+  const waiting = changes.filter((c) => c.gatedBy?.kind === 'quota').length;
+  if (waiting === 0) return [];
+  return [{
+    code: 'concurrent-job-limit',
+    message: `${waiting} job(s) wait for quota: ${quota.inUse} of ${quota.limit} concurrent jobs in use (--max-concurrent-jobs). They are created as slots free up: cut over migrated servers (spec.cutover: true) to retire their jobs, or raise the flag once AWS Support has raised the account's limit`,
+  }];
+}

@@ -55,7 +55,12 @@ export type Hold =
   /** A create of wave `wave` waits for the earliest earlier wave that has not fully replicated. */
   | { readonly kind: 'wave'; readonly wave: number; readonly waitingFor: WaveWait }
   /** `--max-wave`: a change of a job of a later wave than `maxWave`. */
-  | { readonly kind: 'max-wave'; readonly maxWave: number };
+  | { readonly kind: 'max-wave'; readonly maxWave: number }
+  /**
+   * The account's concurrent-job limit (`--max-concurrent-jobs`; reconcile/quota.ts): a create past
+   * the free slots. `inUse`: the jobs holding a slot when the plan was made, as the service counts them.
+   */
+  | { readonly kind: 'quota'; readonly inUse: number; readonly limit: number };
 
 /** One wave as the plan sees it: its members' progress and whether its gate is open. */
 export interface WaveGate {

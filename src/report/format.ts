@@ -373,6 +373,7 @@ export function viewChange(c: Change): ChangeView {
   }
   const waitForDeletion = c.action === 'create' || c.action === 'replace' ? c.waitForDeletion : undefined;
   if (waitForDeletion !== undefined) notes.push(`apply first waits for ${waitForDeletion} to be DELETED`);
+  if (c.action === 'create' && c.slotFromRetire === true) notes.push("takes a slot this apply's retires free: runs once their jobs are DELETED");
   if (c.preventDestroy && isDestructiveChange(c)) notes.push('lifecycle.preventDestroy is set: apply will refuse this change');
   if (c.gatedBy !== undefined) notes.push(`held: ${holdPhrase(c.gatedBy)}; apply does not carry it out yet`);
   const subject = c.action === 'move' ? `${c.previousAddress} -> ${c.address}` : c.address;

@@ -68,7 +68,8 @@ export function renderApplyReport(r: ApplyResult, color: boolean): string {
   ];
   const secs = (r.durationMs / 1000).toFixed(1);
   const outcome = applyOutcome(r);
-  if (outcome === 'complete') return `\n${paint(['green', 'bold'], 'Apply complete')}: ${parts.join(', ')} in ${secs}s.\n`;
+  const quota = r.waitingForQuota.length === 0 ? '' : `Waiting for quota, not attempted (${r.waitingForQuota.length}): the next apply creates them once slots are free.\n`;
+  if (outcome === 'complete') return `\n${paint(['green', 'bold'], 'Apply complete')}: ${parts.join(', ')} in ${secs}s.\n${quota}`;
   const lines = [
     '',
     `${paint(['bold', 'red'], `Apply ${outcome}`)} after ${secs}s: ${[...parts, `${c.failed} failed`, `${c.skipped} skipped`, ...(c.notStarted > 0 ? [`${c.notStarted} not started`] : [])].join(', ')}.`,
@@ -77,5 +78,5 @@ export function renderApplyReport(r: ApplyResult, color: boolean): string {
   if (r.skipped.length > 0) lines.push(`Skipped (${r.skipped.length}):`, ...r.skipped.map((s) => `  ${skippedLine(s)}`));
   if (r.notStarted.length > 0) lines.push(`Not started (${r.stopped ? 'stopped' : '--fail-fast'}): ${r.notStarted.map((ch) => ch.address).join(', ')}`);
   lines.push('Everything done is recorded in the state; run apply again to finish: it retries only what failed, was skipped or did not start.');
-  return `${lines.join('\n')}\n`;
+  return `${lines.join('\n')}\n${quota}`;
 }

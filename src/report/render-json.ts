@@ -24,6 +24,7 @@ import { membersOf, type Change, type ChangeMember, type Drift, type FieldChange
 import type { Plan, PlanSummary } from '../reconcile/plan.ts';
 import type { Hold, WaveGate, WaveMember } from '../reconcile/waves.ts';
 import type { MigratedEntry } from '../reconcile/cutover.ts';
+import { freeSlots } from '../reconcile/quota.ts';
 import type { SmsAction } from '../sms/api.ts';
 import type { TargetIdentity } from '../state/codec.ts';
 import { countChanges, displayOrder, isDestructiveChange } from './format.ts';
@@ -69,6 +70,8 @@ export interface ChangeJson {
   readonly stateOnly: boolean;
   readonly recordedPreventDestroy: boolean | null;
   readonly waitForDeletion: string | null;
+  /** create: it takes a slot this apply's retires free, so it runs once their jobs are DELETED. */
+  readonly slotFromRetire: boolean;
   /** A retire: the AMI of the job's latest completed run. */
   readonly amiId: string | null;
   /** A retire apply refuses: why. */
@@ -95,7 +98,8 @@ export interface WaveMemberJson {
 
 export type HoldJson =
   | { readonly kind: 'wave'; readonly wave: number; readonly waitingFor: { readonly wave: number; readonly replicated: number; readonly total: number; readonly members: readonly WaveMemberJson[] } }
-  | { readonly kind: 'max-wave'; readonly maxWave: number };
+  | { readonly kind: 'max-wave'; readonly maxWave: number }
+  | { readonly kind: 'quota'; readonly inUse: number; readonly limit: number };
 
 export interface WaveGateJson {
   readonly wave: number;
@@ -143,6 +147,8 @@ export interface PlanJson {
   readonly waves: readonly WaveGateJson[];
   /** Servers the state records as migrated (cut over), by address. */
   readonly migrated: readonly MigratedJson[];
+  /** The account's concurrent-job slots as the plan saw them (--max-concurrent-jobs), or null in an older saved plan. */
+  readonly quota: { readonly limit: number; readonly inUse: number; readonly free: number } | null;
 }
 
 export interface MigratedJson {
@@ -226,6 +232,7 @@ function changeJson(change: Change): ChangeJson {
     stateOnly: c.stateOnly === true,
     recordedPreventDestroy: c.recordedPreventDestroy ?? null,
     waitForDeletion: c.waitForDeletion ?? null,
+    slotFromRetire: c.slotFromRetire === true,
     amiId: c.amiId ?? null,
     blocked: c.blocked ?? null,
     observedFingerprint: c.observedFingerprint ?? null,
@@ -254,6 +261,8 @@ function holdJson(h: Hold): HoldJson {
       return { kind: 'wave', wave: h.wave, waitingFor: { ...h.waitingFor, members: h.waitingFor.members.map(memberJson) } };
     case 'max-wave':
       return { kind: 'max-wave', maxWave: h.maxWave };
+    case 'quota':
+      return { kind: 'quota', inUse: h.inUse, limit: h.limit };
   }
 }
 
@@ -300,6 +309,7 @@ export function renderPlanJson(plan: Plan, extras: PlanJsonExtras = {}): PlanJso
     planFile: extras.planFile ?? null,
     waves: (plan.waves ?? []).map(waveGateJson),
     migrated: (plan.migrated ?? []).map(migratedJson),
+    quota: plan.quota === undefined ? null : { limit: plan.quota.limit, inUse: plan.quota.inUse, free: freeSlots(plan.quota) },
   } satisfies Record<keyof Plan | 'summary' | 'destructive' | 'planFile', unknown>;
 }
 

@@ -5,9 +5,9 @@
  */
 import type { JobProgress } from '../reconcile/ports.ts';
 import type { Plan } from '../reconcile/plan.ts';
-import type { WaveGate } from '../reconcile/waves.ts';
+import type { Hold, WaveGate } from '../reconcile/waves.ts';
 import { sanitize } from './format.ts';
-import { actionCounts, byWave } from './waves-format.ts';
+import { actionCounts, byWave, quotaPhrase } from './waves-format.ts';
 
 /**
  * After an apply that leaves held changes: one line per wave that waits, e.g.
@@ -18,16 +18,28 @@ import { actionCounts, byWave } from './waves-format.ts';
 export function renderHeld(plan: Plan): string {
   const held = plan.changes.filter((c) => c.gatedBy !== undefined);
   if (held.length === 0) return '';
-  const lines = byWave(held).map((g) => {
-    const hold = g.changes.find((c) => c.gatedBy !== undefined)?.gatedBy;
-    const why = hold === undefined ? '' : hold.kind === 'wave' ? `waits for wave ${hold.waitingFor.wave} to complete its first replication runs` : `held by --max-wave ${hold.maxWave}`;
-    return `  Wave ${g.wave ?? '-'} (${actionCounts(g.changes)}): ${why}`;
+  const lines = byWave(held).flatMap((g) => {
+    const holds = [...new Map(g.changes.flatMap((c) => (c.gatedBy === undefined ? [] : [[c.gatedBy.kind, c.gatedBy] as const]))).values()];
+    return holds.map((hold) => `  ${g.wave === undefined ? 'No wave' : `Wave ${g.wave}`} (${actionCounts(g.changes.filter((c) => c.gatedBy?.kind === hold.kind))}): ${heldWhy(hold)}`);
   });
-  const byMaxWave = held.some((c) => c.gatedBy?.kind === 'max-wave');
-  const next = byMaxWave
-    ? 'Raise --max-wave (or leave it out) to let the later waves go.'
-    : 'Apply again once the earlier wave has replicated (`sms-reconcile status -f PATH` shows the waves), or run apply --wait to go wave by wave.';
-  return `\nHeld, not carried out by this apply (${held.length}):\n${lines.join('\n')}\n${next}\n`;
+  const next: string[] = [];
+  if (held.some((c) => c.gatedBy?.kind === 'max-wave')) next.push('Raise --max-wave (or leave it out) to let the later waves go.');
+  if (held.some((c) => c.gatedBy?.kind === 'wave')) next.push('Apply again once the earlier wave has replicated (`sms-reconcile status -f PATH` shows the waves), or run apply --wait to go wave by wave.');
+  const quota = held.filter((c) => c.gatedBy?.kind === 'quota').length;
+  if (quota > 0) next.push(`${quota} create(s) wait for quota: apply again once slots free up (set spec.cutover: true on migrated servers to retire their jobs).`);
+  return `\nHeld, not carried out by this apply (${held.length}):\n${lines.join('\n')}\n${next.join('\n')}\n`;
+}
+
+/** What a wave's held changes wait for, in renderHeld. */
+function heldWhy(hold: Hold): string {
+  switch (hold.kind) {
+    case 'wave':
+      return `waits for wave ${hold.waitingFor.wave} to complete its first replication runs`;
+    case 'max-wave':
+      return `held by --max-wave ${hold.maxWave}`;
+    case 'quota':
+      return quotaPhrase(hold);
+  }
 }
 
 /** During `apply --wait`: the wave waited for has replicated, so the next one's gate is open. */

@@ -30,7 +30,14 @@ export function holdPhrase(h: Hold): string {
       return `waiting for wave ${h.waitingFor.wave} (${h.waitingFor.replicated} of ${h.waitingFor.total} replicated)`;
     case 'max-wave':
       return `held by --max-wave ${h.maxWave}`;
+    case 'quota':
+      return quotaPhrase(h);
   }
+}
+
+/** `waiting for quota (50 of 50 in use)`: a create past the account's concurrent-job limit. */
+export function quotaPhrase(h: { readonly inUse: number; readonly limit: number }): string {
+  return `waiting for quota (${h.inUse} of ${h.limit} in use)`;
 }
 
 /** The key that groups held changes in the summary: what they wait for, without the counts. */
@@ -40,10 +47,12 @@ function holdKey(h: Hold): string {
       return `waiting for wave ${h.waitingFor.wave}`;
     case 'max-wave':
       return `held by --max-wave ${h.maxWave}`;
+    case 'quota':
+      return 'waiting for quota';
   }
 }
 
-/** The held changes counted by what they wait for: `6 waiting for wave 1, 3 held by --max-wave 2`; '' when none. */
+/** The held changes counted by what they wait for: `6 waiting for wave 1, 3 held by --max-wave 2, 70 waiting for quota`; '' when none. */
 export function heldPhrase(changes: readonly Change[]): string {
   const counts = new Map<string, number>();
   for (const c of changes) if (c.gatedBy !== undefined) counts.set(holdKey(c.gatedBy), (counts.get(holdKey(c.gatedBy)) ?? 0) + 1);

@@ -114,7 +114,7 @@ describe('crash (tagged)', () => {
       const ws = await workspace(endpoint, `trial-${point.trial}`);
       const m = await ws.writeManifests([catalogDoc(), ...jobsFor(1, JOBS)]);
 
-      const first = ws.spawn(['apply', '-f', m, '--auto-approve']);
+      const first = ws.spawn(['apply', '-f', m, '--auto-approve', '--max-concurrent-jobs', '1000']);
       const count = point.mode === 'started' ? started : created;
       await first.waitForStdout((out) => count(out) >= Math.max(point.k, point.mode === 'started' ? 1 : 0), 45_000);
       first.kill('SIGKILL');
@@ -128,7 +128,7 @@ describe('crash (tagged)', () => {
       const pendingAtKill = (await leftover.pendingIntents()).length;
       await leftover.close();
 
-      const second = await ws.run(['apply', '-f', m, '--auto-approve']);
+      const second = await ws.run(['apply', '-f', m, '--auto-approve', '--max-concurrent-jobs', '1000']);
       expect(second.code, `${second.stdout.slice(-3000)}\n${second.stderr}`).toBe(0);
       const recovered = Number(/Recovering (\d+) operation\(s\)/.exec(second.stdout)?.[1] ?? 0);
       expect(recovered).toBe(pendingAtKill);

@@ -185,6 +185,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       drift: result.drift,
       warnings: result.warnings,
       apiCalls: {},
+      quota: result.quota,
     };
   };
   const h: Harness = {

@@ -561,3 +561,24 @@ describe('recover', () => {
     expect(await hh.store.pendingIntents()).toEqual([]);
   });
 });
+
+describe('the quota at apply time (issue 25)', () => {
+  it('a create counted on a retire that did not free its slot waits, not attempted; the others run', async () => {
+    const hh = await harness({ vms: 4, settings: { maxConcurrentJobs: 2, deleteSeconds: 0 }, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, budgetMs: 1000 } });
+    await importCatalog(hh);
+    const quota = { diff: { maxConcurrentJobs: 2 } };
+    expect((await hh.apply(jobsFor(1, 2, { frequency: 12 }), quota)).result.failed).toEqual([]);
+    await hh.advance(30); // the seed runs complete: both can be retired
+    const cut = [...jobsFor(1, 2, { frequency: 12, cutover: true }), ...jobsFor(3, 4, { frequency: 12 })];
+    // The plan counts on both retires: its two creates take the slots they free.
+    const planned = await hh.plan(cut, quota.diff);
+    expect(planned.changes.filter((c) => c.action === 'create' && c.slotFromRetire === true).map((c) => c.address)).toEqual([addressOf(3), addressOf(4)]);
+    // The service fails every delete: no slot is freed, so no create is attempted (none refused).
+    await hh.t.control.setFaults({ errors: { InternalError: 1 }, actions: ['DeleteReplicationJob'] });
+    const { result } = await hh.apply(cut, quota);
+    expect(result.failed.map((f) => `${f.address} ${f.operation}`).sort()).toEqual([`${addressOf(1)} DeleteReplicationJob`, `${addressOf(2)} DeleteReplicationJob`]);
+    expect(result.completed.filter((c) => c.operation === 'CreateReplicationJob')).toEqual([]);
+    expect(result.waitingForQuota.map((c) => c.address)).toEqual([addressOf(3), addressOf(4)]);
+    expect((await hh.liveJobs()).length).toBe(2);
+  });
+});

@@ -775,7 +775,7 @@ const cases: Case[] = [
     warnings: [{ code: 'on-demand-not-ready', message: expect.stringContaining('a run of sms-job-00000002 is in progress') }],
   },
   {
-    name: "preflight: more jobs than the account's concurrent-job limit",
+    name: "quota: the creates past the account's concurrent-job limit wait for quota (held)",
     desired: desired({ jobs: [job('web', byName('web-02')), job('app', byName('app-01'))] }),
     observed: live(J1),
     options: { maxConcurrentJobs: 2 },
@@ -783,10 +783,10 @@ const cases: Case[] = [
       { address: 'ReplicationJob/app', action: 'create' },
       { address: WEB, action: 'create' },
     ],
-    warnings: [{ code: 'concurrent-job-limit', message: expect.stringContaining("3 jobs would run at once, more than the account's limit of 2") }],
+    warnings: [{ code: 'concurrent-job-limit', message: expect.stringContaining('1 job(s) wait for quota: 1 of 2 concurrent jobs in use') }],
   },
   {
-    name: 'preflight: deletes free slots under the concurrent-job limit',
+    name: 'quota: a plain delete frees its slot only once DELETED: the create waits for a later apply',
     desired: desired({ jobs: [job('app', byName('app-01'))] }),
     observed: live(J1),
     prior: state([record('ReplicationJob/old', J1, WEB_SPEC)]),
@@ -795,6 +795,7 @@ const cases: Case[] = [
       { address: 'ReplicationJob/old', action: 'delete' },
       { address: 'ReplicationJob/app', action: 'create' },
     ],
+    warnings: [{ code: 'concurrent-job-limit', message: expect.stringContaining('1 job(s) wait for quota: 1 of 1 concurrent jobs in use') }],
   },
   {
     name: 'ordering: destructive first, then by execution order, then by address',

@@ -249,7 +249,8 @@ function applyNow(run: ApplyRun, plan: Plan, replan: () => Promise<Plan>): Promi
  * by wave: it carries out what is open, waits for the wave the held creates wait for (its first
  * replication runs, with the progress display), plans again, and goes on until no create waits
  * for a wave; a failed replication, a member without a job, or --wait-timeout (one deadline for
- * the whole advance) stops it with exit 1, saying where.
+ * the whole advance) stops it with exit 1, saying where. When the wave waited for has creates
+ * that wait for quota, it follows what this apply created and exits 0, saying what waits.
  */
 async function applyByWaves(run: ApplyRun, first: Plan, catalogReplan: () => Promise<Plan>, fresh: () => Promise<Plan>): Promise<number> {
   const { ctx, color } = run;
@@ -260,7 +261,10 @@ async function applyByWaves(run: ApplyRun, first: Plan, catalogReplan: () => Pro
   const replan = async () => (ran = await catalogReplan());
   for (;;) {
     ran = plan;
-    const wave = run.flags.wait === true ? blockingWave(plan.changes) : undefined;
+    // A wave some of whose creates wait for quota cannot replicate in this apply: --wait follows
+    // what it creates, then exits 0 saying what waits (for quota: a cutover frees the slots).
+    const blocking = run.flags.wait === true ? blockingWave(plan.changes) : undefined;
+    const wave = blocking !== undefined && plan.changes.some((c) => c.wave === blocking && c.gatedBy?.kind === 'quota') ? undefined : blocking;
     const result = runnable(plan.changes).length > 0 ? await applyNow(run, plan, replan) : undefined;
     if (wave === undefined || (result !== undefined && (applyOutcome(result) !== 'complete' || result.stopped))) {
       const code = result === undefined ? ExitCode.ok : await reportAndWait(run, result);
