@@ -15,6 +15,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Two test files at a time. Vitest's default on a 2-core machine is one (cores - 1), but the
+    // e2e files mostly wait on the processes they start: on the 2-core CI machine, two at a time
+    // ran the suite in 473 s instead of 713 s, with the same 1,108 tests passing.
+    maxWorkers: 2,
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       {
