@@ -30,7 +30,10 @@
  * YAML to read, no gate) and (w) with `spec.wave: N` (four waves of N/4 jobs): the plan/floor ratio
  * of each, and its growth from (l) to (w), the cost of the gate itself (goal: at most 5%), and
  * from (a) to (w). No job has replicated yet (the seed runs are hours ahead), so every gate after
- * wave 1 is closed and the gate counts every member of every wave.
+ * wave 1 is closed and the gate counts every member of every wave. And (q) (issue 25): the spec.wave
+ * manifests plus N/100 more jobs in wave 1 for catalog servers that have none, with
+ * --max-concurrent-jobs leaving room for half of them: half are created, half wait for quota; its
+ * growth from (w) (the quota) and from (a) (waves and quota together), goal at most 5%.
  *
  * --serve sets the world up, prints the plan command (with its environment) and keeps the server
  * up until Ctrl-C, for profiling by hand.
@@ -42,7 +45,7 @@
  * in-process ones do share it with the server: compare them with each other, not with (a)/(b).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -74,6 +77,8 @@ const N = Number(values.servers);
 const ROUNDS = Number(values.rounds);
 const PER_JOB_ROUNDS = Number(values['per-job-rounds']);
 const FILES = Number(values.files);
+/** --waves: servers without a job, declared in wave 1 by the quota variant (q): 1% of N. */
+const EXTRA = values.waves ? Math.max(2, Math.floor(N / 100)) : 0;
 const LATENCY_MS = Number(values['latency-ms']);
 const PAGE = 100;
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -240,7 +245,8 @@ async function planInProcess(args: readonly string[], cwd: string): Promise<{ ms
 
 async function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'sms-bench-plan-'));
-  const inventory = { ...generatedInventory({ vms: N }), settings: { maxConcurrentJobs: 2 * N, catalogImportSeconds: 0, seed: 7 } };
+  // --waves: EXTRA more catalog servers, without jobs, for the quota variant (q).
+  const inventory = { ...generatedInventory({ vms: N + EXTRA }), settings: { maxConcurrentJobs: 2 * N, catalogImportSeconds: 0, seed: 7 } };
   const t0 = performance.now();
   const server = await startServer({ dataDir: ':memory:', port: 0, clock: 'real', inventory, env: {} });
   const app = server.app;
@@ -256,6 +262,7 @@ async function setup() {
   } while (token);
   const seed = Math.floor(Date.now() / 1000) + 6 * 3600; // no run starts during the bench
   const jobIds: string[] = [];
+  const extra = servers.splice(N);
   for (const [i, s] of servers.entries()) {
     const out = app.handle('CreateReplicationJob', { serverId: s.serverId, seedReplicationTime: seed, frequency: 12, licenseType: 'AWS', description: `job ${i}` }, undefined) as { replicationJobId: string };
     jobIds.push(out.replicationJobId);
@@ -289,6 +296,13 @@ async function setup() {
       writeFileSync(join(labelManifests, name), docs.map((d, k) => d.replace(/^( {2}name: job-\d+\n)/m, `$1  labels: {wave: "${waveOf(k)}"}\n`)).join('---\n'));
     }
   }
+  // --waves, (q): the spec.wave manifests and EXTRA more jobs in wave 1, for the servers without one.
+  const quotaManifests = join(dir, 'manifests-quota');
+  if (values.waves) {
+    cpSync(wavesManifests, quotaManifests, { recursive: true });
+    const extraDocs = extra.map((s, k) => `apiVersion: sms-reconcile/v1\nkind: ReplicationJob\nmetadata:\n  name: extra-${k}\nspec:\n  server:\n    vmName: ${s.vmName}\n  frequency: 12\n  wave: 1\n`);
+    writeFileSync(join(quotaManifests, 'extra.yaml'), extraDocs.join('---\n'));
+  }
 
   // The state that manages them, as an apply would have left it.
   const stateFile = join(dir, 'state.json');
@@ -321,7 +335,7 @@ async function setup() {
 
   const idsFile = join(dir, 'job-ids.json');
   writeFileSync(idsFile, JSON.stringify(jobIds));
-  return { dir, server, manifests, wavesManifests, labelManifests, stateFile, idsFile, changed };
+  return { dir, server, manifests, wavesManifests, labelManifests, quotaManifests, stateFile, idsFile, changed };
 }
 
 /** Runs `node CLI ...args` with stdout into `outFile`; wall time and the size of what it wrote. */
@@ -381,18 +395,27 @@ async function runSizes(w: Awaited<ReturnType<typeof setup>>, env: NodeJS.Proces
 
 /** --waves: the plan without and with waves, and the floor, interleaved in each round (see the module doc). */
 async function runWaves(w: Awaited<ReturnType<typeof setup>>, env: NodeJS.ProcessEnv): Promise<void> {
-  const args = (m: string) => [CLI, 'plan', '-f', m, '--endpoint-url', w.server.url, '--state', w.stateFile, '--format', 'json', '--max-concurrent-jobs', String(2 * N)];
-  const check = (r: Run, waves: number) => {
+  const args = (m: string, limit = 2 * N) => [CLI, 'plan', '-f', m, '--endpoint-url', w.server.url, '--state', w.stateFile, '--format', 'json', '--max-concurrent-jobs', String(limit)];
+  // (q): N live jobs and EXTRA creates, with room for half of them: the other half wait for quota.
+  const quotaArgs = () => args(w.quotaManifests, N + EXTRA / 2);
+  const check = (r: Run, waves: number, quota = false) => {
     if (r.code !== 0) throw new Error(`plan failed: ${r.stderr}`);
-    const p = JSON.parse(r.stdout) as { summary: Record<string, number>; waves: unknown[] };
-    if (p.summary['update'] !== w.changed.size || p.summary['no-op'] !== N - w.changed.size || p.waves.length !== waves) throw new Error(`unexpected plan: ${JSON.stringify(p.summary)}, ${p.waves.length} waves`);
+    const p = JSON.parse(r.stdout) as { summary: Record<string, number>; waves: unknown[]; quota?: unknown; changes: { action: string; gatedBy?: { kind: string } }[] };
+    const held = p.changes.filter((c) => c.gatedBy?.kind === 'quota').length;
+    const creates = p.changes.filter((c) => c.action === 'create').length;
+    const expected = quota ? { creates: EXTRA, held: EXTRA / 2 } : { creates: 0, held: 0 };
+    if (p.summary['update'] !== w.changed.size || p.summary['no-op'] !== N - w.changed.size || p.waves.length !== waves || creates !== expected.creates || held !== expected.held) {
+      throw new Error(`unexpected plan: ${JSON.stringify(p.summary)}, ${p.waves.length} waves, ${creates} creates, ${held} waiting for quota, quota ${JSON.stringify(p.quota)}`);
+    }
   };
   check(await timed(args(w.manifests), env), 0); // warm-up, and the plans are the ones meant
   check(await timed(args(w.labelManifests), env), 0);
   check(await timed(args(w.wavesManifests), env), 4);
+  check(await timed(quotaArgs(), env), 4, true);
   const plain: Run[] = [];
   const labelled: Run[] = [];
   const waved: Run[] = [];
+  const quota: Run[] = [];
   const floor: Run[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const a = await timed(args(w.manifests), env);
@@ -401,12 +424,15 @@ async function runWaves(w: Awaited<ReturnType<typeof setup>>, env: NodeJS.Proces
     check(al, 0);
     const aw = await timed(args(w.wavesManifests), env);
     check(aw, 4);
+    const aq = await timed(quotaArgs(), env);
+    check(aq, 4, true);
     const b = await timed(['--input-type=module', '-e', FLOOR_SRC], env);
     plain.push(a);
     labelled.push(al);
     waved.push(aw);
+    quota.push(aq);
     floor.push(b);
-    log(`round ${r + 1}/${ROUNDS}: plan ${fmt(a.ms)}, with wave labels ${fmt(al.ms)}, with spec.wave ${fmt(aw.ms)}, floor ${fmt(b.ms)}`);
+    log(`round ${r + 1}/${ROUNDS}: plan ${fmt(a.ms)}, with wave labels ${fmt(al.ms)}, with spec.wave ${fmt(aw.ms)}, with waves and quota ${fmt(aq.ms)}, floor ${fmt(b.ms)}`);
   }
   const wall = (rs: readonly Run[]) => median(rs.map((r) => r.ms));
   // CPU time (user + sys) moves less than wall time on a shared machine: the same ratios in it.
@@ -415,15 +441,18 @@ async function runWaves(w: Awaited<ReturnType<typeof setup>>, env: NodeJS.Proces
   const CB = cpu(floor);
   const row = (name: string, rs: readonly Run[]) => `${name.padEnd(28)} ${fmt(wall(rs)).padStart(8)}  plan/floor ${(wall(rs) / B).toFixed(3)}   CPU ${fmt(cpu(rs)).padStart(8)}  CPU plan/floor ${(cpu(rs) / CB).toFixed(3)}`;
   const growth = (from: readonly Run[], to: readonly Run[], of: (rs: readonly Run[]) => number) => `${(100 * (of(to) / of(from) - 1)).toFixed(1)}%`;
-  const gate = wall(waved) / wall(labelled) - 1;
+  const verdict = (from: readonly Run[], to: readonly Run[]) => (wall(to) / wall(from) - 1 <= 0.05 ? 'met' : 'NOT met');
   const lines = [
-    `bench/plan.ts --waves: ${N} catalog servers, ${N} live jobs (none replicated yet), ${N} ReplicationJob documents in ${FILES} files, ${w.changed.size} differing; waves: 4 of ${N / 4}; server latency ${LATENCY_MS} ms; ${ROUNDS} rounds, medians; node ${process.version}`,
+    `bench/plan.ts --waves: ${N} catalog servers (and ${EXTRA} without a job), ${N} live jobs (none replicated yet), ${N} ReplicationJob documents in ${FILES} files, ${w.changed.size} differing; waves: 4 of ${N / 4}; (q): ${EXTRA} more documents in wave 1, room for ${EXTRA / 2}; server latency ${LATENCY_MS} ms; ${ROUNDS} rounds, medians; node ${process.version}`,
     row('(a) plan, no waves', plain),
     row('(l) plan, wave as a label', labelled),
     row('(w) plan, spec.wave', waved),
+    row('(q) plan, waves and quota', quota),
     `(b) floor, bare SDK          ${fmt(B).padStart(8)}                      CPU ${fmt(CB).padStart(8)}`,
-    `growth of plan/floor from (l) to (w), the gate: wall ${growth(labelled, waved, wall)}, CPU ${growth(labelled, waved, cpu)} (goal <= 5%: ${gate <= 0.05 ? 'met' : 'NOT met'} on wall time)`,
+    `growth of plan/floor from (l) to (w), the gate: wall ${growth(labelled, waved, wall)}, CPU ${growth(labelled, waved, cpu)} (goal <= 5%: ${verdict(labelled, waved)} on wall time)`,
     `growth of plan/floor from (a) to (w), the gate and one more YAML line per document: wall ${growth(plain, waved, wall)}, CPU ${growth(plain, waved, cpu)}`,
+    `growth of plan/floor from (w) to (q), the quota (${EXTRA} creates, ${EXTRA / 2} held): wall ${growth(waved, quota, wall)}, CPU ${growth(waved, quota, cpu)} (goal <= 5%: ${verdict(waved, quota)} on wall time)`,
+    `growth of plan/floor from (a) to (q), waves and quota together: wall ${growth(plain, quota, wall)}, CPU ${growth(plain, quota, cpu)} (goal <= 5%: ${verdict(plain, quota)} on wall time)`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
