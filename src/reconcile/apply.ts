@@ -73,7 +73,7 @@ export interface ApplyResult {
   readonly stopped: boolean;
   /** Jobs this apply created (for --wait). */
   readonly created: readonly { address: Address; replicationJobId: string }[];
-  /** Creates not attempted because no slot was left (a retire that did not free one, or the account refused a create): a later apply makes them. */
+  /** Creates not made because no slot was left (a retire that did not free one, or the account refused a create: the later refusals wait here too): a later apply makes them. */
   readonly waitingForQuota: readonly Change[];
   readonly durationMs: number;
 }
@@ -456,17 +456,21 @@ function takeSlot(run: Run, change: ResolvedCreateChange | ReplaceChange): boole
 }
 
 /**
- * A create the account refused for its concurrent-job limit: the other creates wait (not
- * attempted), and the first such refusal is said once, with what to do.
+ * A create the account refused for its concurrent-job limit: the other creates wait (those not
+ * started are not attempted), and the first such refusal is said once, with what to do. Returns
+ * 'first' for that one, 'again' for a refusal of a create that was already in flight (with
+ * --parallelism above 1): that create waits with the others instead of being reported again.
  */
-function noteQuotaRefusal(run: Run, err: unknown): void {
+function noteQuotaRefusal(run: Run, err: unknown): 'first' | 'again' | undefined {
   const slots = run.slots;
-  if (!isSmsApiError(err) || err.apiCode !== 'OperationNotPermittedException' || !/concurrent/i.test(err.detail) || slots === undefined || slots.refused) return;
+  if (!isSmsApiError(err) || err.apiCode !== 'OperationNotPermittedException' || !/concurrent/i.test(err.detail) || slots === undefined) return undefined;
+  if (slots.refused) return 'again';
   slots.refused = true;
   run.ports.events.emit({
     type: 'stopping',
-    reason: `The account refused a create for its concurrent-job limit (OperationNotPermittedException: ${err.detail}): its real limit is lower than --max-concurrent-jobs ${slots.limit}. The other creates wait, not attempted; lower --max-concurrent-jobs to the account's limit (or ask AWS Support to raise it), then apply again.`,
+    reason: `The account refused a create for its concurrent-job limit (OperationNotPermittedException: ${err.detail}): its real limit is lower than --max-concurrent-jobs ${slots.limit}. The other creates wait; lower --max-concurrent-jobs to the account's limit (or ask AWS Support to raise it), then apply again.`,
   });
+  return 'first';
 }
 
 async function createJob(run: Run, change: ResolvedCreateChange | ReplaceChange): Promise<void> {
@@ -479,14 +483,15 @@ async function createJob(run: Run, change: ResolvedCreateChange | ReplaceChange)
   const input: CreateJobInput = { ...stripNext(spec), serverId, seedReplicationTime: seed };
   const applied: JobSpec = { ...spec, seedReplicationTime: seed };
   const replicationStartedAt = startOfCreated(seed, serviceNowMs(ports.api, ports.clock.now()) / 1000);
-  const id = await mutate(
+  let refusal: 'first' | 'again' | undefined;
+  const created = mutate(
     run,
     change,
     'CreateReplicationJob',
     { serverId, spec: applied, onDemandRunToken: change.onDemandRun?.token },
     () =>
       ports.api.createReplicationJob(input).catch((err: unknown) => {
-        noteQuotaRefusal(run, err);
+        refusal = noteQuotaRefusal(run, err);
         throw err;
       }),
     (jobId) => [
@@ -500,7 +505,15 @@ async function createJob(run: Run, change: ResolvedCreateChange | ReplaceChange)
       },
     ],
     (jobId) => jobId,
-  );
+  ).catch((err: unknown) => {
+    if (refusal !== 'again') throw err;
+    // Refused too while the first refusal was in flight: it waits with the others, reported once.
+    listOnce(run.waitingForQuota, change);
+    ports.events.emit({ type: 'waiting', what: `a slot: ${change.address} was refused for the account's limit too, and waits for quota with the others` });
+    return undefined;
+  });
+  const id = await created;
+  if (id === undefined) return;
   run.created.push({ address: change.address, replicationJobId: id });
 }
 

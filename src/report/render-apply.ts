@@ -68,7 +68,7 @@ export function renderApplyReport(r: ApplyResult, color: boolean): string {
   ];
   const secs = (r.durationMs / 1000).toFixed(1);
   const outcome = applyOutcome(r);
-  const quota = r.waitingForQuota.length === 0 ? '' : `Waiting for quota, not attempted (${r.waitingForQuota.length}): the next apply creates them once slots are free.\n`;
+  const quota = r.waitingForQuota.length === 0 ? '' : `Waiting for quota, not created (${r.waitingForQuota.length}): the next apply creates them once slots are free.\n`;
   if (outcome === 'complete') return `\n${paint(['green', 'bold'], 'Apply complete')}: ${parts.join(', ')} in ${secs}s.\n${quota}`;
   const lines = [
     '',

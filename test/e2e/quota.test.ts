@@ -100,7 +100,7 @@ describe('a migration larger than the quota', () => {
 });
 
 describe('an account whose real quota is lower than the flag', () => {
-  it('names the refusal once, exits 1, leaves the other creates waiting (not attempted), and says to lower the flag', { timeout: 60_000 }, async () => {
+  it('names the refusal once, exits 1, leaves the other creates waiting, and says to lower the flag', { timeout: 60_000 }, async () => {
     const ws = await workspace(endpoint);
     const m = await ws.writeManifests(estate().slice(0, 56)); // the catalog and 55 jobs; the server allows 50
     log.reset();
@@ -111,7 +111,27 @@ describe('an account whose real quota is lower than the flag', () => {
     const out = r.stdout + r.stderr;
     expect(out.match(/its real limit is lower than --max-concurrent-jobs 60/g)?.length).toBe(1);
     expect(out).toContain('lower --max-concurrent-jobs');
-    expect(out).toContain('Waiting for quota, not attempted (4)');
+    expect(out).toContain('Waiting for quota, not created (4)');
+  });
+
+  it('with creates in flight (--parallelism 8), those refused after the first wait with the others: one failure reported', { timeout: 60_000 }, async () => {
+    const ws = await workspace(endpoint);
+    const m = await ws.writeManifests(estate().slice(0, 56));
+    log.reset();
+    const r = await ws.run(['apply', '-f', m, '--auto-approve', '--max-concurrent-jobs', '60', '--parallelism', '8']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    const refusals = refused().length;
+    expect(refusals).toBeGreaterThanOrEqual(1);
+    expect(log.count('CreateReplicationJob')).toBe(50 + refusals);
+    const out = r.stdout + r.stderr;
+    expect(out.match(/its real limit is lower than --max-concurrent-jobs 60/g)?.length).toBe(1);
+    // One failure in the report, whatever the number refused; the 4 others wait.
+    expect(r.stdout.match(/^! ReplicationJob\/dc-\d+: CreateReplicationJob failed: OperationNotPermittedException/gm)?.length, out).toBe(1);
+    expect(r.stdout).toContain('Failed (1):');
+    expect(r.stdout).toMatch(/Apply failed after .*: 50 created, .* 1 failed, 0 skipped\./);
+    // Each create refused after the first (in flight with it) says it waits, and waits with the others.
+    expect(r.stdout.match(/was refused for the account's limit too, and waits for quota with the others/g)?.length ?? 0).toBe(refusals - 1);
+    expect(out).toContain('Waiting for quota, not created (4)');
   });
 });
 
