@@ -12,7 +12,9 @@
  *   most two files per worker are in flight.
  * - Workers are ended when the check ends, failed or not; a worker that fails fails the check.
  */
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ManifestAssembler, type FileCheck, type ManifestCheckResult } from './check.ts';
 import type { Diagnostic } from './diagnostics.ts';
@@ -42,7 +44,10 @@ export function poolSize(sources: readonly ManifestSource[], requested?: number)
 function startWorker(): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./manifest-worker.mjs', import.meta.url));
   const module = new URL('./load-worker.ts', import.meta.url).href;
-  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(module)}); })`;
+  // tsx is resolved from here, not from the working directory an eval'd script resolves from.
+  // require.resolve finds its CommonJS build, which cannot register in a worker; the ES build is beside it.
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const boot = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(module)}); })`;
   return new Worker(boot, { eval: true });
 }
 
