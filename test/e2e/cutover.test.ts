@@ -8,10 +8,9 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SdkSmsApi } from '../../src/sms/client.ts';
 import { decodeState, type StateDocument } from '../../src/state/codec.ts';
-import { apiFor, closeImportedServer, endpointOf, removeWorkspaces, workspace, type Endpoint, type Workspace } from '../helpers/apply-cli.ts';
+import { closeImportedServer, removeWorkspaces, startImportedServer, workspace, type Endpoint, type Workspace } from '../helpers/apply-cli.ts';
 import { catalogDoc, genVm, jobDoc, type ManifestDoc } from '../helpers/apply-harness.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { generatedInventory } from '../helpers/sms-world.ts';
+import type { TestServer } from '../helpers/server.ts';
 
 const DAY = 86_400;
 
@@ -20,11 +19,7 @@ let endpoint: Endpoint;
 let api: SdkSmsApi;
 
 beforeEach(async () => {
-  t = await startTestServer({ inventory: generatedInventory({ vms: 4 }), settings: { runSeconds: 20, deleteSeconds: 0, catalogImportSeconds: 1 } });
-  endpoint = endpointOf(t.server);
-  api = apiFor(endpoint);
-  await api.importServerCatalog();
-  await t.advance(2);
+  ({ t, endpoint, api } = await startImportedServer(4, { settings: { runSeconds: 20, deleteSeconds: 0, catalogImportSeconds: 1 } }));
 });
 
 afterAll(() => removeWorkspaces());
@@ -140,7 +135,7 @@ describe('cutover', () => {
     expect(await liveJobIds()).toEqual(ids);
 
     // A run in progress.
-    await t.advance(DAY + 10);
+    await t.advance(DAY + 7); // about 12 s into the seed run: the server clock started 5 s ahead (startImportedServer)
     const during = await ws.run(['apply', '-f', m, '--auto-approve']);
     expect(during.code).toBe(1);
     expect(during.stdout).toMatch(/cutover requested, but a replication run of gen-0001 is in progress \(Uploading \d+%\)/);

@@ -6,10 +6,9 @@
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SdkSmsApi } from '../../src/sms/client.ts';
-import { apiFor, closeImportedServer, endpointOf, removeWorkspaces, requestLog, workspace, type Endpoint, type RequestLog, type Workspace } from '../helpers/apply-cli.ts';
+import { closeImportedServer, removeWorkspaces, requestLog, startImportedServer, workspace, type Endpoint, type RequestLog, type Workspace } from '../helpers/apply-cli.ts';
 import { catalogDoc, genVm, jobDoc, type ManifestDoc } from '../helpers/apply-harness.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { generatedInventory } from '../helpers/sms-world.ts';
+import type { TestServer } from '../helpers/server.ts';
 
 const VMS = 120;
 const QUOTA = 50;
@@ -21,15 +20,7 @@ let log: RequestLog;
 
 beforeEach(async () => {
   log = requestLog();
-  t = await startTestServer({
-    inventory: generatedInventory({ vms: VMS }),
-    settings: { runSeconds: 20, deleteSeconds: 0, catalogImportSeconds: 1, maxConcurrentJobs: QUOTA },
-    extra: { logger: log.logger },
-  });
-  endpoint = endpointOf(t.server);
-  api = apiFor(endpoint);
-  await api.importServerCatalog();
-  await t.advance(2);
+  ({ t, endpoint, api } = await startImportedServer(VMS, { logger: log.logger, settings: { runSeconds: 20, deleteSeconds: 0, catalogImportSeconds: 1, maxConcurrentJobs: QUOTA } }));
 });
 
 afterAll(() => removeWorkspaces());

@@ -177,11 +177,13 @@ export interface ImportedServer {
 }
 
 /**
- * Starts an embedded server (manual clock) on `vms` generated VMs with maxConcurrentJobs 1000, and
- * imports its catalog. `vm` sets per-VM inventory fields (e.g. `volumes: 30`, which SMS refuses).
+ * Starts an embedded server (manual clock) on `vms` generated VMs with maxConcurrentJobs 1000 (or
+ * the `settings` given in `extra`, merged over it), and imports its catalog. `vm` sets per-VM inventory fields (e.g. `volumes: 30`, which SMS refuses).
  */
 export async function startImportedServer(vms: number, extra?: Partial<ServerOptions>, vm?: GeneratedInventoryOptions['vm']): Promise<ImportedServer> {
-  const t = await startTestServer({ inventory: generatedInventory({ vms, vm }), settings: { maxConcurrentJobs: 1000 }, extra });
+  // Settings given are merged over the defaults (a quota of 1000 unless the test sets one).
+  const { settings, ...rest } = extra ?? {};
+  const t = await startTestServer({ inventory: generatedInventory({ vms, vm }), settings: { maxConcurrentJobs: 1000, ...settings }, extra: rest });
   const endpoint = endpointOf(t.server);
   const api = apiFor(endpoint);
   await api.importServerCatalog();
