@@ -2,12 +2,29 @@
 export function withoutUndefined<T extends object>(o: T): T {
   // A loop, not Object.fromEntries(Object.entries(...)): plan calls this for every change it makes.
   const out: Record<string, unknown> = {};
-  const from = o as Record<string, unknown>;
-  for (const key of Object.keys(from)) {
-    const v = from[key];
-    if (v !== undefined) out[key] = v;
-  }
+  assignDefined(out, o);
   return out as T;
+}
+
+/** `{ ...o, ...members }` without undefined members, merged by assignDefined (for objects copied per job). */
+export function merged<T extends object>(o: T, members: Partial<T>): T {
+  const out: Record<string, unknown> = {};
+  assignDefined(out, o);
+  assignDefined(out, members);
+  return out as T;
+}
+
+/**
+ * Copies the own members of `from` that are not undefined onto `to` (a member `to` has keeps its
+ * place, as in a spread). For objects built per job: V8 adds members after a spread of a non-empty
+ * object on a slow path (~1 µs a member), so `{ ...a, ...b }` in a hot loop is merged by this.
+ */
+export function assignDefined(to: Record<string, unknown>, from: object): void {
+  const src = from as Record<string, unknown>;
+  for (const key of Object.keys(src)) {
+    const v = src[key];
+    if (v !== undefined) to[key] = v;
+  }
 }
 
 /**

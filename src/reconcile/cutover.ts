@@ -48,7 +48,7 @@ export function planCutover(ctx: JobDiffContext, w: ResolvedWanted, rec: Resourc
   const head = { serverId: w.serverId, serverName: w.server?.vmServer.vmName, preventDestroy: w.lifecycle.preventDestroy, source: w.source };
   if (rec?.migrated !== undefined && rec.serverId === w.serverId) {
     const m = rec.migrated;
-    return [made({ ...base(w.address, w.kind, 'no-op', `migrated: job ${m.replicationJobId} retired on ${m.at.slice(0, 10)}, final AMI ${m.amiId}`), ...head, replicationJobId: m.replicationJobId })];
+    return [made(base(w.address, w.kind, 'no-op', `migrated: job ${m.replicationJobId} retired on ${m.at.slice(0, 10)}, final AMI ${m.amiId}`), head, { replicationJobId: m.replicationJobId })];
   }
   const live = ctx.observed.jobByServer.get(w.serverId);
   const usable = live !== undefined && live.state !== 'DELETING' ? live : undefined;
@@ -62,9 +62,7 @@ export function planCutover(ctx: JobDiffContext, w: ResolvedWanted, rec: Resourc
     : retireRefusal(usable, name);
   const why = refusal ?? `cutover: the latest run completed with ${usable?.latestAmiId ?? '?'}; the job is deleted (its AMIs stay) and the server recorded as migrated`;
   return [
-    made({
-      ...base(w.address, w.kind, 'retire', why),
-      ...head,
+    made(base(w.address, w.kind, 'retire', why), head, {
       replicationJobId: usable?.replicationJobId,
       before: usable === undefined ? undefined : liveSpec(usable),
       observedFingerprint: usable === undefined ? undefined : fingerprintOf(usable),

@@ -20,7 +20,7 @@ export function diffCatalog(desired: DesiredSet, observed: ObservedSet, now: num
   for (const cat of desired.catalogs.values()) {
     const stale = cat.maxAgeHours !== undefined && (observed.catalog.lastModifiedOn ?? 0) < now - cat.maxAgeHours * 3600;
     if (available && !stale) {
-      changes.push(made({ ...base(cat.address, 'ServerCatalog', 'no-op', 'the catalog is AVAILABLE'), source: cat.source }));
+      changes.push(made(base(cat.address, 'ServerCatalog', 'no-op', 'the catalog is AVAILABLE'), { source: cat.source }));
       continue;
     }
     importPlanned = true;
@@ -30,7 +30,7 @@ export function diffCatalog(desired: DesiredSet, observed: ObservedSet, now: num
         : available
           ? `the catalog is older than maxAgeHours (${cat.maxAgeHours})`
           : `the catalog is ${observed.catalog.status}`;
-    changes.push(made({ ...base(cat.address, 'ServerCatalog', 'import-catalog', reason), source: cat.source }));
+    changes.push(made(base(cat.address, 'ServerCatalog', 'import-catalog', reason), { source: cat.source }));
   }
   if (!available && !importPlanned) {
     warnings.push({

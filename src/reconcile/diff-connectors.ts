@@ -10,9 +10,9 @@ export function diffConnectors(desired: DesiredSet, observed: ObservedSet): Chan
   const changes: Change[] = [];
   for (const con of desired.connectors.values()) {
     if (associated.has(con.connectorId)) {
-      changes.push(made({ ...base(con.address, 'Connector', 'disassociate-connector', 'the manifest wants it disassociated'), connectorId: con.connectorId, source: con.source }));
+      changes.push(made(base(con.address, 'Connector', 'disassociate-connector', 'the manifest wants it disassociated'), { connectorId: con.connectorId, source: con.source }));
     } else {
-      changes.push(made({ ...base(con.address, 'Connector', 'no-op', 'not associated'), connectorId: con.connectorId, source: con.source }));
+      changes.push(made(base(con.address, 'Connector', 'no-op', 'not associated'), { connectorId: con.connectorId, source: con.source }));
     }
   }
   return changes;

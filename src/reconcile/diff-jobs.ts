@@ -37,7 +37,7 @@ export function diffWanted(ctx: JobDiffContext, w: WantedJob): Change[] {
     // A migrated server gets no job: the plan made after the import retires or keeps it.
     if (w.cutover && w.kind === 'ReplicationJob') return [];
     const deferred = { after: w.spec, deferredUntilCatalog: true, preventDestroy: w.lifecycle.preventDestroy, onDemandRun: w.onDemandRun, source: w.source, wave: w.wave } as const;
-    return [made({ ...base(w.address, w.kind, 'create', 'the server is resolved after the catalog import'), ...deferred })];
+    return [made(base(w.address, w.kind, 'create', 'the server is resolved after the catalog import'), deferred)];
   }
   if (!hasServer(w)) return [];
   const rec = ctx.resources[w.address];
@@ -63,8 +63,7 @@ export function diffWanted(ctx: JobDiffContext, w: WantedJob): Change[] {
   const oldLive = old.live;
   return [
     ...existing,
-    made({
-      ...base(w.address, w.kind, 'delete', `${old.whyNew ?? ''}; the job of the old server is deleted`),
+    made(base(w.address, w.kind, 'delete', `${old.whyNew ?? ''}; the job of the old server is deleted`), {
       serverId: rec?.serverId,
       serverName: oldLive.vmServer?.vmName,
       replicationJobId: oldLive.replicationJobId,
@@ -88,7 +87,7 @@ function expiredNoop(ctx: JobDiffContext, w: ResolvedWanted, rec: ResourceRecord
   if (!isExpired(rec, job, ctx.now)) return undefined;
   const message = expiredMessage(w.server?.vmServer.vmName ?? w.serverId, w.address, rec, job);
   ctx.warnings.push({ code: 'job-expired', message, address: w.address });
-  return made({ ...base(w.address, w.kind, 'no-op', message), serverId: w.serverId, serverName: w.server?.vmServer.vmName, replicationJobId: id, preventDestroy: w.lifecycle.preventDestroy, source: w.source });
+  return made(base(w.address, w.kind, 'no-op', message), { serverId: w.serverId, serverName: w.server?.vmServer.vmName, replicationJobId: id, preventDestroy: w.lifecycle.preventDestroy, source: w.source });
 }
 
 /** The job the address had before, when it is not tracked on this server with its job alive. */
@@ -160,9 +159,7 @@ function planNew(ctx: JobDiffContext, w: ResolvedWanted, rec: ResourceRecord | u
     wave: w.wave,
   };
   if (old.live !== undefined) {
-    return made({
-      ...base(w.address, w.kind, 'replace', old.whyNew ?? 'the server changed'),
-      ...create,
+    return made(base(w.address, w.kind, 'replace', old.whyNew ?? 'the server changed'), create, {
       replicationJobId: old.live.replicationJobId,
       before: liveSpec(old.live),
       fields: [{ field: 'serverId', before: rec?.serverId, after: w.serverId, policy: 'forces-replace' }],
@@ -171,7 +168,7 @@ function planNew(ctx: JobDiffContext, w: ResolvedWanted, rec: ResourceRecord | u
     });
   }
   // No job that could block the create: none, or one DELETING or terminated.
-  return made({ ...base(w.address, w.kind, 'create', old.whyNew ?? 'declared in the manifests; no job replicates this server'), ...create, observedFingerprint: 'absent' });
+  return made(base(w.address, w.kind, 'create', old.whyNew ?? 'declared in the manifests; no job replicates this server'), create, { observedFingerprint: 'absent' });
 }
 
 
@@ -210,9 +207,7 @@ function planExisting(ctx: JobDiffContext, w: ResolvedWanted, live: ReplicationJ
   if (isNonEmpty(forcing) || forcedReplace) {
     const why = isNonEmpty(forcing) ? `${forcing.join(', ')} cannot change on a live job` : `--replace ${w.address}`;
     return [
-      made({
-        ...base(w.address, w.kind, 'replace', previousAddress ? `${why} (renamed from ${previousAddress})` : why),
-        ...common,
+      made(base(w.address, w.kind, 'replace', previousAddress ? `${why} (renamed from ${previousAddress})` : why), common, {
         fields,
         replaceBecause: isNonEmpty(forcing) ? forcing : ['--replace'],
         onDemandRun: w.onDemandRun,
@@ -228,13 +223,13 @@ function planExisting(ctx: JobDiffContext, w: ResolvedWanted, live: ReplicationJ
   if (relation.kind === 'move') {
     // A token the old record already satisfied moves with the job (a different one starts a run below).
     const kept = w.onDemandRun !== undefined && w.onDemandRun.token === relation.rec.onDemandRunToken ? w.onDemandRun : undefined;
-    out.push(made({ ...base(w.address, w.kind, 'move', `renamed from ${relation.rec.address}; the job keeps its replication history`), ...common, previousAddress: relation.rec.address, fields: applied, onDemandRun: kept }));
+    out.push(made(base(w.address, w.kind, 'move', `renamed from ${relation.rec.address}; the job keeps its replication history`), common, { previousAddress: relation.rec.address, fields: applied, onDemandRun: kept }));
   } else if (relation.kind === 'adopt') {
     // Adopted with its history: an on-demand token counts as satisfied by the runs it already had.
-    out.push(made({ ...base(w.address, w.kind, 'adopt', `job ${live.replicationJobId} already replicates this server`), ...common, fields: applied, onDemandRun: w.onDemandRun }));
+    out.push(made(base(w.address, w.kind, 'adopt', `job ${live.replicationJobId} already replicates this server`), common, { fields: applied, onDemandRun: w.onDemandRun }));
     return out;
   } else if (applied.length > 0) {
-    out.push(made({ ...base(w.address, w.kind, 'update', 'the live job differs from the manifest'), ...common, fields: applied }));
+    out.push(made(base(w.address, w.kind, 'update', 'the live job differs from the manifest'), common, { fields: applied }));
   } else {
     out.push(recordOrNoop(w, relation.rec, live, common));
   }
@@ -258,13 +253,13 @@ function recordOrNoop(w: WantedJob, rec: ResourceRecord, live: ReplicationJobInf
     }
   }
   if (stale.length === 0 && rec.preventDestroy === w.lifecycle.preventDestroy) {
-    return made({ ...base(w.address, w.kind, 'no-op', 'matches the manifest'), ...common });
+    return made(base(w.address, w.kind, 'no-op', 'matches the manifest'), common);
   }
   const reasons = [
     ...(rec.preventDestroy !== w.lifecycle.preventDestroy ? [`lifecycle.preventDestroy is now ${String(w.lifecycle.preventDestroy)}`] : []),
     ...(stale.length > 0 ? ['the live job already matches the manifest; the state records it'] : []),
   ];
-  return made({ ...base(w.address, w.kind, 'record', reasons.join('; ')), ...common, fields: stale, recordedPreventDestroy: rec.preventDestroy });
+  return made(base(w.address, w.kind, 'record', reasons.join('; ')), common, { fields: stale, recordedPreventDestroy: rec.preventDestroy });
 }
 
 function onDemandWanted(w: WantedJob, rec: ResourceRecord | undefined): boolean {
@@ -277,8 +272,7 @@ const ON_DEMAND_PER_24H = 2;
 function startRunIfWanted(ctx: JobDiffContext, out: Change[], w: ResolvedWanted, rec: ResourceRecord, live: ReplicationJobInfo): void {
   if (!onDemandWanted(w, rec) || !w.onDemandRun) return;
   out.push(
-    made({
-      ...base(w.address, w.kind, 'start-run', `onDemandRun.token is ${w.onDemandRun.token} (state has ${rec.onDemandRunToken ?? 'none'})`),
+    made(base(w.address, w.kind, 'start-run', `onDemandRun.token is ${w.onDemandRun.token} (state has ${rec.onDemandRunToken ?? 'none'})`), {
       serverId: w.serverId,
       serverName: w.server?.vmServer.vmName,
       replicationJobId: live.replicationJobId,

@@ -1,6 +1,7 @@
 import type { Address, ManifestKind } from '../model/address.ts';
 import type { DesiredSet } from '../model/desired.ts';
 import type { ManifestRoots } from '../model/manifest-roots.ts';
+import { merged } from '../model/objects.ts';
 import type { ResourceRecord } from '../state/codec.ts';
 import { isStateOnlyDelete, type Change, type JobKind, type PlanProblem, type PlanWarning } from './change.ts';
 import { base, made } from './change-make.ts';
@@ -74,13 +75,15 @@ export function deletesOfReleased(
     const live = rec.replicationJobId ? observed.jobs.get(rec.replicationJobId) : undefined;
     const gone = live === undefined || live.state === 'DELETING';
     const why = rec.migrated !== undefined ? 'removed from the manifests; the server was migrated (its job retired): the state forgets it' : gone ? 'removed from the manifests; the job is already gone' : 'removed from the manifests';
-    const head = { ...base(rec.address, rec.kind, 'delete', why), serverId: rec.serverId, serverName: live?.vmServer?.vmName };
+    const head = { serverId: rec.serverId, serverName: live?.vmServer?.vmName };
     const [before, preventDestroy, observedFingerprint] = [live ? liveSpec(live) : rec.appliedSpec, rec.preventDestroy, fingerprintOf(live)];
     changes.push(
       made(
+        base(rec.address, rec.kind, 'delete', why),
+        head,
         gone
-          ? { ...head, replicationJobId: rec.replicationJobId, before, preventDestroy, stateOnly: true, observedFingerprint }
-          : { ...head, replicationJobId: live.replicationJobId, before, preventDestroy, stateOnly: false, observedFingerprint },
+          ? { replicationJobId: rec.replicationJobId, before, preventDestroy, stateOnly: true, observedFingerprint }
+          : { replicationJobId: live.replicationJobId, before, preventDestroy, stateOnly: false, observedFingerprint },
       ),
     );
   }
@@ -91,7 +94,7 @@ export function deletesOfReleased(
 export function withManifestRoots(changes: readonly Change[], roots: ManifestRoots): Change[] {
   return changes.map((c) => {
     const root = c.source === undefined ? undefined : roots.rootOfFile.get(c.source.file);
-    return root === undefined ? c : { ...c, manifestRoot: root };
+    return root === undefined ? c : merged(c, { manifestRoot: root });
   });
 }
 
