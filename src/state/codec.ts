@@ -191,6 +191,7 @@ interface Validators {
   readonly resource: ValidateFunction;
   readonly target: ValidateFunction;
   readonly intent: ValidateFunction;
+  readonly address: ValidateFunction;
 }
 
 /** The state schema's validators (precompiled in the bundle, see model/json-schema.ts). */
@@ -203,6 +204,7 @@ export const STATE_VALIDATORS: ValidatorSet<keyof Validators> = {
     resource: `${schema.$id}#/$defs/resource`,
     target: `${schema.$id}#/$defs/target`,
     intent: `${schema.$id}#/$defs/intent`,
+    address: `${schema.$id}#/$defs/address`,
   },
 };
 const getValidators = lazyValidators(STATE_VALIDATORS);
@@ -328,6 +330,45 @@ export function validateStateDocument(value: unknown, source = 'state'): StateDo
     const problem = recordProblem(key, record);
     if (problem) throw stateError('state-corrupt', `${source}: resources["${key}"] ${problem}`);
   }
+  return checkIntents(doc, source);
+}
+
+/** Records checked between two pauses of decodeStateSliced. */
+const RECORDS_PER_SLICE = 2_000;
+
+/**
+ * decodeState for a thread that has other work meanwhile: the same document, or the same error,
+ * but the checks of the records (schema and invariants) run in slices of RECORDS_PER_SLICE with
+ * `pause()` awaited between two slices. A plan reads the state while it pages through the SMS
+ * listings on the same thread; decoded in one step, 100,000 records held every page up for ~1 s
+ * (bench/RESULTS.md). The JSON parse is still one step. On any problem the whole document is checked
+ * again by validateStateDocument, so the error is the one decodeState gives.
+ */
+export async function decodeStateSliced(text: string, options: DecodeOptions, pause: () => Promise<void>): Promise<StateDocument> {
+  const source = options.source ?? 'state';
+  const value = upgradeState(parseJson(text, source), source, options.upgraders);
+  const resources = value['resources'];
+  const v = getValidators();
+  // The document without its records, then each record: what the document schema checks of them.
+  if (!isObject(resources) || !v.document({ ...value, resources: {} })) return validateStateDocument(value, source);
+  const keys = Object.keys(resources);
+  let problem = false;
+  for (let i = 0; i < keys.length && !problem; i += RECORDS_PER_SLICE) {
+    if (i > 0) await pause();
+    for (let k = i; k < Math.min(i + RECORDS_PER_SLICE, keys.length); k++) {
+      const key = keys[k] as string;
+      const record = resources[key];
+      if (!v.address(key) || !v.resource(record) || recordProblem(key, record as ResourceRecord) !== undefined) {
+        problem = true;
+        break;
+      }
+    }
+  }
+  return problem ? validateStateDocument(value, source) : checkIntents(value as unknown as StateDocument, source);
+}
+
+/** The pending intents' invariants: unique ids, serials in order and not above the state's. */
+function checkIntents(doc: StateDocument, source: string): StateDocument {
   const ids = new Set<string>();
   let lastSerial = 0;
   for (const intent of doc.pending) {
@@ -435,6 +476,28 @@ export function toWorkingState(doc: StateDocument, ownership: 'copy' | 'owned' =
     target: copy.target,
     resources: new Map(Object.entries(copy.resources)),
     pending: new Map(copy.pending.map((intent) => [intent.id, intent])),
+  };
+}
+
+/** toStateDocument, copying the records in slices with `pause()` awaited between two (see decodeStateSliced). */
+export async function toStateDocumentSliced(state: WorkingState, pause: () => Promise<void>): Promise<StateDocument> {
+  const keys = [...state.resources.keys()].sort();
+  const resources: Record<Address, ResourceRecord> = {};
+  for (let i = 0; i < keys.length; i += RECORDS_PER_SLICE) {
+    if (i > 0) await pause();
+    for (let k = i; k < Math.min(i + RECORDS_PER_SLICE, keys.length); k++) {
+      const key = keys[k] as Address;
+      const record = state.resources.get(key);
+      if (record) resources[key] = cloneJson(record);
+    }
+  }
+  return {
+    formatVersion: state.formatVersion,
+    lineage: state.lineage,
+    serial: state.serial,
+    target: cloneJson(state.target),
+    resources,
+    pending: cloneJson([...state.pending.values()]),
   };
 }
 

@@ -32,13 +32,14 @@ import {
   applyChange,
   checkChange,
   decodeJournalRecord,
-  decodeState,
+  decodeStateSliced,
   emptyState,
   encodeJournalRecord,
   encodeState,
   intentChange,
   resultChange,
   toStateDocument,
+  toStateDocumentSliced,
   toWorkingState,
   validateStateDocument,
   writeChange,
@@ -219,7 +220,7 @@ export class JournalStore implements StateStore {
   async #loadOnce(): Promise<Loaded> {
     const snap = await this.#bytes.readSnapshot();
     if (!snap) return noState((await this.#bytes.stamps()).journal);
-    const doc = decodeState(snap.data.toString('utf8'), { source: this.#bytes.snapshotName });
+    const doc = await decodeStateSliced(snap.data.toString('utf8'), { source: this.#bytes.snapshotName }, pause);
     const state = toWorkingState(doc, 'owned');
     const jr = await this.#bytes.readJournal();
     const loaded: Loaded = { ...noState(jr?.stamp), state, snapshot: snap.stamp, snapshotBytes: snap.data.length, snapshotSerial: doc.serial };
@@ -260,7 +261,7 @@ export class JournalStore implements StateStore {
   read(): Promise<StateDocument | undefined> {
     return this.#mutex.run(async () => {
       const { state } = await this.#fresh();
-      return state && toStateDocument(state);
+      return state && (await toStateDocumentSliced(state, pause));
     });
   }
 
@@ -503,4 +504,9 @@ export class JournalStore implements StateStore {
       return { serial };
     });
   }
+}
+
+/** Lets the event loop run between two slices of a large state's decode or copy (codec.ts). */
+function pause(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -9,12 +9,14 @@ import {
   describeTarget,
   decodeJournalRecord,
   decodeState,
+  decodeStateSliced,
   emptyState,
   encodeState,
   jsonErrorOffset,
   sameTarget,
   staleReason,
   toStateDocument,
+  toStateDocumentSliced,
   toWorkingState,
   upgradeState,
   type StateDocument,
@@ -154,6 +156,64 @@ describe('state schema', () => {
     expect(() => decodeJournalRecord(JSON.stringify({ type: 'result', serial: 2, at, intentId: LINEAGE, outcome: { status: 'maybe' }, writes: [] }), 'j')).toThrow(
       expect.objectContaining({ code: 'state-corrupt' }),
     );
+  });
+});
+
+describe('state codec: decoding in slices', () => {
+  /** decodeState's outcome (the document, or the error's code and message) as data. */
+  const outcome = async (decode: () => StateDocument | Promise<StateDocument>) => {
+    try {
+      return { doc: await decode() };
+    } catch (e) {
+      return { code: (e as { code?: string }).code, message: (e as Error).message };
+    }
+  };
+
+  it('gives the same document as decodeState, and lets the event loop run between slices', async () => {
+    const text = encodeState(stateWith(4_500));
+    let pauses = 0;
+    const doc = await decodeStateSliced(text, { source: 's' }, async () => void pauses++);
+    expect(doc).toStrictEqual(decodeState(text, { source: 's' }));
+    expect(pauses).toBe(2); // 4,500 records: three slices of at most 2,000
+    const small = encodeState(stateWith(3));
+    pauses = 0;
+    expect(await decodeStateSliced(small, {}, async () => void pauses++)).toStrictEqual(decodeState(small));
+    expect(pauses).toBe(0);
+  });
+
+  it('refuses what decodeState refuses, with the same error, wherever the bad record is', async () => {
+    const good = stateWith(4_100);
+    const keys = Object.keys(good.resources);
+    const late = keys[4_050] as string;
+    const intent = { id: LINEAGE, serial: 1, address: 'ReplicationJob/web', operation: 'CreateReplicationJob', recordedAt: '2026-03-01T12:00:00.000Z' };
+    const bad: unknown[] = [
+      { ...good, extra: true },
+      { ...good, resources: { ...good.resources, 'Bogus/x': namedJob('x') } },
+      { ...good, resources: { ...good.resources, [late]: { ...good.resources[late], appliedSpec: { frequency: 'daily' } } } },
+      { ...good, resources: { ...good.resources, [late]: { ...good.resources[late], kind: 'Connector' } } },
+      { ...good, resources: { ...good.resources, 'ReplicationJob/other': namedJob('web') } },
+      { ...good, resources: [] },
+      { ...good, serial: 0, pending: [intent] },
+      { formatVersion: 9 },
+    ];
+    for (const doc of bad) {
+      const text = JSON.stringify(doc);
+      const sync = await outcome(() => decodeState(text, { source: 's' }));
+      expect(sync.doc, text.slice(0, 120)).toBeUndefined();
+      expect(await outcome(() => decodeStateSliced(text, { source: 's' }, async () => undefined))).toStrictEqual(sync);
+    }
+    expect((await outcome(() => decodeStateSliced('{"a":', {}, async () => undefined))).code).toBe('state-corrupt');
+  });
+
+  it('copies a working state in slices as toStateDocument does', async () => {
+    const ws = toWorkingState(stateWith(2_500));
+    let pauses = 0;
+    const doc = await toStateDocumentSliced(ws, async () => void pauses++);
+    expect(doc).toStrictEqual(toStateDocument(ws));
+    expect(Object.keys(doc.resources)).toEqual(Object.keys(toStateDocument(ws).resources));
+    expect(pauses).toBe(1);
+    const first = Object.keys(doc.resources)[0] as string;
+    expect(doc.resources[first]).not.toBe(ws.resources.get(first)); // a copy: the store's records stay its own
   });
 });
 
