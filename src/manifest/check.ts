@@ -115,8 +115,9 @@ export class ManifestAssembler {
     }
   }
 
-  finish(): ManifestCheckResult {
-    const normalized = this.#builder.build();
+  /** The result, as steps (the digest of a large set yields; see createDesiredSetStepwise). */
+  *finish(): Generator<void, ManifestCheckResult> {
+    const normalized = yield* this.#builder.buildStepwise();
     const sorted = sortDiagnostics([...this.#diagnostics, ...normalized.diagnostics]);
     const counts = countDiagnostics(sorted);
     return {
@@ -141,5 +142,5 @@ export function* checkManifestsStepwise(sources: readonly ManifestSource[], opti
     yield* assembler.add(yield* checkSourceStepwise(source, limits));
     yield;
   }
-  return assembler.finish();
+  return yield* assembler.finish();
 }

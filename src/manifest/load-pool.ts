@@ -103,7 +103,12 @@ export async function checkInWorkers(sources: readonly ManifestSource[], limits:
       const steps = assembler.add(fileCheckOf(a));
       while (steps.next().done !== true) await nextTurn();
     }
-    return assembler.finish();
+    const finishing = assembler.finish();
+    for (;;) {
+      const step = finishing.next();
+      if (step.done === true) return step.value;
+      await nextTurn();
+    }
   } finally {
     for (const w of pool) w.removeAllListeners('exit');
     await Promise.all(pool.map((w) => w.terminate()));

@@ -18,6 +18,7 @@
 import { resourceAddress, type ManifestKind } from '../model/address.ts';
 import {
   createDesiredSet,
+  createDesiredSetStepwise,
   type DesiredCatalog,
   type DesiredConnector,
   type DesiredJob,
@@ -229,6 +230,12 @@ export class DesiredSetBuilder {
   /** The set of everything added so far, and the cross-document diagnostics. */
   build(): Normalized {
     const desired = createDesiredSet({ jobs: this.jobs, jobSets: this.jobSets, catalogs: this.catalogs, connectors: this.connectors });
+    return { desired, diagnostics: [...this.diagnostics] };
+  }
+
+  /** build() as steps (createDesiredSetStepwise): for a thread with other work meanwhile. */
+  *buildStepwise(): Generator<void, Normalized> {
+    const desired = yield* createDesiredSetStepwise({ jobs: this.jobs, jobSets: this.jobSets, catalogs: this.catalogs, connectors: this.connectors });
     return { desired, diagnostics: [...this.diagnostics] };
   }
 

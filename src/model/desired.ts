@@ -146,13 +146,29 @@ function sortedMap<T>(entries: readonly T[], keyOf: (t: T) => string, what: stri
 
 /** Builds a DesiredSet from its parts: sorts, checks keys are unique, computes the digest. */
 export function createDesiredSet(parts: DesiredParts): DesiredSet {
+  const steps = createDesiredSetStepwise(parts);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/**
+ * createDesiredSet as steps: it yields every DIGEST_STEP entries it hashes, so that a caller with
+ * other work on the same thread (a plan paging through the SMS listings) can let it run: the digest
+ * of 100,000 jobs takes ~0.6 s.
+ */
+export function* createDesiredSetStepwise(parts: DesiredParts): Generator<void, DesiredSet> {
   const jobs = sortedMap(parts.jobs, (j) => j.address, 'job');
   const jobSets = sortedMap(parts.jobSets, (s) => s.name, 'job set');
   const catalogs = sortedMap(parts.catalogs, (c) => c.address, 'catalog');
   const connectors = sortedMap(parts.connectors, (c) => c.address, 'connector');
-  const digest = desiredDigest({ jobs: [...jobs.values()], jobSets: [...jobSets.values()], catalogs: [...catalogs.values()], connectors: [...connectors.values()] });
+  const digest = yield* desiredDigestStepwise({ jobs: [...jobs.values()], jobSets: [...jobSets.values()], catalogs: [...catalogs.values()], connectors: [...connectors.values()] });
   return { jobs, jobSets, catalogs, connectors, digest };
 }
+
+/** Entries hashed between two yields of desiredDigestStepwise. */
+const DIGEST_STEP = 500;
 
 const SOURCE_KEYS = new Set(['source', 'selectorSource', 'matchSource']);
 
@@ -177,19 +193,31 @@ export function canonicalJson(value: unknown): string {
 
 /** The digest of the parts, in the order given (createDesiredSet gives them sorted). */
 export function desiredDigest(parts: DesiredParts): string {
+  const steps = desiredDigestStepwise(parts);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/** desiredDigest as steps: yields every DIGEST_STEP entries. */
+function* desiredDigestStepwise(parts: DesiredParts): Generator<void, string> {
   const hash = createHash('sha256');
   // Entry by entry: the same bytes as canonicalJson({v: 1, ...parts}), without one giant string.
   hash.update('{"catalogs":[');
-  const section = (entries: readonly unknown[]): void => {
-    entries.forEach((e, i) => hash.update((i === 0 ? '' : ',') + canonicalJson(e)));
-  };
-  section(parts.catalogs);
+  function* section(entries: readonly unknown[]): Generator<void, void> {
+    for (let i = 0; i < entries.length; i++) {
+      hash.update((i === 0 ? '' : ',') + canonicalJson(entries[i]));
+      if ((i + 1) % DIGEST_STEP === 0) yield;
+    }
+  }
+  yield* section(parts.catalogs);
   hash.update('],"connectors":[');
-  section(parts.connectors);
+  yield* section(parts.connectors);
   hash.update('],"jobSets":[');
-  section(parts.jobSets);
+  yield* section(parts.jobSets);
   hash.update('],"jobs":[');
-  section(parts.jobs);
+  yield* section(parts.jobs);
   hash.update('],"v":1}');
   return hash.digest('hex');
 }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkManifests, type ManifestCheckResult } from '../../src/manifest/check.ts';
-import { createDesiredSet, effectiveSpec, jobSetAddress, type DesiredJob } from '../../src/model/desired.ts';
+import { createDesiredSet, createDesiredSetStepwise, effectiveSpec, jobSetAddress, type DesiredJob } from '../../src/model/desired.ts';
 import { isSmsReconcileError } from '../../src/model/errors.ts';
 
 const examples = path.resolve(import.meta.dirname, '../../examples');
@@ -181,6 +181,28 @@ describe('createDesiredSet', () => {
       caught = err;
     }
     expect(isSmsReconcileError(caught) && caught.source === 'internal').toBe(true);
+  });
+
+  it('as steps, yields while it hashes a large set, and gives the same set and digest', () => {
+    const source = { file: 'f', line: 1, column: 1 };
+    const jobs: DesiredJob[] = Array.from({ length: 1_200 }, (_, i) => ({
+      address: `ReplicationJob/j-${i}`,
+      name: `j-${i}`,
+      selector: { kind: 'vmName', vmName: `vm-${i}` },
+      spec: { frequency: 12 },
+      lifecycle: { preventDestroy: false },
+      source,
+      selectorSource: source,
+    }));
+    const parts = { jobs, jobSets: [], catalogs: [], connectors: [] };
+    const steps = createDesiredSetStepwise(parts);
+    let yields = 0;
+    let step = steps.next();
+    for (; step.done !== true; step = steps.next()) yields++;
+    expect(yields).toBe(2); // 1,200 jobs: a yield after each 500 hashed
+    const once = createDesiredSet(parts);
+    expect(step.value.digest).toBe(once.digest);
+    expect([...step.value.jobs.keys()]).toEqual([...once.jobs.keys()]);
   });
 });
 
