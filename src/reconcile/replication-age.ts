@@ -39,8 +39,9 @@ export function startOf(rec: ResourceRecord | undefined, job: ReplicationJobInfo
   const recorded = secondsOf(rec?.replicationStartedAt);
   if (recorded !== undefined) return recorded;
   const listed = job === undefined ? undefined : replicationStartOf(job);
+  if (listed === undefined) return undefined;
   const written = secondsOf(rec?.updatedAt);
-  return listed === undefined ? undefined : Math.max(listed, Math.floor(written ?? listed));
+  return Math.max(listed, Math.floor(written ?? listed));
 }
 
 function secondsOf(rfc3339: string | undefined): number | undefined {
