@@ -291,6 +291,16 @@ function warningJson(w: PlanWarning): WarningJson {
 
 /** The plan as a JSON-ready object (see the module invariants and schemas/plan.v1.schema.json). */
 export function renderPlanJson(plan: Plan, extras: PlanJsonExtras = {}): PlanJson {
+  return { ...planJsonWithout(plan, extras), changes: listedChanges(plan, extras).map(changeJson) };
+}
+
+/** The changes `changes` lists, in its order. */
+function listedChanges(plan: Plan, extras: PlanJsonExtras): Change[] {
+  return extras.omitUnchanged === true ? displayOrder(plan.changes).filter((c) => c.action !== 'no-op') : displayOrder(plan.changes);
+}
+
+/** renderPlanJson with `changes` empty (renderPlanJsonChunks renders them one by one). */
+function planJsonWithout(plan: Plan, extras: PlanJsonExtras): PlanJson {
   const counts = countChanges(plan.changes);
   return {
     formatVersion: plan.formatVersion,
@@ -302,7 +312,7 @@ export function renderPlanJson(plan: Plan, extras: PlanJsonExtras = {}): PlanJso
     options: { targets: [...plan.options.targets], replace: [...plan.options.replace], refreshOnly: plan.options.refreshOnly, maxWave: plan.options.maxWave ?? null },
     summary: counts.byAction,
     destructive: { delete: counts.destructive.delete, replace: counts.destructive.replace },
-    changes: (extras.omitUnchanged === true ? displayOrder(plan.changes).filter((c) => c.action !== 'no-op') : displayOrder(plan.changes)).map(changeJson),
+    changes: [],
     drift: plan.drift.map(driftJson),
     warnings: plan.warnings.map(warningJson),
     apiCalls: { ...plan.apiCalls },
@@ -315,5 +325,41 @@ export function renderPlanJson(plan: Plan, extras: PlanJsonExtras = {}): PlanJso
 
 /** The JSON rendering as text: two-space indented, ending with a newline. */
 export function renderPlanJsonString(plan: Plan, extras: PlanJsonExtras = {}): string {
-  return `${JSON.stringify(renderPlanJson(plan, extras), null, 2)}\n`;
+  return [...renderPlanJsonChunks(plan, extras)].join('');
+}
+
+/** Characters of changes gathered into one piece by renderPlanJsonChunks. */
+const CHUNK_CHARS = 1 << 20;
+
+/** Where `changes` is in the two-space text of planJsonWithout (a top-level key: indented by two). */
+const EMPTY_CHANGES = '\n  "changes": []';
+
+/**
+ * renderPlanJsonString's text in pieces of about CHUNK_CHARS, for writing as it is made: each
+ * change is rendered and stringified on its own, at the indentation it has in the whole document,
+ * so a 100,000-job plan (150 MB of JSON) never holds its whole object tree nor one giant string
+ * (bench/RESULTS.md, "Session 7"). The pieces joined are byte for byte JSON.stringify(renderPlanJson(
+ * plan, extras), null, 2) plus a newline (a test holds it to that).
+ */
+export function* renderPlanJsonChunks(plan: Plan, extras: PlanJsonExtras = {}): Generator<string, void> {
+  const text = JSON.stringify(planJsonWithout(plan, extras), null, 2);
+  const at = text.indexOf(EMPTY_CHANGES);
+  const before = text.slice(0, at + EMPTY_CHANGES.length - 2);
+  const after = `${text.slice(at + EMPTY_CHANGES.length)}\n`;
+  const changes = listedChanges(plan, extras);
+  if (changes.length === 0) {
+    yield `${before}[]${after}`;
+    return;
+  }
+  let piece = `${before}[`;
+  for (let i = 0; i < changes.length; i++) {
+    // An element of an array that is itself an element: indented as a member of `changes` is.
+    const wrapped = JSON.stringify([[changeJson(changes[i] as Change)]], null, 2);
+    piece += `${i === 0 ? '\n    ' : ',\n    '}${wrapped.slice(10, -6)}`;
+    if (piece.length >= CHUNK_CHARS) {
+      yield piece;
+      piece = '';
+    }
+  }
+  yield `${piece}\n  ]${after}`;
 }

@@ -8,7 +8,7 @@ import { JOB_SPEC_FIELDS, type JobSpec } from '../../src/model/job.ts';
 import { ACTIONS } from '../../src/reconcile/action.ts';
 import { WARNING_CODES } from '../../src/reconcile/change.ts';
 import { SMS_ACTIONS } from '../../src/sms/api.ts';
-import { renderPlanJson, renderPlanJsonString } from '../../src/report/render-json.ts';
+import { renderPlanJson, renderPlanJsonChunks, renderPlanJsonString } from '../../src/report/render-json.ts';
 import { emptyPlan, FIXTURE_PLANS, firstRunPlan, kitchenSinkPlan, plan, T0 } from '../fixtures/plans/plans.ts';
 import { diff } from '../../src/reconcile/diff.ts';
 import type { Plan } from '../../src/reconcile/plan.ts';
@@ -151,6 +151,19 @@ describe('--omit-unchanged (renderPlanJson omitUnchanged)', () => {
     expect(r.problems).toEqual([]);
     return plan({ changes: r.changes, warnings: r.warnings, manifestDigest: d.digest });
   }
+
+  it('is written in pieces whose concatenation is JSON.stringify(renderPlanJson(...), null, 2), byte for byte', () => {
+    const whole = (p: Plan, extras = {}) => `${JSON.stringify(renderPlanJson(p, extras), null, 2)}\n`;
+    for (const [name, p] of Object.entries(FIXTURE_PLANS)) {
+      for (const extras of [{}, { omitUnchanged: true }, { planFile: 'p.out' }]) expect(renderPlanJsonString(p, extras), name).toBe(whole(p, extras));
+    }
+    // 3,000 jobs: several pieces of about a MiB, none of them the whole.
+    const big = estatePlan(3_000);
+    const pieces = [...renderPlanJsonChunks(big)];
+    expect(pieces.length).toBeGreaterThan(2);
+    expect(pieces.join('')).toBe(whole(big));
+    expect(pieces.join('').length).toBeGreaterThan(3 * 2 ** 20);
+  });
 
   it('at 10,000 jobs with 1% changed: at most 5% of the full size, schema-valid, the summary still counting the unchanged', () => {
     const p = estatePlan(10_000);

@@ -7,7 +7,7 @@ import { userError } from '../../model/errors.ts';
 import { encodePlanFile } from '../../reconcile/plan-file.ts';
 import { detailedExitCode, type Plan } from '../../reconcile/plan.ts';
 import { output, type IoMessage } from '../../model/messages.ts';
-import { renderPlanJsonString } from '../../report/render-json.ts';
+import { renderPlanJsonChunks, renderPlanJsonString } from '../../report/render-json.ts';
 import { DEFAULT_MARKDOWN_MAX_CHARS, PART_MARKER, renderPlanMarkdownParts, renderPlanMarkdownWithin } from '../../report/render-markdown.ts';
 import { renderPlanText } from '../../report/render-text.ts';
 import { openStateStore } from '../../state/open.ts';
@@ -187,13 +187,17 @@ async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
         manifestRoots: roots,
       });
       const color = g.color && ctx.io.stdout.isTTY === true;
-      // Rendered before anything is written: a budget too small for this plan writes nothing.
-      let rendered: IoMessage<'plan.rendered' | 'plan.parts'>;
+      // Rendered before anything is written: a budget too small for this plan writes nothing. JSON
+      // cannot fail to render: it is made piece by piece as it is written (a 100,000-job plan is
+      // 150 MB), after the saved plan.
+      let rendered: IoMessage<'plan.rendered' | 'plan.parts'> | { readonly pieces: Iterable<string> };
       const split = flags.split;
       if (split !== undefined) {
         const r = renderPlanMarkdownParts(plan, { color: false, maxChars: maxChars ?? DEFAULT_MARKDOWN_MAX_CHARS });
         if (!r.ok) throw tooSmall(maxChars ?? DEFAULT_MARKDOWN_MAX_CHARS, r.minimum);
         rendered = output('plan.parts', writeParts(resolve(ctx.io.cwd, split), r.parts).map((f) => `${join(split, basename(f))}\n`).join(''));
+      } else if (flags.format === 'json') {
+        rendered = { pieces: renderPlanJsonChunks(plan, { ...(flags.out ? { planFile: flags.out } : {}), omitUnchanged: flags.omitUnchanged === true }) };
       } else {
         rendered = output('plan.rendered', renderPlan(plan, flags.format, color, { planFile: flags.out, maxChars, omitUnchanged: flags.omitUnchanged }));
       }
@@ -206,7 +210,8 @@ async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
           throw userError('plan-out-unwritable', `cannot write the plan to ${flags.out}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'give --out a path in a directory that exists and that you can write');
         }
       }
-      ctx.host.notify(rendered);
+      if ('pieces' in rendered) for (const piece of rendered.pieces) ctx.host.notify(output('plan.rendered', piece));
+      else ctx.host.notify(rendered);
       if (flags.out && flags.format === 'text') ctx.host.notify(output('plan.saved', `\nSaved the plan to ${flags.out}. Apply exactly it with: sms-reconcile apply ${flags.out}\n`));
       if (flags.detailedExitcode) return detailedExitCode(plan);
       return ExitCode.ok;
