@@ -9,6 +9,7 @@
  * - `documents` counts the non-empty documents that parsed as YAML, valid or not.
  */
 import type { DesiredSet } from '../model/desired.ts';
+import { drain } from '../model/steps.ts';
 import { countDiagnostics, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.ts';
 import { DesiredSetBuilder } from './normalize.ts';
 import { DEFAULT_PARSE_LIMITS, parseManifest, type ManifestSource, type ParseLimits } from './parse.ts';
@@ -46,12 +47,6 @@ export function checkManifests(sources: readonly ManifestSource[], options: Chec
 /** Documents validated (or normalized) between two steps of a stepwise check (~1 ms of work). */
 const STEP_DOCUMENTS = 50;
 
-function drain<T>(steps: Generator<void, T>): T {
-  for (;;) {
-    const step = steps.next();
-    if (step.done === true) return step.value;
-  }
-}
 
 /** One file parsed and validated: what the cross-document stage (normalize) needs of it. */
 export interface FileCheck {

@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { runSteps } from '../event-loop.ts';
 import { ManifestAssembler, type FileCheck, type ManifestCheckResult } from './check.ts';
 import type { Diagnostic } from './diagnostics.ts';
 import type { WorkerAnswer, WorkerRequest } from './load-worker.ts';
@@ -60,7 +61,6 @@ function fileCheckOf(a: WorkerAnswer): FileCheck {
   return { file: a.file, lines, diagnostics: a.diagnostics, documents: a.documents, composed: a.composed, valid };
 }
 
-const nextTurn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** checkManifests over `sources` with `workers` worker threads (at least 1). */
 export async function checkInWorkers(sources: readonly ManifestSource[], limits: ParseLimits, prior: readonly Diagnostic[], workers: number): Promise<ManifestCheckResult> {
@@ -100,15 +100,9 @@ export async function checkInWorkers(sources: readonly ManifestSource[], limits:
         await new Promise<void>((resolve) => (wake = resolve));
       }
       answers.delete(i);
-      const steps = assembler.add(fileCheckOf(a));
-      while (steps.next().done !== true) await nextTurn();
+      await runSteps(assembler.add(fileCheckOf(a)));
     }
-    const finishing = assembler.finish();
-    for (;;) {
-      const step = finishing.next();
-      if (step.done === true) return step.value;
-      await nextTurn();
-    }
+    return await runSteps(assembler.finish());
   } finally {
     for (const w of pool) w.removeAllListeners('exit');
     await Promise.all(pool.map((w) => w.terminate()));

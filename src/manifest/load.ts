@@ -19,6 +19,7 @@
  */
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { runSteps } from '../event-loop.ts';
 import { checkManifestsStepwise, type ManifestCheckResult } from './check.ts';
 import { diagnostic, type Diagnostic } from './diagnostics.ts';
 import { checkInWorkers, poolSize } from './load-pool.ts';
@@ -247,10 +248,5 @@ export async function loadManifests(paths: readonly string[], options: LoadOptio
   const { sources, diagnostics } = await readManifestSources(paths, options);
   const workers = poolSize(sources, options.workers);
   if (workers > 0) return checkInWorkers(sources, { ...DEFAULT_PARSE_LIMITS, ...options.limits }, diagnostics, workers);
-  const steps = checkManifestsStepwise(sources, { limits: options.limits, priorDiagnostics: diagnostics });
-  for (;;) {
-    const step = steps.next();
-    if (step.done === true) return step.value;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
+  return runSteps(checkManifestsStepwise(sources, { limits: options.limits, priorDiagnostics: diagnostics }));
 }

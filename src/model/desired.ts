@@ -18,6 +18,7 @@ import { resourceAddress, type Address } from './address.ts';
 import { SmsReconcileError, type SourcePosition } from './errors.ts';
 import type { JobSpec } from './job.ts';
 import type { ServerMatch, ServerSelector } from './server.ts';
+import { drain, type Steps } from './steps.ts';
 
 export interface OnDemandRunRequest {
   /** Opaque; a token different from the one recorded in state plans a StartOnDemandReplicationRun. */
@@ -146,11 +147,7 @@ function sortedMap<T>(entries: readonly T[], keyOf: (t: T) => string, what: stri
 
 /** Builds a DesiredSet from its parts: sorts, checks keys are unique, computes the digest. */
 export function createDesiredSet(parts: DesiredParts): DesiredSet {
-  const steps = createDesiredSetStepwise(parts);
-  for (;;) {
-    const step = steps.next();
-    if (step.done === true) return step.value;
-  }
+  return drain(createDesiredSetStepwise(parts));
 }
 
 /**
@@ -158,7 +155,7 @@ export function createDesiredSet(parts: DesiredParts): DesiredSet {
  * other work on the same thread (a plan paging through the SMS listings) can let it run: the digest
  * of 100,000 jobs takes ~0.6 s.
  */
-export function* createDesiredSetStepwise(parts: DesiredParts): Generator<void, DesiredSet> {
+export function* createDesiredSetStepwise(parts: DesiredParts): Steps<DesiredSet> {
   const jobs = sortedMap(parts.jobs, (j) => j.address, 'job');
   const jobSets = sortedMap(parts.jobSets, (s) => s.name, 'job set');
   const catalogs = sortedMap(parts.catalogs, (c) => c.address, 'catalog');
@@ -193,15 +190,11 @@ export function canonicalJson(value: unknown): string {
 
 /** The digest of the parts, in the order given (createDesiredSet gives them sorted). */
 export function desiredDigest(parts: DesiredParts): string {
-  const steps = desiredDigestStepwise(parts);
-  for (;;) {
-    const step = steps.next();
-    if (step.done === true) return step.value;
-  }
+  return drain(desiredDigestStepwise(parts));
 }
 
 /** desiredDigest as steps: yields every DIGEST_STEP entries. */
-function* desiredDigestStepwise(parts: DesiredParts): Generator<void, string> {
+function* desiredDigestStepwise(parts: DesiredParts): Steps<string> {
   const hash = createHash('sha256');
   // Entry by entry: the same bytes as canonicalJson({v: 1, ...parts}), without one giant string.
   hash.update('{"catalogs":[');

@@ -28,6 +28,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { nextTurn } from '../event-loop.ts';
 import {
   applyChange,
   checkChange,
@@ -220,7 +221,7 @@ export class JournalStore implements StateStore {
   async #loadOnce(): Promise<Loaded> {
     const snap = await this.#bytes.readSnapshot();
     if (!snap) return noState((await this.#bytes.stamps()).journal);
-    const doc = await decodeStateSliced(snap.data.toString('utf8'), { source: this.#bytes.snapshotName }, pause);
+    const doc = await decodeStateSliced(snap.data.toString('utf8'), { source: this.#bytes.snapshotName }, nextTurn);
     const state = toWorkingState(doc, 'owned');
     const jr = await this.#bytes.readJournal();
     const loaded: Loaded = { ...noState(jr?.stamp), state, snapshot: snap.stamp, snapshotBytes: snap.data.length, snapshotSerial: doc.serial };
@@ -261,7 +262,7 @@ export class JournalStore implements StateStore {
   read(): Promise<StateDocument | undefined> {
     return this.#mutex.run(async () => {
       const { state } = await this.#fresh();
-      return state && (await toStateDocumentSliced(state, pause));
+      return state && (await toStateDocumentSliced(state, nextTurn));
     });
   }
 
@@ -504,9 +505,4 @@ export class JournalStore implements StateStore {
       return { serial };
     });
   }
-}
-
-/** Lets the event loop run between two slices of a large state's decode or copy (codec.ts). */
-function pause(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
