@@ -5,13 +5,13 @@ import type { ManifestRoots } from '../model/manifest-roots.ts';
 import { SmsReconcileError, userError } from '../model/errors.ts';
 import { output } from '../model/messages.ts';
 import { recover } from '../reconcile/apply.ts';
-import { diff, type PlanProblem } from '../reconcile/diff.ts';
+import { diff, fingerprintOf, type PlanProblem } from '../reconcile/diff.ts';
 import { observe, type ObservedSet } from '../reconcile/observed.ts';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanOptions } from '../reconcile/plan.ts';
 import type { ApplyPorts } from '../reconcile/ports.ts';
 import { replicationStartWrites } from '../reconcile/replication-age.ts';
 import { renderDiagnosticsText } from '../report/render-diagnostics.ts';
-import type { SmsApi, SmsAction } from '../sms/api.ts';
+import type { ReplicationJobInfo, SmsApi, SmsAction } from '../sms/api.ts';
 import { assertSameTarget, type StateDocument } from '../state/codec.ts';
 import type { StateStore } from '../state/store.ts';
 import type { CommandContext } from './context.ts';
@@ -38,9 +38,16 @@ export async function loadDesired(ctx: CommandContext, files: readonly string[])
   return { desired: check.desired, check, roots: manifestRoots(files, check.sources.keys(), ctx.io.cwd) };
 }
 
-/** One bulk read: each list once, in parallel; no per-job calls. */
+/**
+ * One bulk read: each list once, in parallel; no per-job calls. Each page of jobs has its live
+ * specs and fingerprints computed (and cached, live-spec.ts) while the next page is awaited: the
+ * diff after the last page then finds them done (~0.3 s of a 100,000-job plan).
+ */
 export async function observeAll(api: SmsApi): Promise<ObservedSet> {
-  const [catalog, jobs, connectors] = await Promise.all([api.getServers(), api.getReplicationJobs(), api.getConnectors()]);
+  const warm = (page: readonly ReplicationJobInfo[]): void => {
+    for (const j of page) fingerprintOf(j);
+  };
+  const [catalog, jobs, connectors] = await Promise.all([api.getServers(), api.getReplicationJobs(warm), api.getConnectors()]);
   return observe(catalog, jobs, connectors);
 }
 

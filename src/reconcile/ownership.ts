@@ -1,7 +1,6 @@
 import type { Address, ManifestKind } from '../model/address.ts';
 import type { DesiredSet } from '../model/desired.ts';
 import type { ManifestRoots } from '../model/manifest-roots.ts';
-import { merged } from '../model/objects.ts';
 import type { ResourceRecord } from '../state/codec.ts';
 import { isStateOnlyDelete, type Change, type JobKind, type PlanProblem, type PlanWarning } from './change.ts';
 import { base, made } from './change-make.ts';
@@ -90,12 +89,17 @@ export function deletesOfReleased(
   return changes;
 }
 
-/** Each change that comes from a document, with the root of that document's file. */
-export function withManifestRoots(changes: readonly Change[], roots: ManifestRoots): Change[] {
-  return changes.map((c) => {
+/**
+ * Each change that comes from a document, with the root of that document's file. The changes are
+ * diff's own, made in the same call and not yet returned: each is given its root in place rather
+ * than copied (a copy of 100,000 changes took 0.3 s of a plan).
+ */
+export function withManifestRoots(changes: Change[], roots: ManifestRoots): Change[] {
+  for (const c of changes) {
     const root = c.source === undefined ? undefined : roots.rootOfFile.get(c.source.file);
-    return root === undefined ? c : merged(c, { manifestRoot: root });
-  });
+    if (root !== undefined) (c as { manifestRoot?: string }).manifestRoot = root;
+  }
+  return changes;
 }
 
 /**

@@ -89,7 +89,8 @@ export interface SmsApi {
   getServers(): Promise<ServerCatalog>;
   /** The catalog's status alone (one small call), for polling an import. */
   getServerCatalogStatus(): Promise<Omit<ServerCatalog, 'servers'>>;
-  getReplicationJobs(): Promise<ReplicationJobInfo[]>;
+  /** Every job; `onPage` sees each page as it arrives (plan warms its per-job caches meanwhile). */
+  getReplicationJobs(onPage?: (page: readonly ReplicationJobInfo[]) => void): Promise<ReplicationJobInfo[]>;
   /** One job by id; undefined when the service does not know it. */
   getReplicationJob(replicationJobId: string): Promise<ReplicationJobInfo | undefined>;
   getReplicationRuns(replicationJobId: string): Promise<{ job: ReplicationJobInfo; runs: ReplicationRunInfo[] }>;

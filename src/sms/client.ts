@@ -114,11 +114,13 @@ export class SdkSmsApi implements SmsApi {
     return { status: out.serverCatalogStatus, lastModifiedOn: seconds(out.lastModifiedOn) };
   }
 
-  async getReplicationJobs(): Promise<ReplicationJobInfo[]> {
+  async getReplicationJobs(onPage?: (page: readonly ReplicationJobInfo[]) => void): Promise<ReplicationJobInfo[]> {
     const jobs: ReplicationJobInfo[] = [];
     await this.paginate('GetReplicationJobs', async (maxResults, nextToken) => {
       const out = await this.send('GetReplicationJobs', () => this.client.send(new GetReplicationJobsCommand({ maxResults, nextToken })));
-      for (const j of out.replicationJobList ?? []) jobs.push(toJob(j));
+      const page = (out.replicationJobList ?? []).map(toJob);
+      for (const j of page) jobs.push(j);
+      onPage?.(page);
       return out.nextToken;
     });
     return jobs;
