@@ -183,7 +183,7 @@ export type JournalRecord = JournalHeader | StateChange;
 // ---------------------------------------------------------------------------------------------
 // Schema validation (ajv, compiled once on first use, or precompiled in the bundle).
 
-type JsonObject = Record<string, unknown>;
+export type JsonObject = Record<string, unknown>;
 
 interface Validators {
   readonly document: ValidateFunction;
@@ -207,7 +207,8 @@ export const STATE_VALIDATORS: ValidatorSet<keyof Validators> = {
     address: `${schema.$id}#/$defs/address`,
   },
 };
-const getValidators = lazyValidators(STATE_VALIDATORS);
+/** The state schema's validators (compiled on first use). */
+export const getValidators = lazyValidators(STATE_VALIDATORS);
 
 function describeAjvErrors(errors: readonly ErrorObject[] | null | undefined): string {
   if (!errors || errors.length === 0) return 'does not match the schema';
@@ -267,7 +268,7 @@ export function parseJson(text: string, source: string): unknown {
   }
 }
 
-function isObject(value: unknown): value is JsonObject {
+export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
@@ -333,42 +334,8 @@ export function validateStateDocument(value: unknown, source = 'state'): StateDo
   return checkIntents(doc, source);
 }
 
-/** Records checked between two pauses of decodeStateSliced. */
-const RECORDS_PER_SLICE = 2_000;
-
-/**
- * decodeState for a thread that has other work meanwhile: the same document, or the same error,
- * but the checks of the records (schema and invariants) run in slices of RECORDS_PER_SLICE with
- * `pause()` awaited between two slices. A plan reads the state while it pages through the SMS
- * listings on the same thread; decoded in one step, 100,000 records held every page up for ~1 s
- * (bench/RESULTS.md). The JSON parse is still one step. On any problem the whole document is checked
- * again by validateStateDocument, so the error is the one decodeState gives.
- */
-export async function decodeStateSliced(text: string, options: DecodeOptions, pause: () => Promise<void>): Promise<StateDocument> {
-  const source = options.source ?? 'state';
-  const value = upgradeState(parseJson(text, source), source, options.upgraders);
-  const resources = value['resources'];
-  const v = getValidators();
-  // The document without its records, then each record: what the document schema checks of them.
-  if (!isObject(resources) || !v.document({ ...value, resources: {} })) return validateStateDocument(value, source);
-  const keys = Object.keys(resources);
-  let problem = false;
-  for (let i = 0; i < keys.length && !problem; i += RECORDS_PER_SLICE) {
-    if (i > 0) await pause();
-    for (let k = i; k < Math.min(i + RECORDS_PER_SLICE, keys.length); k++) {
-      const key = keys[k] as string;
-      const record = resources[key];
-      if (!v.address(key) || !v.resource(record) || recordProblem(key, record as ResourceRecord) !== undefined) {
-        problem = true;
-        break;
-      }
-    }
-  }
-  return problem ? validateStateDocument(value, source) : checkIntents(value as unknown as StateDocument, source);
-}
-
 /** The pending intents' invariants: unique ids, serials in order and not above the state's. */
-function checkIntents(doc: StateDocument, source: string): StateDocument {
+export function checkIntents(doc: StateDocument, source: string): StateDocument {
   const ids = new Set<string>();
   let lastSerial = 0;
   for (const intent of doc.pending) {
@@ -383,7 +350,7 @@ function checkIntents(doc: StateDocument, source: string): StateDocument {
 }
 
 /** Why `record` may not be stored under `address`, or undefined when it may. */
-function recordProblem(address: string, record: ResourceRecord): string | undefined {
+export function recordProblem(address: string, record: ResourceRecord): string | undefined {
   const parsed = parseAddress(address);
   if (!parsed) return 'is not under a valid address';
   if (record.address !== address) return `holds the record of ${record.address}`;
@@ -476,28 +443,6 @@ export function toWorkingState(doc: StateDocument, ownership: 'copy' | 'owned' =
     target: copy.target,
     resources: new Map(Object.entries(copy.resources)),
     pending: new Map(copy.pending.map((intent) => [intent.id, intent])),
-  };
-}
-
-/** toStateDocument, copying the records in slices with `pause()` awaited between two (see decodeStateSliced). */
-export async function toStateDocumentSliced(state: WorkingState, pause: () => Promise<void>): Promise<StateDocument> {
-  const keys = [...state.resources.keys()].sort();
-  const resources: Record<Address, ResourceRecord> = {};
-  for (let i = 0; i < keys.length; i += RECORDS_PER_SLICE) {
-    if (i > 0) await pause();
-    for (let k = i; k < Math.min(i + RECORDS_PER_SLICE, keys.length); k++) {
-      const key = keys[k] as Address;
-      const record = state.resources.get(key);
-      if (record) resources[key] = cloneJson(record);
-    }
-  }
-  return {
-    formatVersion: state.formatVersion,
-    lineage: state.lineage,
-    serial: state.serial,
-    target: cloneJson(state.target),
-    resources,
-    pending: cloneJson([...state.pending.values()]),
   };
 }
 

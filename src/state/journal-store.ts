@@ -33,14 +33,12 @@ import {
   applyChange,
   checkChange,
   decodeJournalRecord,
-  decodeStateSliced,
   emptyState,
   encodeJournalRecord,
   encodeState,
   intentChange,
   resultChange,
   toStateDocument,
-  toStateDocumentSliced,
   toWorkingState,
   validateStateDocument,
   writeChange,
@@ -56,6 +54,7 @@ import {
   type TargetIdentity,
   type WorkingState,
 } from './codec.ts';
+import { decodeStateSliced, toStateDocumentSliced } from './codec-sliced.ts';
 import { hasStateCode, stateError } from './errors.ts';
 import { DEFAULT_LEASE_MS, LeasedLock, Mutex, acquireWithBackoff, localHolder, ownLock, systemTimers } from './lease.ts';
 import type { HeldLockRecord, LockRecords, MediumSettings, Stamp, StateBytes, StateMedium, StoreStats } from './persistence.ts';

@@ -9,19 +9,18 @@ import {
   describeTarget,
   decodeJournalRecord,
   decodeState,
-  decodeStateSliced,
   emptyState,
   encodeState,
   jsonErrorOffset,
   sameTarget,
   staleReason,
   toStateDocument,
-  toStateDocumentSliced,
   toWorkingState,
   upgradeState,
   type StateDocument,
   type StateUpgrader,
 } from '../../src/state/codec.ts';
+import { decodeStateSliced, toStateDocumentSliced } from '../../src/state/codec-sliced.ts';
 import { checkReplace } from '../../src/state/store-rules.ts';
 import { TARGET, jobRecord, namedJob, stateWith } from '../helpers/state-fixtures.ts';
 
@@ -174,7 +173,11 @@ describe('state codec: decoding in slices', () => {
     let pauses = 0;
     const doc = await decodeStateSliced(text, { source: 's' }, async () => void pauses++);
     expect(doc).toStrictEqual(decodeState(text, { source: 's' }));
-    expect(pauses).toBe(2); // 4,500 records: three slices of at most 2,000
+    expect(pauses).toBe(17); // 4,500 records: nine slices of at most 500 parsed, then checked
+    const compact = JSON.stringify(JSON.parse(text));
+    pauses = 0;
+    expect(await decodeStateSliced(compact, { source: 's' }, async () => void pauses++)).toStrictEqual(decodeState(text, { source: 's' }));
+    expect(pauses).toBe(8); // another layout: parsed whole, then checked in slices
     const small = encodeState(stateWith(3));
     pauses = 0;
     expect(await decodeStateSliced(small, {}, async () => void pauses++)).toStrictEqual(decodeState(small));
@@ -194,13 +197,24 @@ describe('state codec: decoding in slices', () => {
       { ...good, resources: { ...good.resources, 'ReplicationJob/other': namedJob('web') } },
       { ...good, resources: [] },
       { ...good, serial: 0, pending: [intent] },
+      { ...good, resources: { ...good.resources, ['__proto__']: namedJob('x') } },
       { formatVersion: 9 },
     ];
     for (const doc of bad) {
-      const text = JSON.stringify(doc);
-      const sync = await outcome(() => decodeState(text, { source: 's' }));
-      expect(sync.doc, text.slice(0, 120)).toBeUndefined();
-      expect(await outcome(() => decodeStateSliced(text, { source: 's' }, async () => undefined))).toStrictEqual(sync);
+      for (const text of [JSON.stringify(doc), JSON.stringify(doc, null, 2)]) {
+        const sync = await outcome(() => decodeState(text, { source: 's' }));
+        expect(sync.doc, text.slice(0, 120)).toBeUndefined();
+        expect(await outcome(() => decodeStateSliced(text, { source: 's' }, async () => undefined))).toStrictEqual(sync);
+      }
+    }
+    // Not JSON, in encodeState's layout: a record far down cut short, and a stray character.
+    const text = encodeState(good);
+    const cut = text.lastIndexOf('"appliedSpec"');
+    for (const broken of [text.slice(0, cut) + text.slice(cut + 5), text.replace(`"${late}": {`, `"${late}": {x`)]) {
+      const sync = await outcome(() => decodeState(broken, { source: 's' }));
+      expect(sync.code).toBe('state-corrupt');
+      expect(sync.message).toContain('is not valid JSON at line');
+      expect(await outcome(() => decodeStateSliced(broken, { source: 's' }, async () => undefined))).toStrictEqual(sync);
     }
     expect((await outcome(() => decodeStateSliced('{"a":', {}, async () => undefined))).code).toBe('state-corrupt');
   });
@@ -211,7 +225,7 @@ describe('state codec: decoding in slices', () => {
     const doc = await toStateDocumentSliced(ws, async () => void pauses++);
     expect(doc).toStrictEqual(toStateDocument(ws));
     expect(Object.keys(doc.resources)).toEqual(Object.keys(toStateDocument(ws).resources));
-    expect(pauses).toBe(1);
+    expect(pauses).toBe(4); // 2,500 records: five slices of 500
     const first = Object.keys(doc.resources)[0] as string;
     expect(doc.resources[first]).not.toBe(ws.resources.get(first)); // a copy: the store's records stay its own
   });
