@@ -80,6 +80,8 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
   const problems: PlanProblem[] = [];
   const drift: Drift[] = [];
   const resources: Readonly<Record<Address, ResourceRecord>> = prior?.resources ?? {};
+  // Listed once: Object.values of a 100,000-key object costs ~90 ms each time.
+  const records = Object.values(resources);
 
   // 1. The catalog. 2. Connectors.
   const catalog = diffCatalog(desired, observed, options.now, warnings);
@@ -88,12 +90,12 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
   // 3. The jobs the manifests want, resolved to servers.
   const wanted = resolveWanted(desired, observed, catalog.deferAll, catalog.available, problems, warnings);
   problems.push(...serverClaimProblems(wanted));
-  const owners = ownershipOf(wanted, resources, observed, desired, catalog.deferAll);
+  const owners = ownershipOf(wanted, records, observed, desired, catalog.deferAll);
   const ctx: JobDiffContext = { now: options.now, warnings, drift, observed, resources, replace: options.replace, owners };
   for (const w of wanted) changes.push(...diffWanted(ctx, w));
 
   // 4. Managed addresses no manifest declares: delete.
-  changes.push(...deletesOfReleased(resources, owners, observed, desired, catalog.deferAll));
+  changes.push(...deletesOfReleased(records, owners, observed, desired, catalog.deferAll));
 
   // 5. Waves: the creates of a wave whose gate is closed are held (and --max-wave holds later waves).
   // A retired (migrated) server counts as replicated for the gates of later waves.
@@ -101,7 +103,7 @@ export function diff(desired: DesiredSet, observed: ObservedSet, prior: StateDoc
   const gated = gateWaves(wanted, changes, observed, options.maxWave, new Set(migrated.map((m) => m.address)));
   preflight(gated.changes, observed, warnings);
   // 6. The 90-day clock: jobs SMS terminates within 15 days.
-  warnings.push(...expiringWarnings(expiringJobs(Object.values(resources), observed.jobs, options.now)));
+  warnings.push(...expiringWarnings(expiringJobs(records, observed.jobs, options.now)));
 
   let result = gated.changes;
   if (options.targets.length > 0) {

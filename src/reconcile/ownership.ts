@@ -33,7 +33,7 @@ export interface Ownership {
  */
 export function ownershipOf(
   wanted: readonly WantedJob[],
-  resources: Readonly<Record<Address, ResourceRecord>>,
+  records: readonly ResourceRecord[],
   observed: ObservedSet,
   desired: DesiredSet,
   deferAll: boolean,
@@ -42,7 +42,7 @@ export function ownershipOf(
   const wantedServer = new Map(wanted.map((w) => [w.address, w.serverId]));
   const releasedByJob = new Map<string, ResourceRecord>();
   const trackedJobs = new Set<string>();
-  for (const rec of Object.values(resources)) {
+  for (const rec of records) {
     if (!isJobKind(rec.kind) || rec.replicationJobId === undefined) continue;
     trackedJobs.add(rec.replicationJobId);
     if (deferAll && isDeferredSetMember(rec.address, desired)) continue;
@@ -61,14 +61,14 @@ export function ownershipOf(
 
 /** Managed addresses no manifest declares (and no wanted address moved onto itself): delete. */
 export function deletesOfReleased(
-  resources: Readonly<Record<Address, ResourceRecord>>,
+  records: readonly ResourceRecord[],
   owners: Ownership,
   observed: ObservedSet,
   desired: DesiredSet,
   deferAll: boolean,
 ): Change[] {
   const changes: Change[] = [];
-  for (const rec of Object.values(resources)) {
+  for (const rec of records) {
     if (!isJobKind(rec.kind) || owners.wantedAddresses.has(rec.address) || owners.moved.has(rec.address)) continue;
     if (deferAll && isDeferredSetMember(rec.address, desired)) continue;
     const live = rec.replicationJobId ? observed.jobs.get(rec.replicationJobId) : undefined;
