@@ -61,12 +61,15 @@ const RESOURCES_OPEN = '\n  "resources": {\n';
 const RESOURCES_CLOSE = '\n  }';
 /** How each record of `resources` starts in encodeState's text: a key indented by four. */
 const RECORD_START = '\n    "';
+/** Stands for the records while the rest of the document is parsed; any other value there means a second `resources` key. */
+const RECORDS_SENTINEL = '\u0000sms-reconcile: the records, parsed in slices';
 
 /**
  * JSON.parse(text), for a state in encodeState's layout, in slices: the document without its
  * records, then RECORDS_PER_SLICE records at a time, with `pause()` awaited between two. In two-space
  * JSON a line can only start with structure (a newline inside a string is escaped), so a line
- * `    "KEY": ...` under `resources` starts a record. Any other layout, and any text that does not
+ * `    "KEY": ...` under `resources` starts a record; the text between two slices must be just the
+ * comma, and the first record must follow the brace. Any other layout, and any text that does not
  * parse, is parsed whole by parseJson: the same value, or the same located error.
  */
 async function parseStateSliced(text: string, source: string, pause: () => Promise<void>): Promise<unknown> {
@@ -75,17 +78,18 @@ async function parseStateSliced(text: string, source: string, pause: () => Promi
   if (open < 0 || close < 0) return parseJson(text, source);
   const starts: number[] = [];
   for (let at = text.indexOf(RECORD_START, open + 1); at >= 0 && at < close; at = text.indexOf(RECORD_START, at + 1)) starts.push(at);
-  if (starts.length <= RECORDS_PER_SLICE) return parseJson(text, source);
+  if (starts.length <= RECORDS_PER_SLICE || starts[0] !== open + RESOURCES_OPEN.length - 1) return parseJson(text, source);
   try {
-    const doc = JSON.parse(`${text.slice(0, open)}\n  "resources": {}${text.slice(close + RESOURCES_CLOSE.length)}`) as unknown;
-    if (!isObject(doc)) return parseJson(text, source);
+    const doc = JSON.parse(`${text.slice(0, open)}\n  "resources": ${JSON.stringify(RECORDS_SENTINEL)}${text.slice(close + RESOURCES_CLOSE.length)}`) as unknown;
+    if (!isObject(doc) || doc['resources'] !== RECORDS_SENTINEL) return parseJson(text, source);
     const resources: JsonObject = {};
     for (let i = 0; i < starts.length; i += RECORDS_PER_SLICE) {
       await pause();
       const from = (starts[i] as number) + 1;
       const next = starts[i + RECORDS_PER_SLICE];
-      // Up to the next slice's first record, without the comma between the two; or to the close.
-      const body = next === undefined ? text.slice(from, close) : text.slice(from, text.lastIndexOf(',', next));
+      // Up to the comma just before the next slice's first record; or to the close.
+      if (next !== undefined && text.charCodeAt(next - 1) !== 44 /* , */) return parseJson(text, source);
+      const body = next === undefined ? text.slice(from, close) : text.slice(from, next - 1);
       const slice = JSON.parse(`{${body}}`) as JsonObject;
       for (const key of Object.keys(slice)) {
         if (key === '__proto__') return parseJson(text, source);

@@ -207,15 +207,29 @@ describe('state codec: decoding in slices', () => {
         expect(await outcome(() => decodeStateSliced(text, { source: 's' }, async () => undefined))).toStrictEqual(sync);
       }
     }
-    // Not JSON, in encodeState's layout: a record far down cut short, and a stray character.
+    // Not JSON, in encodeState's layout: a record far down cut short, a stray character, a comma
+    // missing where one slice of 500 ends, text before the first record.
     const text = encodeState(good);
     const cut = text.lastIndexOf('"appliedSpec"');
-    for (const broken of [text.slice(0, cut) + text.slice(cut + 5), text.replace(`"${late}": {`, `"${late}": {x`)]) {
-      const sync = await outcome(() => decodeState(broken, { source: 's' }));
+    const sliceEnd = text.indexOf(`\n    "${Object.keys(good.resources).sort()[500]}"`);
+    const broken = [
+      text.slice(0, cut) + text.slice(cut + 5),
+      text.replace(`"${late}": {`, `"${late}": {x`),
+      text.slice(0, sliceEnd - 1) + text.slice(sliceEnd),
+      text.replace('"resources": {\n', '"resources": {\n  x\n'),
+    ];
+    expect(text.charAt(sliceEnd - 1)).toBe(',');
+    for (const bad of broken) {
+      const sync = await outcome(() => decodeState(bad, { source: 's' }));
       expect(sync.code).toBe('state-corrupt');
       expect(sync.message).toContain('is not valid JSON at line');
-      expect(await outcome(() => decodeStateSliced(broken, { source: 's' }, async () => undefined))).toStrictEqual(sync);
+      expect(await outcome(() => decodeStateSliced(bad, { source: 's' }, async () => undefined))).toStrictEqual(sync);
     }
+    // Valid JSON that says something else than the slices would: a second `resources` key after the
+    // first (JSON.parse keeps the last).
+    const twice = text.replace(/\n}\n$/, ',\n  "resources": {}\n}\n');
+    expect(await decodeStateSliced(twice, {}, async () => undefined)).toStrictEqual(decodeState(twice));
+    expect(Object.keys(decodeState(twice).resources)).toEqual([]);
     expect((await outcome(() => decodeStateSliced('{"a":', {}, async () => undefined))).code).toBe('state-corrupt');
   });
 
