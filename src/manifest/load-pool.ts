@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { runSteps } from '../event-loop.ts';
+import { runSteps } from '../model/steps.ts';
 import { ManifestAssembler, type FileCheck, type ManifestCheckResult } from './check.ts';
 import type { Diagnostic } from './diagnostics.ts';
 import type { WorkerAnswer, WorkerRequest } from './load-worker.ts';

@@ -19,7 +19,7 @@
  */
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { runSteps } from '../event-loop.ts';
+import { runSteps } from '../model/steps.ts';
 import { checkManifestsStepwise, type ManifestCheckResult } from './check.ts';
 import { diagnostic, type Diagnostic } from './diagnostics.ts';
 import { checkInWorkers, poolSize } from './load-pool.ts';

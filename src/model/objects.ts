@@ -6,14 +6,6 @@ export function withoutUndefined<T extends object>(o: T): T {
   return out as T;
 }
 
-/** `{ ...o, ...members }` without undefined members, merged by assignDefined (for objects copied per job). */
-export function merged<T extends object>(o: T, members: Partial<T>): T {
-  const out: Record<string, unknown> = {};
-  assignDefined(out, o);
-  assignDefined(out, members);
-  return out as T;
-}
-
 /**
  * Copies the own members of `from` that are not undefined onto `to` (a member `to` has keeps its
  * place, as in a spread). For objects built per job: V8 adds members after a spread of a non-empty

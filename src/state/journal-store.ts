@@ -28,7 +28,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { nextTurn } from '../event-loop.ts';
+import { nextTurn } from '../model/steps.ts';
 import {
   applyChange,
   checkChange,

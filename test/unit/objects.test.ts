@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cloneJson, merged, withoutUndefined } from '../../src/model/objects.ts';
+import { cloneJson, withoutUndefined } from '../../src/model/objects.ts';
 import { base, made } from '../../src/reconcile/change-make.ts';
 import { stateWith } from '../helpers/state-fixtures.ts';
 
@@ -39,16 +39,8 @@ describe('withoutUndefined', () => {
   });
 });
 
-describe('merged and made: a spread, merged by a loop', () => {
-  it('merged is { ...o, ...members } without undefined members, keys in spread order', () => {
-    const o = { a: 1, b: undefined as number | undefined, c: 3 };
-    const m = merged(o, { c: 4, b: 2 });
-    expect(m).toStrictEqual({ a: 1, c: 4, b: 2 });
-    expect(Object.keys(m)).toEqual(['a', 'c', 'b']);
-    expect(merged(o, { c: undefined })).toStrictEqual({ a: 1, c: 3 });
-  });
-
-  it('made gives what withoutUndefined({ ...base, ...members, ...more }) gave, key order included', () => {
+describe('made: a spread, merged by a loop', () => {
+  it('gives what withoutUndefined({ ...base, ...members, ...more }) gave, key order included', () => {
     const head = base('ReplicationJob/web-01', 'ReplicationJob', 'update', 'the live job differs');
     const common = { serverId: 's-1', serverName: undefined, replicationJobId: 'sms-job-1', preventDestroy: true, observedFingerprint: 'fp', before: { frequency: 12 }, after: { frequency: 6 } };
     const more = { fields: [{ field: 'frequency' as const, before: 12, after: 6, policy: 'updatable' as const }] };
