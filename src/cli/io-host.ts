@@ -1,6 +1,7 @@
 import { isEventCode, isOutputCode, OUTPUT_CODES, type MessageCode } from '../model/codes.ts';
 import type { SmsReconcileError } from '../model/errors.ts';
 import { ioMessage, type IoHost, type IoMessage } from '../model/messages.ts';
+import { nextTurn } from '../model/steps.ts';
 import { isApplyMessage } from '../reconcile/apply-messages.ts';
 import type { JobProgress } from '../reconcile/ports.ts';
 import { logMessage } from '../report/log-message.ts';
@@ -20,7 +21,16 @@ export interface CommandHost extends IoHost {
   logger(settings?: LogSettings): Logger;
   /** Piped progress (apply --wait, status --watch): the most often a summary line is printed. */
   setProgressInterval(ms: number): void;
+  /**
+   * Between two pieces of a long output: lets stdout hand what it holds to its reader while the
+   * next piece is made (a turn of the event loop), and waits for the reader once it holds more than
+   * OUTPUT_BACKLOG_BYTES, so a slow reader holds up the writer, not memory.
+   */
+  outputFlowing(): Promise<void>;
 }
+
+/** What stdout may hold, unread, before outputFlowing waits for its reader (the 'drain' event). */
+export const OUTPUT_BACKLOG_BYTES = 8 << 20;
 
 /** The data of a `status.progress` message. */
 export interface StatusProgressData {
@@ -66,6 +76,24 @@ export class CliIoHost implements CommandHost {
 
   setProgressInterval(ms: number): void {
     this.stdout.progressIntervalMs = ms;
+  }
+
+  async outputFlowing(): Promise<void> {
+    const out = this.io.stdout;
+    const held = out.writableLength ?? 0;
+    if (held === 0) return;
+    if (held <= OUTPUT_BACKLOG_BYTES || out.destroyed === true) {
+      await nextTurn();
+      return;
+    }
+    // A reader that has gone (EPIPE) destroys the stream: 'close' ends the wait as 'drain' would.
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        out.off('drain', done).off('close', done).off('error', done);
+        resolve();
+      };
+      out.once('drain', done).once('close', done).once('error', done);
+    });
   }
 
   /** Colour on stdout: asked for, and a terminal. */

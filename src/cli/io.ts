@@ -1,6 +1,10 @@
 /** The CLI's window on the world: streams and environment, injectable so tests can run `main` in-process. */
 export interface CliIo {
-  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  /**
+   * writableLength: what a Writable holds that the OS has not taken yet; destroyed: its reader has
+   * gone. Absent (a test's sink), a write is taken at once.
+   */
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; readonly writableLength?: number; readonly destroyed?: boolean };
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
   readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   readonly env: NodeJS.ProcessEnv;

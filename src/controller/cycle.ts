@@ -113,6 +113,7 @@ function capturing(ctx: CommandContext, logger: Logger): { ctx: CommandContext; 
     },
     logger: () => logger,
     setProgressInterval: () => undefined,
+    outputFlowing: () => Promise.resolve(),
   };
   return { ctx: { io: ctx.io, globals: () => ({ ...ctx.globals(), color: false }), setExit: () => undefined, host }, text: () => text };
 }

@@ -328,8 +328,11 @@ export function renderPlanJsonString(plan: Plan, extras: PlanJsonExtras = {}): s
   return [...renderPlanJsonChunks(plan, extras)].join('');
 }
 
-/** Characters of changes gathered into one piece by renderPlanJsonChunks. */
-const CHUNK_CHARS = 1 << 20;
+/**
+ * Characters of changes gathered into one piece by renderPlanJsonChunks: a pipe's capacity (64 KiB
+ * on Linux), so that the reader takes one piece while the next is made (plan.ts).
+ */
+const CHUNK_CHARS = 1 << 16;
 
 /** Where `changes` is in the two-space text of planJsonWithout (a top-level key: indented by two). */
 const EMPTY_CHANGES = '\n  "changes": []';

@@ -2,9 +2,9 @@
  * The CLI's host: the one place that writes to stdout and stderr. Real streams (in memory), a real
  * pino logger, the executor's real message mapping: what a terminal and a script see.
  */
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { CliIoHost, errorMessage } from '../../src/cli/io-host.ts';
+import { CliIoHost, errorMessage, OUTPUT_BACKLOG_BYTES } from '../../src/cli/io-host.ts';
 import type { CliIo } from '../../src/cli/io.ts';
 import { EVENT_CODES } from '../../src/model/codes.ts';
 import { userError } from '../../src/model/errors.ts';
@@ -98,3 +98,67 @@ describe('CliIoHost', () => {
     expect(pipe.stdout.text()).toContain('ReplicationJob/web-01');
   });
 });
+
+describe('CliIoHost.outputFlowing (between the pieces of a long output)', () => {
+  /** A stdout whose reader takes a chunk only when told to (`take`): a slow pipe. */
+  function slowSink() {
+    const waiting: (() => void)[] = [];
+    let taken = 0;
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        waiting.push(() => {
+          taken += chunk.length;
+          cb();
+        });
+      },
+    });
+    const take = (): void => {
+      while (waiting.length > 0) waiting.shift()?.();
+    };
+    const io: CliIo = { stdout: sink, stderr: new PassThrough(), stdin: new PassThrough(), env: {}, cwd: '/' };
+    const h = new CliIoHost(io, () => ({ level: 'warn', format: 'json', color: false }), createLogger);
+    return { h, sink, take, taken: () => taken };
+  }
+  const settled = async (p: Promise<void>): Promise<boolean> => {
+    let done = false;
+    void p.then(() => (done = true));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    return done;
+  };
+
+  it('returns at once when stdout holds nothing, after a turn when it holds less than the bound', async () => {
+    const { h, take } = slowSink();
+    await h.outputFlowing();
+    h.notify(output('plan.rendered', 'x'.repeat(1 << 20)));
+    expect(await settled(h.outputFlowing())).toBe(true);
+    take();
+  });
+
+  it('waits for the reader once stdout holds more than OUTPUT_BACKLOG_BYTES, and goes on when it has drained', async () => {
+    const { h, sink, take, taken } = slowSink();
+    const piece = 'x'.repeat(1 << 20);
+    for (let i = 0; i <= OUTPUT_BACKLOG_BYTES / piece.length; i++) h.notify(output('plan.rendered', piece));
+    expect(sink.writableLength).toBeGreaterThan(OUTPUT_BACKLOG_BYTES);
+    const waiting = h.outputFlowing();
+    expect(await settled(waiting)).toBe(false);
+    for (let i = 0; i < 20 && sink.writableLength > 0; i++) {
+      take();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(await settled(waiting)).toBe(true);
+    expect(taken()).toBe(OUTPUT_BACKLOG_BYTES + piece.length);
+  });
+
+  it('does not wait for a reader that has gone: the stream destroyed ends the wait', async () => {
+    const { h, sink } = slowSink();
+    sink.on('error', () => undefined);
+    for (let i = 0; i <= OUTPUT_BACKLOG_BYTES >> 20; i++) h.notify(output('plan.rendered', 'x'.repeat(1 << 20)));
+    const waiting = h.outputFlowing();
+    expect(await settled(waiting)).toBe(false);
+    sink.destroy(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    expect(await settled(waiting)).toBe(true);
+    // And later pieces do not wait either.
+    expect(await settled(h.outputFlowing())).toBe(true);
+  });
+});
+

@@ -157,7 +157,7 @@ describe('--omit-unchanged (renderPlanJson omitUnchanged)', () => {
     for (const [name, p] of Object.entries(FIXTURE_PLANS)) {
       for (const extras of [{}, { omitUnchanged: true }, { planFile: 'p.out' }]) expect(renderPlanJsonString(p, extras), name).toBe(whole(p, extras));
     }
-    // 3,000 jobs: several pieces of about a MiB, none of them the whole.
+    // 3,000 jobs: several pieces of about 64 KiB, none of them the whole.
     const big = estatePlan(3_000);
     const pieces = [...renderPlanJsonChunks(big)];
     expect(pieces.length).toBeGreaterThan(2);

@@ -210,8 +210,12 @@ async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
           throw userError('plan-out-unwritable', `cannot write the plan to ${flags.out}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'give --out a path in a directory that exists and that you can write');
         }
       }
-      if ('pieces' in rendered) for (const piece of rendered.pieces) ctx.host.notify(output('plan.rendered', piece));
-      else ctx.host.notify(rendered);
+      if ('pieces' in rendered) {
+        for (const piece of rendered.pieces) {
+          ctx.host.notify(output('plan.rendered', piece));
+          await ctx.host.outputFlowing();
+        }
+      } else ctx.host.notify(rendered);
       if (flags.out && flags.format === 'text') ctx.host.notify(output('plan.saved', `\nSaved the plan to ${flags.out}. Apply exactly it with: sms-reconcile apply ${flags.out}\n`));
       if (flags.detailedExitcode) return detailedExitCode(plan);
       return ExitCode.ok;
