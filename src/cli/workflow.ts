@@ -6,7 +6,7 @@ import { SmsReconcileError, userError } from '../model/errors.ts';
 import { output } from '../model/messages.ts';
 import { recover } from '../reconcile/apply.ts';
 import { diff, fingerprintOf, type PlanProblem } from '../reconcile/diff.ts';
-import { observe, type ObservedSet } from '../reconcile/observed.ts';
+import { ObservedIndex, type ObservedSet } from '../reconcile/observed.ts';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanOptions } from '../reconcile/plan.ts';
 import type { ApplyPorts } from '../reconcile/ports.ts';
 import { replicationStartWrites } from '../reconcile/replication-age.ts';
@@ -39,16 +39,19 @@ export async function loadDesired(ctx: CommandContext, files: readonly string[])
 }
 
 /**
- * One bulk read: each list once, in parallel; no per-job calls. Each page of jobs has its live
- * specs and fingerprints computed (and cached, live-spec.ts) while the next page is awaited: the
- * diff after the last page then finds them done (~0.3 s of a 100,000-job plan).
+ * One bulk read: each list once, in parallel; no per-job calls. Each page is indexed (ObservedIndex),
+ * and each page of jobs has its live specs and fingerprints computed (and cached, live-spec.ts),
+ * while the next page is awaited: the diff after the last page then finds them done (~0.4 s of a
+ * 100,000-job plan).
  */
 export async function observeAll(api: SmsApi): Promise<ObservedSet> {
-  const warm = (page: readonly ReplicationJobInfo[]): void => {
+  const index = new ObservedIndex();
+  const jobPage = (page: readonly ReplicationJobInfo[]): void => {
+    index.addJobs(page);
     for (const j of page) fingerprintOf(j);
   };
-  const [catalog, jobs, connectors] = await Promise.all([api.getServers(), api.getReplicationJobs(warm), api.getConnectors()]);
-  return observe(catalog, jobs, connectors);
+  const [catalog, jobs, connectors] = await Promise.all([api.getServers((page) => index.addServers(page)), api.getReplicationJobs(jobPage), api.getConnectors()]);
+  return index.finish(catalog, jobs, connectors);
 }
 
 /** The state, refused when it belongs to another target. */

@@ -141,9 +141,9 @@ export function countedApi(api: SmsApi, metrics: ControllerMetrics): SmsApi {
     }
   };
   return {
-    getServers: () => count('GetServers', () => api.getServers()),
+    getServers: (onPage) => count('GetServers', () => api.getServers(onPage)),
     getServerCatalogStatus: () => count('GetServers', () => api.getServerCatalogStatus()),
-    getReplicationJobs: () => count('GetReplicationJobs', () => api.getReplicationJobs()),
+    getReplicationJobs: (onPage) => count('GetReplicationJobs', () => api.getReplicationJobs(onPage)),
     getReplicationJob: (id) => count('GetReplicationJobs', () => api.getReplicationJob(id)),
     getReplicationRuns: (id) => count('GetReplicationRuns', () => api.getReplicationRuns(id)),
     getConnectors: () => count('GetConnectors', () => api.getConnectors()),

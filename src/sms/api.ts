@@ -86,7 +86,8 @@ export const SMS_ACTIONS = [
 export type SmsAction = (typeof SMS_ACTIONS)[number];
 
 export interface SmsApi {
-  getServers(): Promise<ServerCatalog>;
+  /** The whole catalog; `onPage` sees each page of servers as it arrives. */
+  getServers(onPage?: (page: readonly ServerInfo[]) => void): Promise<ServerCatalog>;
   /** The catalog's status alone (one small call), for polling an import. */
   getServerCatalogStatus(): Promise<Omit<ServerCatalog, 'servers'>>;
   /** Every job; `onPage` sees each page as it arrives (plan warms its per-job caches meanwhile). */

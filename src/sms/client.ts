@@ -93,7 +93,7 @@ export class SdkSmsApi implements SmsApi {
     this.client.destroy();
   }
 
-  async getServers(): Promise<ServerCatalog> {
+  async getServers(onPage?: (page: readonly ServerInfo[]) => void): Promise<ServerCatalog> {
     const servers: ServerInfo[] = [];
     let status: ServerCatalog['status'] = 'NOT_IMPORTED';
     let lastModifiedOn: number | undefined;
@@ -102,7 +102,9 @@ export class SdkSmsApi implements SmsApi {
       if (!out.serverCatalogStatus) throw malformed('GetServers', 'serverCatalogStatus is missing');
       status = out.serverCatalogStatus;
       lastModifiedOn = seconds(out.lastModifiedOn);
-      for (const s of out.serverList ?? []) servers.push(toServer(s));
+      const page = (out.serverList ?? []).map(toServer);
+      for (const s of page) servers.push(s);
+      onPage?.(page);
       return out.nextToken;
     });
     return { status, lastModifiedOn, servers };

@@ -8,6 +8,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Credential } from '../../src/server/auth.ts';
+import { observeAll } from '../../src/cli/workflow.ts';
+import { observe } from '../../src/reconcile/observed.ts';
+import type { ReplicationJobInfo, ServerInfo } from '../../src/sms/api.ts';
 import { SdkSmsApi } from '../../src/sms/client.ts';
 import { isSmsApiError, SmsApiError } from '../../src/sms/errors.ts';
 import { AdaptiveRateLimiter, type RetryPolicy, type Timing } from '../../src/sms/retry.ts';
@@ -71,7 +74,14 @@ afterAll(async () => {
 describe('pagination', () => {
   it('reads each list to completion at page size 100: ceil(N/100) calls per list, nothing lost or repeated', async () => {
     const api = client();
-    const [catalog, jobs, connectors] = await Promise.all([api.getServers(), api.getReplicationJobs(), api.getConnectors()]);
+    const serverPages: (readonly ServerInfo[])[] = [];
+    const jobPages: (readonly ReplicationJobInfo[])[] = [];
+    const [catalog, jobs, connectors] = await Promise.all([api.getServers((p) => serverPages.push(p)), api.getReplicationJobs((p) => jobPages.push(p)), api.getConnectors()]);
+    // Each page is shown as it arrives; together they are the list.
+    expect(serverPages.map((p) => p.length)).toEqual([100, 100, 50]);
+    expect(serverPages.flat()).toEqual(catalog.servers);
+    expect(jobPages.map((p) => p.length)).toEqual([100, 100, 30]);
+    expect(jobPages.flat()).toEqual(jobs);
     expect(catalog.status).toBe('AVAILABLE');
     expect(catalog.servers).toHaveLength(SERVERS);
     expect(new Set(catalog.servers.map((s) => s.serverId)).size).toBe(SERVERS);
@@ -81,6 +91,17 @@ describe('pagination', () => {
     expect(jobs[0]).toMatchObject({ frequency: 12, runOnce: false, encrypted: false, numberOfRecentAmisToKeep: 0, seedReplicationTime: seed });
     expect(connectors).toHaveLength(CONNECTORS);
     expect(only(api.calls())).toEqual({ GetServers: Math.ceil(SERVERS / 100), GetReplicationJobs: Math.ceil(JOBS / 100), GetConnectors: Math.ceil(CONNECTORS / 100) });
+  });
+
+  it('observeAll, indexing each page as it arrives, gives what observe gives for the whole listing', async () => {
+    const api = client();
+    const paged = await observeAll(api);
+    const whole = observe(await api.getServers(), await api.getReplicationJobs(), await api.getConnectors());
+    expect(paged.jobs.size).toBe(JOBS);
+    expect([...paged.servers]).toEqual([...whole.servers]);
+    expect([...paged.jobs]).toEqual([...whole.jobs]);
+    expect([...paged.jobByServer]).toEqual([...whole.jobByServer]);
+    expect(paged.catalog).toEqual(whole.catalog);
   });
 
   it('a list that is an exact multiple of the page size costs no extra call', async () => {
