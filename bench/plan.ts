@@ -52,6 +52,8 @@ import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { GetConnectorsCommand, GetReplicationJobsCommand, GetServersCommand, SMSClient } from '@aws-sdk/client-sms';
 import { main } from '../src/cli/main.ts';
 import type { ResourceRecord, StateDocument } from '../src/state/codec.ts';
@@ -108,8 +110,19 @@ interface Run {
   readonly cpuMs: number;
 }
 
+setFlagsFromString('--expose-gc');
+/**
+ * A full collection of this process's heap, before each measurement. This process serves the API:
+ * the garbage of the measurement before (an in-process plan leaves ~1 GB, a 150 MB output read as
+ * a string) was otherwise collected while serving the next one, in pauses of the server the floor,
+ * run later, did not have: plans right after an in-process plan took 3 to 4 s longer (bench/RESULTS.md,
+ * "Session 8").
+ */
+const collectGarbage = runInNewContext('gc') as () => void;
+
 /** Runs `node ...args` under /usr/bin/time -v; wall time measured here around the spawn. */
 function timed(args: readonly string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  collectGarbage();
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(TIME, ['-v', process.execPath, ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -214,6 +227,7 @@ function profilePhases(file: string): [string, number][] {
 
 /** The floor in this process: the same three lists with the same SDK. */
 async function floorInProcess(url: string, credentials: { accessKeyId: string; secretAccessKey: string }): Promise<number> {
+  collectGarbage();
   const t0 = performance.now();
   const c = new SMSClient({ endpoint: url, region: 'us-east-1', maxAttempts: 1, credentials });
   const all = async (page: (token: string | undefined) => Promise<string | undefined>) => {
@@ -240,6 +254,7 @@ async function planInProcess(args: readonly string[], cwd: string): Promise<{ ms
         done();
       },
     });
+  collectGarbage();
   const t0 = performance.now();
   const code = await main(args, { stdout: sink(true), stderr: sink(false), stdin: process.stdin, env: process.env, cwd });
   return { ms: performance.now() - t0, code, stdout: out };
@@ -342,6 +357,7 @@ async function setup() {
 
 /** Runs `node CLI ...args` with stdout into `outFile`; wall time and the size of what it wrote. */
 function toFile(cli: string, args: readonly string[], env: NodeJS.ProcessEnv, outFile: string): Promise<{ ms: number; bytes: number }> {
+  collectGarbage();
   return new Promise((resolve, reject) => {
     const fd = openSync(outFile, 'w');
     const t0 = performance.now();
