@@ -47,7 +47,6 @@ export function checkManifests(sources: readonly ManifestSource[], options: Chec
 /** Documents validated (or normalized) between two steps of a stepwise check (~1 ms of work). */
 const STEP_DOCUMENTS = 50;
 
-
 /** One file parsed and validated: what the cross-document stage (normalize) needs of it. */
 export interface FileCheck {
   readonly file: string;

@@ -61,7 +61,6 @@ function fileCheckOf(a: WorkerAnswer): FileCheck {
   return { file: a.file, lines, diagnostics: a.diagnostics, documents: a.documents, composed: a.composed, valid };
 }
 
-
 /** checkManifests over `sources` with `workers` worker threads (at least 1). */
 export async function checkInWorkers(sources: readonly ManifestSource[], limits: ParseLimits, prior: readonly Diagnostic[], workers: number): Promise<ManifestCheckResult> {
   const pool = Array.from({ length: Math.max(1, workers) }, startWorker);
