@@ -1,16 +1,16 @@
 /**
- * Decoding and copying a large state in slices, for a thread that has other work meanwhile (a plan
- * reads the state while it pages through the SMS listings on the same thread): the same documents
- * and errors as codec.ts's decodeState and toStateDocument, with `pause()` awaited between two
- * slices of RECORDS_PER_SLICE records. Pure but for the pauses the caller gives.
+ * Decoding a large state in slices, for a thread that has other work meanwhile (a plan reads the
+ * state while it pages through the SMS listings on the same thread): the same documents and errors
+ * as codec.ts's decodeState, with `pause()` awaited between two slices of RECORDS_PER_STEP
+ * records. Pure but for the pauses the caller gives. (Copying a working state in steps is codec.ts's
+ * toStateDocumentSteps.)
  */
-import type { Address } from '../model/address.ts';
-import { cloneJson } from '../model/objects.ts';
 import {
   checkIntents,
   getValidators,
   isObject,
   parseJson,
+  RECORDS_PER_STEP,
   recordProblem,
   upgradeState,
   validateStateDocument,
@@ -18,15 +18,11 @@ import {
   type JsonObject,
   type ResourceRecord,
   type StateDocument,
-  type WorkingState,
 } from './codec.ts';
-
-/** Records checked between two pauses of decodeStateSliced. */
-const RECORDS_PER_SLICE = 500;
 
 /**
  * decodeState for a thread that has other work meanwhile: the same document, or the same error,
- * but the checks of the records (schema and invariants) run in slices of RECORDS_PER_SLICE with
+ * but the checks of the records (schema and invariants) run in slices of RECORDS_PER_STEP with
  * `pause()` awaited between two slices. A plan reads the state while it pages through the SMS
  * listings on the same thread; decoded in one step, 100,000 records held every page up for ~1 s
  * (bench/RESULTS.md). The JSON is parsed in slices too when it has encodeState's layout
@@ -42,9 +38,9 @@ export async function decodeStateSliced(text: string, options: DecodeOptions, pa
   if (!isObject(resources) || !v.document({ ...value, resources: {} })) return validateStateDocument(value, source);
   const keys = Object.keys(resources);
   let problem = false;
-  for (let i = 0; i < keys.length && !problem; i += RECORDS_PER_SLICE) {
+  for (let i = 0; i < keys.length && !problem; i += RECORDS_PER_STEP) {
     if (i > 0) await pause();
-    for (let k = i; k < Math.min(i + RECORDS_PER_SLICE, keys.length); k++) {
+    for (let k = i; k < Math.min(i + RECORDS_PER_STEP, keys.length); k++) {
       const key = keys[k] as string;
       const record = resources[key];
       if (!v.address(key) || !v.resource(record) || recordProblem(key, record as ResourceRecord) !== undefined) {
@@ -66,7 +62,7 @@ const RECORDS_SENTINEL = '\u0000sms-reconcile: the records, parsed in slices';
 
 /**
  * JSON.parse(text), for a state in encodeState's layout, in slices: the document without its
- * records, then RECORDS_PER_SLICE records at a time, with `pause()` awaited between two. In two-space
+ * records, then RECORDS_PER_STEP records at a time, with `pause()` awaited between two. In two-space
  * JSON a line can only start with structure (a newline inside a string is escaped), so a line
  * `    "KEY": ...` under `resources` starts a record; the text between two slices must be just the
  * comma, and the first record must follow the brace. Any other layout, and any text that does not
@@ -78,15 +74,15 @@ async function parseStateSliced(text: string, source: string, pause: () => Promi
   if (open < 0 || close < 0) return parseJson(text, source);
   const starts: number[] = [];
   for (let at = text.indexOf(RECORD_START, open + 1); at >= 0 && at < close; at = text.indexOf(RECORD_START, at + 1)) starts.push(at);
-  if (starts.length <= RECORDS_PER_SLICE || starts[0] !== open + RESOURCES_OPEN.length - 1) return parseJson(text, source);
+  if (starts.length <= RECORDS_PER_STEP || starts[0] !== open + RESOURCES_OPEN.length - 1) return parseJson(text, source);
   try {
     const doc = JSON.parse(`${text.slice(0, open)}\n  "resources": ${JSON.stringify(RECORDS_SENTINEL)}${text.slice(close + RESOURCES_CLOSE.length)}`) as unknown;
     if (!isObject(doc) || doc['resources'] !== RECORDS_SENTINEL) return parseJson(text, source);
     const resources: JsonObject = {};
-    for (let i = 0; i < starts.length; i += RECORDS_PER_SLICE) {
+    for (let i = 0; i < starts.length; i += RECORDS_PER_STEP) {
       await pause();
       const from = (starts[i] as number) + 1;
-      const next = starts[i + RECORDS_PER_SLICE];
+      const next = starts[i + RECORDS_PER_STEP];
       // Up to the comma just before the next slice's first record; or to the close.
       if (next !== undefined && text.charCodeAt(next - 1) !== 44 /* , */) return parseJson(text, source);
       const body = next === undefined ? text.slice(from, close) : text.slice(from, next - 1);
@@ -101,26 +97,4 @@ async function parseStateSliced(text: string, source: string, pause: () => Promi
   } catch {
     return parseJson(text, source);
   }
-}
-
-/** toStateDocument, copying the records in slices with `pause()` awaited between two (see decodeStateSliced). */
-export async function toStateDocumentSliced(state: WorkingState, pause: () => Promise<void>): Promise<StateDocument> {
-  const keys = [...state.resources.keys()].sort();
-  const resources: Record<Address, ResourceRecord> = {};
-  for (let i = 0; i < keys.length; i += RECORDS_PER_SLICE) {
-    if (i > 0) await pause();
-    for (let k = i; k < Math.min(i + RECORDS_PER_SLICE, keys.length); k++) {
-      const key = keys[k] as Address;
-      const record = state.resources.get(key);
-      if (record) resources[key] = cloneJson(record);
-    }
-  }
-  return {
-    formatVersion: state.formatVersion,
-    lineage: state.lineage,
-    serial: state.serial,
-    target: cloneJson(state.target),
-    resources,
-    pending: cloneJson([...state.pending.values()]),
-  };
 }

@@ -17,6 +17,7 @@ import { createAjv, lazyValidators, type ValidatorSet } from '../model/json-sche
 import type { JobSpec, ReplicationJobState } from '../model/job.ts';
 import { cloneJson } from '../model/objects.ts';
 import { stripUserinfo } from '../model/redact.ts';
+import { drain, type Steps } from '../model/steps.ts';
 import { stateError } from './errors.ts';
 import { jsonErrorOffset } from './json-offset.ts';
 
@@ -446,21 +447,35 @@ export function toWorkingState(doc: StateDocument, ownership: 'copy' | 'owned' =
   };
 }
 
+/** Records handled between two steps of the stepwise state functions (here and codec-sliced.ts). */
+export const RECORDS_PER_STEP = 500;
+
 /** A document from a working state (a copy). */
 export function toStateDocument(state: WorkingState): StateDocument {
+  return drain(toStateDocumentSteps(state));
+}
+
+/**
+ * toStateDocument as steps: it yields every RECORDS_PER_STEP records it copies, so that a plan
+ * reading 100,000 records (journal-store.ts, runSteps) lets the SMS listings' pages in meanwhile.
+ */
+export function* toStateDocumentSteps(state: WorkingState): Steps<StateDocument> {
+  const keys = [...state.resources.keys()].sort();
   const resources: Record<Address, ResourceRecord> = {};
-  for (const key of [...state.resources.keys()].sort()) {
+  for (let i = 0; i < keys.length; i++) {
+    if (i > 0 && i % RECORDS_PER_STEP === 0) yield;
+    const key = keys[i] as Address;
     const record = state.resources.get(key);
-    if (record) resources[key] = record;
+    if (record) resources[key] = cloneJson(record);
   }
-  return cloneJson({
+  return {
     formatVersion: state.formatVersion,
     lineage: state.lineage,
     serial: state.serial,
-    target: state.target,
+    target: cloneJson(state.target),
     resources,
-    pending: [...state.pending.values()],
-  });
+    pending: cloneJson([...state.pending.values()]),
+  };
 }
 
 /** A new, empty state. */

@@ -28,7 +28,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { nextTurn } from '../model/steps.ts';
+import { nextTurn, runSteps } from '../model/steps.ts';
 import {
   applyChange,
   checkChange,
@@ -39,6 +39,7 @@ import {
   intentChange,
   resultChange,
   toStateDocument,
+  toStateDocumentSteps,
   toWorkingState,
   validateStateDocument,
   writeChange,
@@ -54,7 +55,7 @@ import {
   type TargetIdentity,
   type WorkingState,
 } from './codec.ts';
-import { decodeStateSliced, toStateDocumentSliced } from './codec-sliced.ts';
+import { decodeStateSliced } from './codec-sliced.ts';
 import { hasStateCode, stateError } from './errors.ts';
 import { DEFAULT_LEASE_MS, LeasedLock, Mutex, acquireWithBackoff, localHolder, ownLock, systemTimers } from './lease.ts';
 import type { HeldLockRecord, LockRecords, MediumSettings, Stamp, StateBytes, StateMedium, StoreStats } from './persistence.ts';
@@ -261,7 +262,7 @@ export class JournalStore implements StateStore {
   read(): Promise<StateDocument | undefined> {
     return this.#mutex.run(async () => {
       const { state } = await this.#fresh();
-      return state && (await toStateDocumentSliced(state, nextTurn));
+      return state && (await runSteps(toStateDocumentSteps(state)));
     });
   }
 

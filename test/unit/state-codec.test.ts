@@ -15,12 +15,13 @@ import {
   sameTarget,
   staleReason,
   toStateDocument,
+  toStateDocumentSteps,
   toWorkingState,
   upgradeState,
   type StateDocument,
   type StateUpgrader,
 } from '../../src/state/codec.ts';
-import { decodeStateSliced, toStateDocumentSliced } from '../../src/state/codec-sliced.ts';
+import { decodeStateSliced } from '../../src/state/codec-sliced.ts';
 import { checkReplace } from '../../src/state/store-rules.ts';
 import { TARGET, jobRecord, namedJob, stateWith } from '../helpers/state-fixtures.ts';
 
@@ -233,10 +234,13 @@ describe('state codec: decoding in slices', () => {
     expect((await outcome(() => decodeStateSliced('{"a":', {}, async () => undefined))).code).toBe('state-corrupt');
   });
 
-  it('copies a working state in slices as toStateDocument does', async () => {
+  it('copies a working state in steps as toStateDocument does', () => {
     const ws = toWorkingState(stateWith(2_500));
     let pauses = 0;
-    const doc = await toStateDocumentSliced(ws, async () => void pauses++);
+    const steps = toStateDocumentSteps(ws);
+    let step = steps.next();
+    for (; step.done !== true; step = steps.next()) pauses++;
+    const doc = step.value;
     expect(doc).toStrictEqual(toStateDocument(ws));
     expect(Object.keys(doc.resources)).toEqual(Object.keys(toStateDocument(ws).resources));
     expect(pauses).toBe(4); // 2,500 records: five slices of 500
